@@ -1,0 +1,117 @@
+"""Settings, read once at the edge from ``quarry.toml`` and ``QUARRY_*`` environment variables.
+
+Precedence: explicit arguments > environment (``QUARRY_STORE__PATH``) > ``quarry.toml`` > defaults.
+Secrets are never stored here: settings name the environment variable that holds them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from quarry.errors import ConfigError
+
+__all__ = [
+    "ChunkingSettings",
+    "EmbeddingSettings",
+    "IngestSettings",
+    "Settings",
+    "StoreSettings",
+    "TracingSettings",
+    "load_settings",
+]
+
+CONFIG_FILE = "quarry.toml"
+
+
+class StoreSettings(BaseModel):
+    path: Path = Field(Path(".quarry/quarry.db"), description="the SQLite file holding everything")
+
+
+class EmbeddingSettings(BaseModel):
+    provider: Literal["local", "openai"] = "local"
+    model: str = Field("all-MiniLM-L6-v2", description="model name; the local provider ships MiniLM only")
+    batch_size: int = Field(32, ge=1, le=1024)
+    threads: int = Field(0, ge=0, description="onnxruntime intra-op threads; 0 = all cores")
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key")
+    dimension: int | None = Field(None, description="vector size of a remote model (probed when unset)")
+    cache: bool = True
+
+
+class ChunkingSettings(BaseModel):
+    max_tokens: int = Field(200, ge=16, description="chunk budget in the embedder's own tokens")
+    overlap_tokens: int = Field(24, ge=0)
+
+
+class IngestSettings(BaseModel):
+    max_file_mb: float = Field(64.0, gt=0, description="larger files are skipped and reported")
+    include: list[str] = Field(default_factory=list, description="glob patterns; empty = everything")
+    exclude: list[str] = Field(default_factory=list, description="gitignore-style patterns")
+    url_timeout_s: float = Field(30.0, gt=0)
+
+
+class TracingSettings(BaseModel):
+    enabled: bool = True
+    otlp_endpoint: str | None = Field(
+        None, description="OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces"
+    )
+    service_name: str = "quarry"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QUARRY_", env_nested_delimiter="__", extra="forbid")
+
+    store: StoreSettings = StoreSettings()
+    embeddings: EmbeddingSettings = EmbeddingSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    ingest: IngestSettings = IngestSettings()
+    tracing: TracingSettings = TracingSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_path)
+        return (init_settings, env_settings, toml)
+
+
+_config_path: Path = Path(CONFIG_FILE)
+
+
+def load_settings(config: Path | None = None) -> Settings:
+    """Read settings from ``config`` (default ``./quarry.toml`` when present) and the environment.
+
+    A relative store path is resolved against the config file's folder.
+    """
+    global _config_path
+    _config_path = config or Path(CONFIG_FILE)
+    if config is not None and not config.is_file():
+        raise ConfigError(f"config file {config} does not exist", key="config", hint="run `quarry init` to create one")
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(
+            f"invalid setting {where}: {first['msg']}",
+            key=where,
+            hint=f"fix it in {_config_path} or the QUARRY_{where.upper().replace('.', '__')} variable",
+        ) from exc
+    if not settings.store.path.is_absolute():
+        base = _config_path.parent if _config_path.is_file() else Path.cwd()
+        settings.store.path = (base / settings.store.path).resolve()
+    return settings

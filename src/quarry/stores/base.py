@@ -1,0 +1,161 @@
+"""The store seam: documents, chunks, full-text and vector indexes, ingestion state, traces.
+
+Semantics every adapter honours (checked by :mod:`quarry.testing.store_conformance`):
+
+- Collections are separate namespaces; a document uri is unique within its collection.
+- :meth:`Store.write` is atomic: the documents it upserts replace their previous chunks in the
+  full-text index *and* the vector index in the same transaction the new ones appear in, and the
+  deletions and the source states it records commit with them. After a crash either the whole
+  call is visible or none of it is.
+- A call that changes nothing writes nothing (callers skip unchanged work; the store never
+  rewrites identical rows on its own).
+- Searches return at most ``k`` hits, best first, filtered *inside* the search (never a post-filter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from quarry.stores.filters import Filter
+from quarry.tracing.spans import SpanSink
+from quarry.types import Chunk, Document, Hit, Matrix, Metadata, freeze
+
+__all__ = [
+    "CollectionInfo",
+    "DocumentInfo",
+    "DocumentWrite",
+    "SourceState",
+    "Store",
+    "TraceRecord",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionInfo:
+    name: str
+    description: str
+    documents: int
+    chunks: int
+    embedder: str | None
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    """A stored document without its chunks."""
+
+    id: str
+    uri: str
+    source_uri: str
+    title: str
+    text_hash: str
+    chunks: int
+    duplicate_of: str | None
+    metadata: Metadata
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What the last run saw of one source unit (a file, a URL, a SQL row).
+
+    ``raw_hash`` is the hash of the bytes *and* the pipeline fingerprint, so a changed chunker or
+    embedder makes every source look changed. ``status`` is ``"ok"`` or ``"failed"``; a failed
+    source keeps its previous documents and records ``error``.
+    """
+
+    uri: str
+    raw_hash: str
+    status: str = "ok"
+    error: str = ""
+    documents: int = 0
+    updated_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentWrite:
+    """A document with its chunks and their vectors (``vectors[i]`` belongs to ``chunks[i]``).
+
+    ``duplicate_of`` marks an exact duplicate of another document's text: it is stored, with no
+    chunks, so the same passage is never indexed twice.
+    """
+
+    document: Document
+    chunks: Sequence[Chunk]
+    vectors: Matrix
+    duplicate_of: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TraceRecord:
+    trace_id: str
+    kind: str
+    name: str
+    started_at: float
+    duration: float
+    status: str
+    spans: Sequence[dict[str, object]] = field(default_factory=tuple)
+    attributes: Metadata = field(default_factory=lambda: freeze(None))
+
+
+class Store(SpanSink, Protocol):
+    # collections
+    def ensure_collection(self, name: str, *, embedder: str, description: str = "") -> CollectionInfo:
+        """Create ``name`` if missing. Raises StoreError if it exists with a different embedder."""
+        ...
+
+    def collections(self) -> list[CollectionInfo]: ...
+
+    def collection(self, name: str) -> CollectionInfo:
+        """Raises CollectionNotFound."""
+        ...
+
+    def delete_collection(self, name: str) -> None: ...
+
+    # ingestion state
+    def source_states(self, collection: str, prefix: str = "") -> dict[str, SourceState]:
+        """States of the sources whose uri starts with ``prefix``, by uri."""
+        ...
+
+    def document_hashes(self, collection: str, source_uri: str) -> dict[str, str]:
+        """``{document uri: text_hash}`` for the documents of one source."""
+        ...
+
+    def find_text_hash(self, collection: str, text_hash: str) -> str | None:
+        """The uri of a non-duplicate document in ``collection`` with this text hash, if any."""
+        ...
+
+    def write(
+        self,
+        collection: str,
+        *,
+        upserts: Sequence[DocumentWrite] = (),
+        delete_uris: Sequence[str] = (),
+        delete_sources: Sequence[str] = (),
+        states: Sequence[SourceState] = (),
+    ) -> None:
+        """Atomically upsert documents, delete documents (by uri) and whole sources (their
+        documents and state), and record source states."""
+        ...
+
+    # reading
+    def documents(self, collection: str, *, limit: int = 100, offset: int = 0) -> list[DocumentInfo]: ...
+
+    def document(self, collection: str, uri: str) -> Document | None: ...
+
+    def chunks(self, collection: str, document_uri: str) -> list[Chunk]: ...
+
+    def search_text(self, collection: str, query: str, k: int, where: Filter | None = None) -> list[Hit]: ...
+
+    def search_vector(self, collection: str, vector: Matrix, k: int, where: Filter | None = None) -> list[Hit]: ...
+
+    # traces (also a SpanSink: save_trace)
+    def traces(self, limit: int = 20, kind: str | None = None) -> list[TraceRecord]: ...
+
+    def trace(self, trace_id: str) -> TraceRecord | None:
+        """Accepts a unique prefix of the id."""
+        ...
+
+    def close(self) -> None: ...
