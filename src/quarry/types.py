@@ -60,7 +60,7 @@ class RawDocument:
     data: bytes
     name: str
     media_type: str | None = None
-    metadata: Metadata = field(default=_EMPTY)
+    metadata: Metadata = field(default_factory=lambda: _EMPTY)
 
     @property
     def raw_hash(self) -> str:
@@ -89,7 +89,7 @@ class Document:
     text: str
     title: str = ""
     pages: tuple[PageSpan, ...] = ()
-    metadata: Metadata = field(default=_EMPTY)
+    metadata: Metadata = field(default_factory=lambda: _EMPTY)
 
     @property
     def id(self) -> str:
@@ -146,5 +146,5 @@ class Hit:
     score: float
     document_uri: str
     title: str = ""
-    metadata: Metadata = field(default=_EMPTY)
+    metadata: Metadata = field(default_factory=lambda: _EMPTY)
     retriever: str = ""

@@ -1,0 +1,96 @@
+"""Wiring: the only module that names concrete adapters. ``build(settings)`` → :class:`Quarry`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from quarry.cache import EmbeddingCache
+from quarry.embeddings import Embedder, MiniLMEmbedder, OpenAICompatibleEmbedder
+from quarry.embeddings.cached import CachedEmbedder
+from quarry.errors import ConfigError
+from quarry.ingest.parsers import ParserRegistry, default_registry
+from quarry.pipeline import Ingestor
+from quarry.retrieval.search import Searcher
+from quarry.settings import EmbeddingSettings, Settings
+from quarry.stores.sqlite import SQLiteStore
+from quarry.tracing import SpanSink, Tracer
+from quarry.tracing.otel import OtelSink
+
+__all__ = ["Quarry", "build", "build_embedder"]
+
+
+@dataclass
+class Quarry:
+    """The wired system. Components are built on first use, so ``quarry collections`` never
+    loads the embedding model."""
+
+    settings: Settings
+
+    @cached_property
+    def store(self) -> SQLiteStore:
+        return SQLiteStore(self.settings.store.path)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        inner = build_embedder(self.settings.embeddings)
+        if not self.settings.embeddings.cache:
+            return inner
+        cache_path = self.settings.store.path.with_name(self.settings.store.path.stem + ".embeddings.db")
+        return CachedEmbedder(inner, EmbeddingCache(cache_path))
+
+    @cached_property
+    def parsers(self) -> ParserRegistry:
+        return default_registry()
+
+    @cached_property
+    def tracer(self) -> Tracer:
+        sinks: list[SpanSink] = []
+        if self.settings.tracing.enabled:
+            sinks.append(self.store)
+            if self.settings.tracing.otlp_endpoint:
+                sinks.append(OtelSink.otlp(self.settings.tracing.otlp_endpoint, self.settings.tracing.service_name))
+        return Tracer(sinks)
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        return Ingestor(self.store, self.embedder, self.parsers, self.settings.chunking, self.tracer)
+
+    @cached_property
+    def searcher(self) -> Searcher:
+        return Searcher(self.store, self.embedder, self.tracer)
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()
+        embedder = self.__dict__.get("embedder")
+        if isinstance(embedder, CachedEmbedder):
+            embedder.cache.close()
+
+
+def build(settings: Settings) -> Quarry:
+    return Quarry(settings)
+
+
+def build_embedder(settings: EmbeddingSettings) -> Embedder:
+    if settings.provider == "local":
+        if settings.model not in MiniLMEmbedder.aliases:
+            raise ConfigError(
+                f"the local embedder ships {MiniLMEmbedder.aliases[0]} only, not {settings.model!r}",
+                key="embeddings.model",
+                hint="use model = 'all-MiniLM-L6-v2', or provider = 'openai' with a base_url",
+            )
+        return MiniLMEmbedder(batch_size=settings.batch_size, threads=settings.threads)
+    if not settings.base_url:
+        raise ConfigError(
+            "the openai embedding provider needs a base_url",
+            key="embeddings.base_url",
+            hint="set [embeddings] base_url = 'https://api.openai.com/v1' (or your server's /v1 URL)",
+        )
+    return OpenAICompatibleEmbedder(
+        base_url=settings.base_url,
+        model=settings.model,
+        api_key_env=settings.api_key_env,
+        dimension=settings.dimension,
+        batch_size=settings.batch_size,
+    )

@@ -1,0 +1,40 @@
+"""Shared fixtures: paths to the real third-party data, the real local embedding model."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DATASETS = Path(os.environ.get("QUARRY_DATASETS", REPO.parent / "shared" / "datasets"))
+MARKITDOWN_FILES = DATASETS / "documents/markitdown/packages/markitdown/tests/test_files"
+UNSTRUCTURED_FILES = DATASETS / "documents/unstructured/example-docs"
+SCIFACT = DATASETS / "scifact"
+
+
+@pytest.fixture(scope="session")
+def datasets() -> Path:
+    if not DATASETS.is_dir():
+        pytest.fail(f"the shared datasets are missing at {DATASETS}; set QUARRY_DATASETS")
+    return DATASETS
+
+
+@pytest.fixture(scope="session")
+def minilm() -> Iterator[object]:
+    """The real packaged embedding model, loaded once per test session."""
+    from quarry.embeddings import MiniLMEmbedder
+
+    yield MiniLMEmbedder()
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory with no quarry.toml and no QUARRY_* variables from the outside."""
+    for key in list(os.environ):
+        if key.startswith("QUARRY_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
