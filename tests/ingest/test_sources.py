@@ -5,6 +5,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -99,7 +100,7 @@ def test_open_source_dispatches_on_what_the_user_typed(tmp_path: Path) -> None:
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    pages = {
+    pages: ClassVar[dict[str, tuple[str, bytes]]] = {
         "/guide": ("text/html; charset=utf-8", b"<html><body><h1>Guide</h1><p>Hello</p></body></html>"),
         "/report.pdf": ("application/pdf", b"%PDF-1.4 fake"),
         "/big": ("text/plain", b"y" * 5000),
@@ -181,8 +182,9 @@ def notes_db(tmp_path: Path) -> str:
 
 
 def test_sql_rows_become_documents_with_stable_uris_and_metadata(notes_db: str) -> None:
-    source = SqlSource(notes_db, "SELECT * FROM notes ORDER BY note_id", id_column="note_id", text_column="body",
-                       title_column="title")
+    source = SqlSource(
+        notes_db, "SELECT * FROM notes ORDER BY note_id", id_column="note_id", text_column="body", title_column="title"
+    )
     items = list(source)
     first, second, third = items
     assert isinstance(first, RawDocument)
