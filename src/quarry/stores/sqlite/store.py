@@ -1,0 +1,274 @@
+"""The embedded default store: one SQLite file holding documents, chunks, FTS5 and vectors.
+
+Thread-safety: one connection per thread, opened on first use and closed by :meth:`close` (they
+are opened with ``check_same_thread=False`` only so that ``close`` can do that; a connection is
+otherwise used by its own thread alone). The in-memory vector matrices are shared by all threads.
+Every write is one ``BEGIN IMMEDIATE … COMMIT`` transaction; multi-query reads run in a
+``BEGIN … COMMIT`` read transaction (a consistent WAL snapshot) and write nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from types import TracebackType
+
+from quarry.errors import CollectionNotFound, StoreError
+from quarry.stores.base import CollectionInfo, DocumentInfo, DocumentWrite, SourceState, TraceRecord
+from quarry.stores.filters import Filter
+from quarry.stores.sqlite import search
+from quarry.stores.sqlite import traces as trace_rows
+from quarry.stores.sqlite.rows import to_chunk, to_collection, to_document, to_document_info, to_state
+from quarry.stores.sqlite.schema import connect, migrate
+from quarry.stores.sqlite.vectors import VectorIndex
+from quarry.stores.sqlite.writes import apply_write, delete_collection_rows
+from quarry.tracing.spans import Trace
+from quarry.types import Chunk, Document, Hit, Matrix
+
+__all__ = ["SQLiteStore"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+_COLLECTION_INFO = """
+SELECT c.name, c.description, c.embedder, c.created_at,
+    (SELECT count(*) FROM documents d WHERE d.collection = c.name) AS documents,
+    (SELECT count(*) FROM documents d JOIN chunks ch ON ch.document = d.rowid WHERE d.collection = c.name) AS chunks
+FROM collections c
+"""
+
+
+class SQLiteStore:
+    """A :class:`quarry.stores.base.Store` in one SQLite file (WAL, ``synchronous=NORMAL``)."""
+
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 10_000) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._busy_timeout_ms = busy_timeout_ms
+        self._lock = threading.Lock()
+        self._conns: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
+        self._closed = False
+        self._vectors = VectorIndex()
+        try:
+            migrate(self._conn())
+        except BaseException:
+            self.close()
+            raise
+
+    # -- connections and transactions
+
+    def _conn(self) -> sqlite3.Connection:
+        current = threading.current_thread()
+        entry = self._conns.get(threading.get_ident())
+        if entry is not None and entry[0] is current:
+            return entry[1]
+        with self._lock:
+            if self._closed:
+                raise StoreError("the store is closed", operation="connect", hint="open a new SQLiteStore")
+            for ident, (thread, conn) in list(self._conns.items()):
+                if not thread.is_alive():  # a finished thread's connection (its id may be reused)
+                    conn.close()
+                    del self._conns[ident]
+            conn = connect(self.path, busy_timeout_ms=self._busy_timeout_ms)
+            self._conns[threading.get_ident()] = (current, conn)
+            return conn
+
+    @contextmanager
+    def _transaction(self, mode: str) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute(f"BEGIN {mode}")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._transaction("IMMEDIATE")
+
+    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._transaction("DEFERRED")
+
+    @property
+    def total_changes(self) -> int:
+        """Rows changed through this store's connections since they opened (for diagnostics)."""
+        with self._lock:
+            return sum(conn.total_changes for _, conn in self._conns.values())
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            for _, conn in self._conns.values():
+                conn.close()
+            self._conns.clear()
+        self._vectors.clear()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+    # -- collections
+
+    def ensure_collection(self, name: str, *, embedder: str, description: str = "") -> CollectionInfo:
+        if not _NAME.match(name):
+            raise StoreError(
+                f"invalid collection name {name!r}",
+                operation="ensure_collection",
+                hint="use 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit",
+            )
+        conn = self._conn()
+        row = conn.execute("SELECT embedder FROM collections WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            with self._write() as conn:
+                conn.execute(
+                    "INSERT OR IGNORE INTO collections (name, description, embedder, created_at) VALUES (?, ?, ?, ?)",
+                    (name, description, embedder, time.time()),
+                )
+                row = conn.execute("SELECT embedder FROM collections WHERE name = ?", (name,)).fetchone()
+        if row["embedder"] != embedder:
+            raise StoreError(
+                f"collection {name!r} was built with embedder {row['embedder']!r}, not {embedder!r}",
+                operation="ensure_collection",
+                hint="use a new collection name for another embedder, or delete this collection first",
+            )
+        return self.collection(name)
+
+    def collections(self) -> list[CollectionInfo]:
+        rows = self._conn().execute(_COLLECTION_INFO + " ORDER BY c.name").fetchall()
+        return [to_collection(row) for row in rows]
+
+    def collection(self, name: str) -> CollectionInfo:
+        row = self._conn().execute(_COLLECTION_INFO + " WHERE c.name = ?", (name,)).fetchone()
+        if row is None:
+            raise CollectionNotFound(name)
+        return to_collection(row)
+
+    def delete_collection(self, name: str) -> None:
+        with self._write() as conn:
+            _require(conn, name)
+            delete_collection_rows(conn, name)
+        self._vectors.forget(name)
+
+    # -- ingestion state
+
+    def source_states(self, collection: str, prefix: str = "") -> dict[str, SourceState]:
+        with self._read() as conn:
+            _require(conn, collection)
+            rows = conn.execute(
+                "SELECT * FROM sources WHERE collection = ? AND substr(uri, 1, ?) = ? ORDER BY uri",
+                (collection, len(prefix), prefix),
+            ).fetchall()
+        return {row["uri"]: to_state(row) for row in rows}
+
+    def document_hashes(self, collection: str, source_uri: str) -> dict[str, str]:
+        with self._read() as conn:
+            _require(conn, collection)
+            rows = conn.execute(
+                "SELECT uri, text_hash FROM documents WHERE collection = ? AND source_uri = ?",
+                (collection, source_uri),
+            ).fetchall()
+        return {row["uri"]: row["text_hash"] for row in rows}
+
+    def find_text_hash(self, collection: str, text_hash: str) -> str | None:
+        with self._read() as conn:
+            _require(conn, collection)
+            row = conn.execute(
+                "SELECT uri FROM documents WHERE collection = ? AND text_hash = ? AND duplicate_of IS NULL "
+                "ORDER BY uri LIMIT 1",
+                (collection, text_hash),
+            ).fetchone()
+        return None if row is None else str(row["uri"])
+
+    def write(
+        self,
+        collection: str,
+        *,
+        upserts: Sequence[DocumentWrite] = (),
+        delete_uris: Sequence[str] = (),
+        delete_sources: Sequence[str] = (),
+        states: Sequence[SourceState] = (),
+    ) -> None:
+        if not (upserts or delete_uris or delete_sources or states):
+            return
+        with self._write() as conn:
+            apply_write(
+                conn,
+                collection,
+                upserts=upserts,
+                delete_uris=delete_uris,
+                delete_sources=delete_sources,
+                states=states,
+                now=time.time(),
+            )
+        self._vectors.forget(collection)  # free the stale matrix now; the generation also says so
+
+    # -- reading
+
+    def documents(self, collection: str, *, limit: int = 100, offset: int = 0) -> list[DocumentInfo]:
+        with self._read() as conn:
+            _require(conn, collection)
+            rows = conn.execute(
+                "SELECT d.*, (SELECT count(*) FROM chunks c WHERE c.document = d.rowid) AS chunks "
+                "FROM documents d WHERE d.collection = ? ORDER BY d.uri LIMIT ? OFFSET ?",
+                (collection, limit, offset),
+            ).fetchall()
+        return [to_document_info(row) for row in rows]
+
+    def document(self, collection: str, uri: str) -> Document | None:
+        with self._read() as conn:
+            _require(conn, collection)
+            row = conn.execute("SELECT * FROM documents WHERE collection = ? AND uri = ?", (collection, uri)).fetchone()
+        return None if row is None else to_document(row)
+
+    def chunks(self, collection: str, document_uri: str) -> list[Chunk]:
+        with self._read() as conn:
+            _require(conn, collection)
+            rows = conn.execute(
+                'SELECT d.id AS document_id, c.idx, c.text, c.start, c."end", c.heading_path, c.page, c.token_count '
+                "FROM documents d JOIN chunks c ON c.document = d.rowid WHERE d.collection = ? AND d.uri = ? "
+                "ORDER BY c.idx",
+                (collection, document_uri),
+            ).fetchall()
+        return [to_chunk(row) for row in rows]
+
+    def search_text(self, collection: str, query: str, k: int, where: Filter | None = None) -> list[Hit]:
+        with self._read() as conn:
+            _require(conn, collection)
+            return search.text(conn, collection, query, k, where)
+
+    def search_vector(self, collection: str, vector: Matrix, k: int, where: Filter | None = None) -> list[Hit]:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT id, generation, dimension FROM collections WHERE name = ?", (collection,)
+            ).fetchone()
+            if row is None:
+                raise CollectionNotFound(collection)
+            if row["dimension"] is None or k <= 0:
+                return []
+            loaded = self._vectors.get(conn, collection, (row["id"], row["generation"]), row["dimension"])
+            return search.vector(conn, collection, loaded, vector, k, where)
+
+    # -- traces
+
+    def save_trace(self, trace: Trace) -> None:
+        with self._write() as conn:
+            trace_rows.insert_trace(conn, trace)
+
+    def traces(self, limit: int = 20, kind: str | None = None) -> list[TraceRecord]:
+        return trace_rows.list_traces(self._conn(), limit, kind)
+
+    def trace(self, trace_id: str) -> TraceRecord | None:
+        return trace_rows.find_trace(self._conn(), trace_id)
+
+
+def _require(conn: sqlite3.Connection, collection: str) -> None:
+    if conn.execute("SELECT 1 FROM collections WHERE name = ?", (collection,)).fetchone() is None:
+        raise CollectionNotFound(collection)

@@ -1,0 +1,392 @@
+"""A reusable conformance suite for :class:`quarry.stores.base.Store` adapters.
+
+Subclass it in an adapter's tests and override the ``store`` fixture::
+
+    class TestMyStore(StoreConformance):
+        @pytest.fixture
+        def store(self, tmp_path: Path) -> Iterator[Store]:
+            with MyStore(tmp_path / "db") as s:
+                yield s
+
+Override :meth:`StoreConformance.changes` to enable the "reads write nothing" check. Vectors come
+from :class:`~quarry.testing.embedders.HashEmbedder`, so results never depend on a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+
+from quarry.errors import CollectionNotFound, StoreError
+from quarry.stores.base import DocumentWrite, SourceState, Store
+from quarry.stores.filters import And, Eq, Filter, In, Ne, Not, Or, Range
+from quarry.testing.embedders import HashEmbedder
+from quarry.tracing.spans import Tracer
+from quarry.types import Chunk, Document, Matrix, PageSpan, freeze
+
+__all__ = ["HOSTILE_QUERIES", "StoreConformance", "make_write"]
+
+EMBEDDER = HashEmbedder(64)
+
+HOSTILE_QUERIES: tuple[str, ...] = (
+    '"',
+    '"unbalanced phrase',
+    "AND OR NOT",
+    "foo*",
+    "*",
+    "a:b",
+    "text:river",
+    "(",
+    "a AND (b OR",
+    "NEAR(river salmon)",
+    "-river ^salmon +x",
+    "'; DROP TABLE chunks; --",
+    "naïve café Ünïcödé 日本語",
+    "emoji 🦊 river",
+    "x" * 3000,
+    "\x00\x01",
+)
+EMPTY_QUERIES: tuple[str, ...] = ("", "   ", "🦊🐟", "!!! ??? ...", '"" ()')
+
+# uri, source_uri, title, metadata — for the filter cases below.
+FILTER_DOCS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
+    ("mem://a/1", "mem://a", "Alpha", {"lang": "en", "year": 2019, "date": "2019-05-01", "draft": True}),
+    ("mem://a/2", "mem://a", "Beta", {"lang": "de", "year": 2020, "date": "2020-01-15", "draft": False}),
+    ("mem://b/3", "mem://b", "Gamma", {"lang": "en", "year": 2021, "date": "2021-07-30", "draft": None}),
+    ("mem://b/4", "mem://b", "Delta", {"lang": "fr", "year": "2022", "date": "2022-03-03", "draft": 1}),
+    ("mem://c/5", "mem://c", "Epsilon", {}),
+)
+ALL = {1, 2, 3, 4, 5}
+FILTER_CASES: tuple[tuple[Filter, set[int]], ...] = (
+    (Eq("lang", "en"), {1, 3}),
+    (Ne("lang", "en"), {2, 4, 5}),
+    (In("lang", ("de", "fr")), {2, 4}),
+    (In("lang", ()), set()),
+    (Range("year", gte=2020), {2, 3}),
+    (Range("year", gt=2019, lt=2021), {2}),
+    (Range("date", gte="2020-01-01", lte="2021-12-31"), {2, 3}),
+    (Eq("draft", True), {1}),
+    (Eq("draft", 1), {4}),
+    (Eq("draft", None), {3, 5}),
+    (Ne("draft", None), {1, 2, 4}),
+    (Eq("year", "2022"), {4}),
+    (Eq("year", 2022), set()),
+    (Eq("uri", "mem://a/2"), {2}),
+    (Eq("source_uri", "mem://b"), {3, 4}),
+    (In("title", ("Alpha", "Gamma")), {1, 3}),
+    (Range("uri", gte="mem://b"), {3, 4, 5}),
+    (And(Eq("lang", "en"), Range("year", gte=2020)), {3}),
+    (Or(Eq("lang", "de"), Eq("title", "Epsilon")), {2, 5}),
+    (Not(Or(Eq("lang", "en"), Eq("lang", "de"))), {4, 5}),
+    (And(), ALL),
+    (Or(), set()),
+    (Eq("missing", "x"), set()),
+    (Not(Eq("missing", "x")), ALL),
+)
+
+
+def make_write(
+    uri: str,
+    paragraphs: Sequence[str],
+    *,
+    source_uri: str | None = None,
+    title: str = "",
+    metadata: Mapping[str, Any] | None = None,
+    duplicate_of: str | None = None,
+    vectors: Matrix | None = None,
+) -> DocumentWrite:
+    """A document whose chunks are its paragraphs, with HashEmbedder vectors."""
+    text = "\n\n".join(paragraphs)
+    doc = Document(uri, source_uri or uri, text, title, (PageSpan(1, 0, len(text)),), freeze(metadata))
+    chunks: list[Chunk] = []
+    position = 0
+    for index, paragraph in enumerate([] if duplicate_of else paragraphs):
+        start = text.index(paragraph, position)
+        position = start + len(paragraph)
+        chunks.append(Chunk(doc.id, index, paragraph, start, position, ("Intro",), 1, len(paragraph.split())))
+    if vectors is None:
+        vectors = EMBEDDER.embed([c.context for c in chunks])
+    return DocumentWrite(doc, chunks, vectors, duplicate_of)
+
+
+def _texts(hits: Sequence[Any]) -> list[str]:
+    return [hit.chunk.text for hit in hits]
+
+
+class StoreConformance:
+    """Protocol semantics every Store adapter must honour. Subclass and override ``store``."""
+
+    collection_name: ClassVar[str] = "docs"
+
+    @pytest.fixture
+    def store(self) -> Store:
+        """Override with a fixture yielding a fresh, empty store (and closing it afterwards)."""
+        raise NotImplementedError("override the `store` fixture in your StoreConformance subclass")
+
+    @pytest.fixture
+    def coll(self, store: Store) -> str:
+        store.ensure_collection(self.collection_name, embedder=EMBEDDER.model_id)
+        return self.collection_name
+
+    def changes(self, store: Store) -> int | None:
+        """A counter of rows written by ``store`` (``None``: the adapter cannot tell; check skipped)."""
+        return None
+
+    # -- collections
+
+    def test_ensure_collection_is_idempotent(self, store: Store) -> None:
+        info = store.ensure_collection("notes", embedder="e1", description="my notes")
+        again = store.ensure_collection("notes", embedder="e1")
+        assert (info.name, info.embedder, info.documents, info.chunks) == ("notes", "e1", 0, 0)
+        assert again == info
+        assert [c.name for c in store.collections()] == ["notes"]
+
+    def test_ensure_collection_rejects_another_embedder(self, store: Store) -> None:
+        store.ensure_collection("notes", embedder="e1")
+        with pytest.raises(StoreError) as caught:
+            store.ensure_collection("notes", embedder="e2")
+        assert caught.value.hint
+
+    @pytest.mark.parametrize("name", ["", "-x", "a b", "../etc", "x" * 65, "naïve", "a/b"])
+    def test_invalid_collection_names(self, store: Store, name: str) -> None:
+        with pytest.raises(StoreError):
+            store.ensure_collection(name, embedder="e1")
+
+    def test_missing_collection(self, store: Store) -> None:
+        with pytest.raises(CollectionNotFound):
+            store.collection("nope")
+        with pytest.raises(CollectionNotFound):
+            store.write("nope", upserts=[make_write("mem://1", ["hello"])])
+        with pytest.raises(CollectionNotFound):
+            store.search_text("nope", "hello", 3)
+        with pytest.raises(CollectionNotFound):
+            store.search_vector("nope", EMBEDDER.embed_query("hello"), 3)
+
+    def test_collections_are_isolated(self, store: Store) -> None:
+        for name, word in (("one", "walrus"), ("two", "pelican")):
+            store.ensure_collection(name, embedder=EMBEDDER.model_id)
+            store.write(name, upserts=[make_write("mem://same", [f"the {word} sings"])])
+        doc = store.document("one", "mem://same")
+        assert doc is not None
+        assert doc.text == "the walrus sings"
+        assert store.search_text("one", "pelican", 5) == []
+        assert _texts(store.search_vector("one", EMBEDDER.embed_query("pelican"), 5)) == ["the walrus sings"]
+        store.write("one", delete_uris=["mem://same"])
+        assert store.document("one", "mem://same") is None
+        assert _texts(store.search_text("two", "pelican", 5)) == ["the pelican sings"]
+        assert store.collection("two").chunks == 1
+
+    def test_delete_collection(self, store: Store, coll: str) -> None:
+        store.write(coll, upserts=[make_write("mem://1", ["zebra stripes"])], states=[SourceState("mem://1", "h")])
+        store.delete_collection(coll)
+        with pytest.raises(CollectionNotFound):
+            store.collection(coll)
+        store.ensure_collection(coll, embedder=EMBEDDER.model_id)
+        assert store.search_text(coll, "zebra", 5) == []
+        assert store.search_vector(coll, EMBEDDER.embed_query("zebra stripes"), 5) == []
+        assert store.source_states(coll) == {}
+
+    # -- writes
+
+    def test_upsert_replaces_chunks_in_both_indexes(self, store: Store, coll: str) -> None:
+        other = make_write("mem://other", ["a quiet harbour at dawn"])
+        store.write(coll, upserts=[make_write("mem://doc", ["zebra giraffe savanna", "lion pride"]), other])
+        assert _texts(store.search_text(coll, "zebra", 5)) == ["zebra giraffe savanna"]
+        store.write(coll, upserts=[make_write("mem://doc", ["quantum photon laser"])])
+        assert store.search_text(coll, "zebra giraffe lion", 5) == []
+        dense = store.search_vector(coll, EMBEDDER.embed_query("zebra giraffe savanna"), 10)
+        assert sorted(_texts(dense)) == ["a quiet harbour at dawn", "quantum photon laser"]
+        assert [c.text for c in store.chunks(coll, "mem://doc")] == ["quantum photon laser"]
+        assert store.collection(coll).chunks == 2
+
+    def test_delete_uris(self, store: Store, coll: str) -> None:
+        store.write(coll, upserts=[make_write("mem://1", ["red fox"]), make_write("mem://2", ["red panda"])])
+        store.write(coll, delete_uris=["mem://1", "mem://never-stored"])
+        assert _texts(store.search_text(coll, "red", 5)) == ["red panda"]
+        assert _texts(store.search_vector(coll, EMBEDDER.embed_query("red fox"), 5)) == ["red panda"]
+        assert [d.uri for d in store.documents(coll)] == ["mem://2"]
+
+    def test_delete_sources(self, store: Store, coll: str) -> None:
+        writes = [
+            make_write(f"mem://{s}#{i}", [f"row {s} {i} owl"], source_uri=f"mem://{s}") for s in "ab" for i in (1, 2)
+        ]
+        states = [SourceState("mem://a", "ha", documents=2), SourceState("mem://b", "hb", documents=2)]
+        store.write(coll, upserts=writes, states=states)
+        store.write(coll, delete_sources=["mem://a"])
+        assert sorted(store.source_states(coll)) == ["mem://b"]
+        assert sorted(d.uri for d in store.documents(coll)) == ["mem://b#1", "mem://b#2"]
+        assert {h.document_uri for h in store.search_text(coll, "owl", 10)} == {"mem://b#1", "mem://b#2"}
+        assert len(store.search_vector(coll, EMBEDDER.embed_query("owl"), 10)) == 2
+
+    def test_write_is_atomic(self, store: Store, coll: str) -> None:
+        store.write(coll, upserts=[make_write("mem://kept", ["original walrus text"])])
+        bad = make_write("mem://bad", ["one", "two"], vectors=np.zeros((1, 64), dtype=np.float32))
+        with pytest.raises(StoreError):
+            store.write(
+                coll,
+                upserts=[make_write("mem://new", ["fresh pelican"]), make_write("mem://kept", ["changed"]), bad],
+                delete_uris=["mem://kept"],
+                states=[SourceState("mem://new", "h")],
+            )
+        assert store.document(coll, "mem://new") is None
+        assert store.source_states(coll) == {}
+        assert store.search_text(coll, "pelican changed", 5) == []
+        assert _texts(store.search_text(coll, "walrus", 5)) == ["original walrus text"]
+        assert _texts(store.search_vector(coll, EMBEDDER.embed_query("pelican"), 5)) == ["original walrus text"]
+
+    def test_vector_dimension_is_fixed_by_first_write(self, store: Store, coll: str) -> None:
+        store.write(coll, upserts=[make_write("mem://1", ["hello"])])
+        other = np.ones((1, 32), dtype=np.float32) / np.sqrt(32)
+        with pytest.raises(StoreError):
+            store.write(coll, upserts=[make_write("mem://2", ["world"], vectors=other)])
+        with pytest.raises(StoreError):
+            store.search_vector(coll, other[0], 3)
+
+    def test_documents_and_chunks_round_trip(self, store: Store, coll: str) -> None:
+        item = make_write("mem://1", ["first part", "second part"], title="T", metadata={"lang": "en", "n": 2})
+        store.write(coll, upserts=[item])
+        assert store.document(coll, "mem://1") == item.document
+        assert store.document(coll, "mem://missing") is None
+        assert store.chunks(coll, "mem://1") == list(item.chunks)
+        [info] = store.documents(coll)
+        assert (info.id, info.chunks, info.title, info.text_hash) == (item.document.id, 2, "T", item.document.text_hash)
+        assert dict(info.metadata) == {"lang": "en", "n": 2}
+        hit = store.search_text(coll, "second", 1)[0]
+        assert (hit.chunk, hit.document_uri, hit.title, hit.retriever) == (item.chunks[1], "mem://1", "T", "bm25")
+        assert dict(hit.metadata) == {"lang": "en", "n": 2}
+        assert store.search_vector(coll, EMBEDDER.embed_query("first part"), 1)[0].retriever == "dense"
+
+    def test_duplicates_and_hashes(self, store: Store, coll: str) -> None:
+        original = make_write("mem://1", ["same text"], source_uri="mem://src")
+        copy = make_write("mem://2", ["same text"], source_uri="mem://src", duplicate_of="mem://1")
+        store.write(coll, upserts=[copy, original])
+        assert store.find_text_hash(coll, original.document.text_hash) == "mem://1"
+        assert store.find_text_hash(coll, "0" * 64) is None
+        assert store.document_hashes(coll, "mem://src") == {"mem://1": original.document.text_hash} | {
+            "mem://2": original.document.text_hash
+        }
+        infos = {d.uri: d for d in store.documents(coll)}
+        assert (infos["mem://2"].duplicate_of, infos["mem://2"].chunks) == ("mem://1", 0)
+        assert len(store.search_text(coll, "same", 10)) == 1
+
+    def test_source_states_prefix(self, store: Store, coll: str) -> None:
+        uris = ["file:///a/x.md", "file:///a/y.md", "file:///ab/z.md", "https://h/p"]
+        states = [
+            SourceState(u, f"h{i}", status="failed" if i == 3 else "ok", error="boom" * (i == 3))
+            for i, u in enumerate(uris)
+        ]
+        store.write(coll, states=states)
+        assert sorted(store.source_states(coll, "file:///a/")) == uris[:2]
+        assert sorted(store.source_states(coll)) == uris
+        failed = store.source_states(coll, "https://")["https://h/p"]
+        assert (failed.raw_hash, failed.status, failed.error) == ("h3", "failed", "boom")
+        store.write(coll, states=[SourceState("https://h/p", "h4")])
+        assert store.source_states(coll, "https://")["https://h/p"].status == "ok"
+
+    # -- searches
+
+    @pytest.fixture
+    def filter_coll(self, store: Store, coll: str) -> str:
+        writes = [
+            make_write(uri, [f"{title} quarterly report"], source_uri=src, title=title, metadata=meta)
+            for uri, src, title, meta in FILTER_DOCS
+        ]
+        store.write(coll, upserts=writes)
+        return coll
+
+    @pytest.mark.parametrize(("where", "expected"), FILTER_CASES, ids=[repr(f) for f, _ in FILTER_CASES])
+    def test_filters(self, store: Store, filter_coll: str, where: Filter, expected: set[int]) -> None:
+        uris = {f"mem://{'aabbc'[i - 1]}/{i}" for i in expected}
+        text_hits = store.search_text(filter_coll, "quarterly report", 10, where)
+        dense_hits = store.search_vector(filter_coll, EMBEDDER.embed_query("quarterly report"), 10, where)
+        assert {h.document_uri for h in text_hits} == uris
+        assert {h.document_uri for h in dense_hits} == uris
+
+    def test_filtered_searches_return_exactly_k(self, store: Store, coll: str) -> None:
+        best = [
+            make_write(f"mem://de/{i}", [f"salmon salmon salmon river {i}"], metadata={"lang": "de"}) for i in range(8)
+        ]
+        rest = [make_write(f"mem://en/{i}", [f"salmon and bread {i}"], metadata={"lang": "en"}) for i in range(6)]
+        store.write(coll, upserts=best + rest)
+        query, en = "salmon salmon salmon river", Eq("lang", "en")
+        assert all(h.metadata["lang"] == "de" for h in store.search_text(coll, query, 4))
+        for hits in (
+            store.search_text(coll, query, 4, en),
+            store.search_vector(coll, EMBEDDER.embed_query(query), 4, en),
+        ):
+            assert len(hits) == 4
+            assert all(h.metadata["lang"] == "en" for h in hits)
+            assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        assert len(store.search_text(coll, query, 10, en)) == 6
+        assert len(store.search_vector(coll, EMBEDDER.embed_query(query), 10, en)) == 6
+
+    def test_search_k_bounds(self, store: Store, coll: str) -> None:
+        store.write(coll, upserts=[make_write(f"mem://{i}", [f"kiwi fruit {i}"]) for i in range(3)])
+        assert store.search_text(coll, "kiwi", 0) == []
+        assert store.search_vector(coll, EMBEDDER.embed_query("kiwi"), 0) == []
+        assert len(store.search_text(coll, "kiwi", 50)) == 3
+        assert len(store.search_vector(coll, EMBEDDER.embed_query("kiwi"), 50)) == 3
+
+    @pytest.mark.parametrize("query", HOSTILE_QUERIES)
+    def test_hostile_text_queries(self, store: Store, coll: str, query: str) -> None:
+        store.write(coll, upserts=[make_write("mem://1", ["salmon river text", "AND OR NOT foo"])])
+        hits = store.search_text(coll, query, 5)
+        assert len(hits) <= 2
+
+    @pytest.mark.parametrize("query", EMPTY_QUERIES)
+    def test_queries_without_words_find_nothing(self, store: Store, coll: str, query: str) -> None:
+        store.write(coll, upserts=[make_write("mem://1", ["salmon river text"])])
+        assert store.search_text(coll, query, 5) == []
+
+    def test_operator_words_are_plain_words(self, store: Store, coll: str) -> None:
+        store.write(coll, upserts=[make_write("mem://1", ["salmon river"]), make_write("mem://2", ["NOT a fish"])])
+        assert _texts(store.search_text(coll, "NOT", 5)) == ["NOT a fish"]
+        assert _texts(store.search_text(coll, "salmon AND nothing", 5)) == ["salmon river"]
+
+    # -- traces and read-only calls
+
+    def test_traces_round_trip(self, store: Store) -> None:
+        tracer = Tracer([store])
+        with tracer.trace("ingest", "ingest ./docs", path="./docs") as first, first.stage("parse", items=3):
+            first.error("parse", "bad.pdf: encrypted")
+        with pytest.raises(RuntimeError), tracer.trace("search", "what is quarry?"):
+            raise RuntimeError("boom")
+        second = store.traces()[0]
+        assert [t.kind for t in store.traces()] == ["search", "ingest"]
+        assert (second.status, second.name) == ("error", "what is quarry?")
+        assert [t.trace_id for t in store.traces(kind="ingest")] == [first.trace_id]
+        assert len(store.traces(limit=1)) == 1
+        record = store.trace(first.trace_id[:10])
+        assert record is not None
+        assert record.trace_id == first.trace_id
+        assert (record.kind, record.status, dict(record.attributes)) == ("ingest", "ok", {"path": "./docs"})
+        spans = {s["name"]: s for s in record.spans}
+        assert set(spans) == {"ingest ./docs", "parse"}
+        assert spans["parse"]["errors"] == ["bad.pdf: encrypted"]
+        assert spans["parse"]["attributes"] == {"items": 3}
+        assert spans["parse"]["parent_id"] == spans["ingest ./docs"]["span_id"]
+        assert store.trace("zz-not-hex") is None
+
+    def test_read_calls_write_nothing(self, store: Store, coll: str) -> None:
+        store.write(coll, upserts=[make_write("mem://1", ["kiwi"])], states=[SourceState("mem://1", "h")])
+        before = self.changes(store)
+        if before is None:
+            pytest.skip("this adapter does not count its writes")
+        store.source_states(coll, "mem://")
+        store.document_hashes(coll, "mem://1")
+        store.find_text_hash(coll, "x")
+        store.documents(coll)
+        store.document(coll, "mem://1")
+        store.chunks(coll, "mem://1")
+        store.search_text(coll, "kiwi", 3, Eq("lang", "en"))
+        store.search_vector(coll, EMBEDDER.embed_query("kiwi"), 3, Eq("lang", "en"))
+        store.search_vector(coll, EMBEDDER.embed_query("kiwi"), 3)
+        store.collections()
+        store.collection(coll)
+        store.ensure_collection(coll, embedder=EMBEDDER.model_id)
+        store.traces()
+        store.trace("abc")
+        assert self.changes(store) == before
