@@ -12,7 +12,11 @@
     ├── StoreError              the store refused an operation (operation)
     │   └── CollectionNotFound  (collection)
     ├── EmbeddingError          an embedder failed (model)
-    └── ProviderError           a remote provider answered with an error (provider, status)
+    ├── ProviderError           a model provider failed (provider, status, retry_after)
+    │   ├── ProviderTimeout     no answer within the configured timeout
+    │   └── ProviderUnreachable connection refused, dropped or reset before an answer
+    ├── BudgetExceeded          a token or cost budget ran out (kind, limit, spent)
+    └── StructuredOutputError   the model's output never validated against the schema (attempts, last_error)
 
 Each error renders as ``message`` plus, when present, ``hint`` — what to do about it.
 """
@@ -20,6 +24,7 @@ Each error renders as ``message`` plus, when present, ``hint`` — what to do ab
 from __future__ import annotations
 
 __all__ = [
+    "BudgetExceeded",
     "CollectionNotFound",
     "ConfigError",
     "DocumentTooLarge",
@@ -27,9 +32,12 @@ __all__ = [
     "EncryptedDocument",
     "ParseError",
     "ProviderError",
+    "ProviderTimeout",
+    "ProviderUnreachable",
     "QuarryError",
     "SourceError",
     "StoreError",
+    "StructuredOutputError",
     "UnsupportedFormat",
 ]
 
@@ -103,7 +111,57 @@ class EmbeddingError(QuarryError):
 
 
 class ProviderError(QuarryError):
-    def __init__(self, message: str, *, provider: str, status: int | None = None, hint: str = "") -> None:
+    """``provider`` failed; ``status`` is the HTTP status when there was one.
+
+    ``retry_after`` is the wait in seconds the provider asked for (a ``Retry-After`` header), if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        status: int | None = None,
+        hint: str = "",
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message, hint=hint)
         self.provider = provider
         self.status = status
+        self.retry_after = retry_after
+
+
+class ProviderTimeout(ProviderError):
+    """No answer from ``provider`` within the timeout."""
+
+
+class ProviderUnreachable(ProviderError):
+    """The connection to ``provider`` failed or was dropped before an answer arrived."""
+
+
+class BudgetExceeded(QuarryError):
+    """A ``kind`` (``"tokens"`` or ``"cost"``) budget of ``limit`` was exceeded: ``spent`` is the amount used
+    (or, when raised before a call, the amount the call would certainly have brought it to)."""
+
+    def __init__(self, kind: str, *, limit: float, spent: float, hint: str = "") -> None:
+        unit = "USD" if kind == "cost" else "tokens"
+        super().__init__(
+            f"{kind} budget exceeded: {spent:g} {unit} spent of a {limit:g} {unit} limit",
+            hint=hint or "raise llm.budget in the settings or send a shorter request",
+        )
+        self.kind = kind
+        self.limit = limit
+        self.spent = spent
+
+
+class StructuredOutputError(QuarryError):
+    """After ``attempts`` tries the output still failed validation; ``last_error`` says how."""
+
+    def __init__(self, *, attempts: int, last_error: str, output: str = "") -> None:
+        super().__init__(
+            f"model output failed schema validation after {attempts} attempt(s): {last_error}",
+            hint="loosen the schema, bound string lengths (maxLength), or use a stronger model",
+        )
+        self.attempts = attempts
+        self.last_error = last_error
+        self.output = output

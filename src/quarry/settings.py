@@ -23,6 +23,11 @@ __all__ = [
     "ChunkingSettings",
     "EmbeddingSettings",
     "IngestSettings",
+    "LLMBudgetSettings",
+    "LLMProviderSettings",
+    "LLMSettings",
+    "LocalModelSettings",
+    "PriceSettings",
     "Settings",
     "StoreSettings",
     "TracingSettings",
@@ -57,6 +62,7 @@ class IngestSettings(BaseModel):
     include: list[str] = Field(default_factory=list, description="glob patterns; empty = everything")
     exclude: list[str] = Field(default_factory=list, description="gitignore-style patterns")
     url_timeout_s: float = Field(30.0, gt=0)
+    batch_chunks: int = Field(512, ge=1, description="chunks embedded and committed together")
 
 
 class TracingSettings(BaseModel):
@@ -67,6 +73,50 @@ class TracingSettings(BaseModel):
     service_name: str = "quarry"
 
 
+class LocalModelSettings(BaseModel):
+    model: str = Field(
+        "smollm2", description='"smollm2" (packaged, default), "gemma3-270m" (packaged) or a path to a .gguf file'
+    )
+    n_threads: int = Field(1, ge=1, description="generation threads; 1 stays steady when other work shares the CPU")
+    n_ctx: int = Field(4096, ge=256, description="context window of the in-process llama.cpp server")
+
+
+class PriceSettings(BaseModel):
+    prompt_per_mtok: float = Field(0.0, ge=0, description="USD per million prompt tokens")
+    completion_per_mtok: float = Field(0.0, ge=0, description="USD per million completion tokens")
+
+
+class LLMBudgetSettings(BaseModel):
+    max_tokens: int | None = Field(None, ge=1, description="per-request token budget (prompt + completion)")
+    max_cost_usd: float | None = Field(None, gt=0, description="per-request cost budget, priced with llm.prices")
+
+
+class LLMProviderSettings(BaseModel):
+    """One chat model: which provider, which model, how to reach it, and its call defaults."""
+
+    provider: Literal["local", "openai", "anthropic"] = "local"
+    model: str = Field("", description="model name; empty = the provider's default (local: local.model)")
+    base_url: str | None = Field(None, description="endpoint override, e.g. http://localhost:8000/v1")
+    api_key_env: str | None = Field(
+        None, description="environment variable holding the key; default OPENAI_API_KEY / ANTHROPIC_API_KEY"
+    )
+    temperature: float = Field(0.0, ge=0, le=2)
+    max_tokens: int = Field(512, ge=1, description="completion tokens per call")
+    timeout_s: float = Field(60.0, gt=0, description="per-attempt timeout")
+    max_retries: int = Field(2, ge=0, description="retries after the first attempt on 429/5xx/timeouts")
+    local: LocalModelSettings = LocalModelSettings()
+
+
+class LLMSettings(LLMProviderSettings):
+    fallback: list[LLMProviderSettings] = Field(
+        default_factory=list, description="models tried in order when the primary fails"
+    )
+    prices: dict[str, PriceSettings] = Field(
+        default_factory=dict, description="model name (or prefix) -> USD per million tokens; unknown = free"
+    )
+    budget: LLMBudgetSettings = LLMBudgetSettings()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QUARRY_", env_nested_delimiter="__", extra="forbid")
 
@@ -75,6 +125,7 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = ChunkingSettings()
     ingest: IngestSettings = IngestSettings()
     tracing: TracingSettings = TracingSettings()
+    llm: LLMSettings = LLMSettings()
 
     @classmethod
     def settings_customise_sources(

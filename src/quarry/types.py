@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -21,9 +21,13 @@ __all__ = [
     "Hit",
     "JsonValue",
     "Matrix",
+    "Message",
     "Metadata",
     "PageSpan",
     "RawDocument",
+    "Role",
+    "ToolCall",
+    "Usage",
     "content_hash",
     "freeze",
 ]
@@ -148,3 +152,57 @@ class Hit:
     title: str = ""
     metadata: Metadata = field(default_factory=lambda: _EMPTY)
     retriever: str = ""
+
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A model's request to run tool ``name`` with ``arguments`` (a JSON object, as text).
+
+    ``id`` ties the call to the ``tool`` message that carries its result.
+    """
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat turn.
+
+    An ``assistant`` message may carry ``tool_calls``; a ``tool`` message answers the call whose id is
+    ``tool_call_id`` with ``content``.
+    """
+
+    role: Role
+    content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Tokens one or more calls used and what they cost; ``a + b`` sums two usages.
+
+    ``model`` names the model that was billed; a sum of different models keeps the first non-empty one.
+    """
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    model: str = ""
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.cost_usd + other.cost_usd,
+            self.model or other.model,
+        )
