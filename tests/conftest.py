@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from quarry.embeddings import Embedder, MiniLMEmbedder
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("QUARRY_DATASETS", REPO.parent / "shared" / "datasets"))
@@ -23,11 +24,9 @@ def datasets() -> Path:
 
 
 @pytest.fixture(scope="session")
-def minilm() -> Iterator[object]:
+def minilm() -> Embedder:
     """The real packaged embedding model, loaded once per test session."""
-    from quarry.embeddings import MiniLMEmbedder
-
-    yield MiniLMEmbedder()
+    return MiniLMEmbedder()
 
 
 @pytest.fixture

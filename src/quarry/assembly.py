@@ -32,6 +32,13 @@ class Quarry:
         return SQLiteStore(self.settings.store.path)
 
     @cached_property
+    def trace_store(self) -> SQLiteStore:
+        """Traces live in their own SQLite file beside the store: logging never waits on an
+        ingest's write lock, and a run that changes nothing leaves the knowledge base untouched."""
+        path = self.settings.store.path
+        return SQLiteStore(path.with_name(path.stem + ".traces.db"))
+
+    @cached_property
     def embedder(self) -> Embedder:
         inner = build_embedder(self.settings.embeddings)
         if not self.settings.embeddings.cache:
@@ -47,22 +54,30 @@ class Quarry:
     def tracer(self) -> Tracer:
         sinks: list[SpanSink] = []
         if self.settings.tracing.enabled:
-            sinks.append(self.store)
+            sinks.append(self.trace_store)
             if self.settings.tracing.otlp_endpoint:
                 sinks.append(OtelSink.otlp(self.settings.tracing.otlp_endpoint, self.settings.tracing.service_name))
         return Tracer(sinks)
 
     @cached_property
     def ingestor(self) -> Ingestor:
-        return Ingestor(self.store, self.embedder, self.parsers, self.settings.chunking, self.tracer)
+        return Ingestor(
+            self.store,
+            self.embedder,
+            self.parsers,
+            self.settings.chunking,
+            self.tracer,
+            batch_chunks=self.settings.ingest.batch_chunks,
+        )
 
     @cached_property
     def searcher(self) -> Searcher:
         return Searcher(self.store, self.embedder, self.tracer)
 
     def close(self) -> None:
-        if "store" in self.__dict__:
-            self.store.close()
+        for name in ("store", "trace_store"):
+            if name in self.__dict__:
+                self.__dict__[name].close()
         embedder = self.__dict__.get("embedder")
         if isinstance(embedder, CachedEmbedder):
             embedder.cache.close()

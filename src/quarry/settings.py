@@ -44,7 +44,7 @@ class StoreSettings(BaseModel):
 class EmbeddingSettings(BaseModel):
     provider: Literal["local", "openai"] = "local"
     model: str = Field("all-MiniLM-L6-v2", description="model name; the local provider ships MiniLM only")
-    batch_size: int = Field(32, ge=1, le=1024)
+    batch_size: int = Field(16, ge=1, le=1024, description="texts per model call (16 measured fastest on 2 cores)")
     threads: int = Field(0, ge=0, description="onnxruntime intra-op threads; 0 = all cores")
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
     api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key")

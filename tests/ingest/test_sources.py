@@ -50,8 +50,8 @@ def test_folder_is_recursive_sorted_and_honours_gitignore_files(tmp_path: Path) 
         },
     )
     source = FolderSource(tmp_path, max_bytes=10_000)
-    assert _names(source) == [".quarryignore", "a.txt", "b.md", "local.md", "docs/.gitignore", "docs/guide.md"]
-    assert source.count() == 6
+    assert _names(source) == ["a.txt", "b.md", "local.md", "docs/guide.md"]
+    assert source.count() == 4
 
 
 def test_folder_include_and_exclude_globs(tmp_path: Path) -> None:

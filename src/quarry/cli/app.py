@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
+from typer.exceptions import TyperException
 
 from quarry.assembly import Quarry, build
 from quarry.cli import views
@@ -95,7 +95,9 @@ def docs(
 @app.command()
 def delete(
     ctx: typer.Context,
-    uris: Annotated[list[str] | None, typer.Argument(help="document or source uris (file paths, URLs) to delete")] = None,
+    uris: Annotated[
+        list[str] | None, typer.Argument(help="document or source uris (file paths, URLs) to delete")
+    ] = None,
     collection: CollectionOpt = "default",
     drop: Annotated[bool, typer.Option("--all", help="delete the whole collection")] = False,
 ) -> None:
@@ -126,10 +128,12 @@ def main() -> None:
         if exc.hint:
             err_console.print(f"[yellow]hint:[/] {exc.hint}")
         sys.exit(2)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.Abort:
+    except typer.Abort:
         err_console.print("aborted")
         sys.exit(130)
+    except TyperException as exc:
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        sys.exit(int(getattr(exc, "exit_code", 2)))
     sys.exit(code if isinstance(code, int) else 0)

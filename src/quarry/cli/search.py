@@ -38,4 +38,6 @@ def search(
         print(json.dumps(payload, indent=2, ensure_ascii=False))
         return
     console.print(views.hits_table(result.hits))
-    console.print(f"{len(result.hits)} result(s) in {result.seconds * 1000:.1f} ms ({mode}); trace {result.trace_id[:12]}")
+    console.print(
+        f"{len(result.hits)} result(s) in {result.seconds * 1000:.1f} ms ({mode}); trace {result.trace_id[:12]}"
+    )

@@ -10,6 +10,7 @@ import typer
 from quarry.cli import views
 from quarry.cli.app import JsonOpt, app, console, system
 from quarry.errors import QuarryError
+from quarry.stores.base import TraceRecord
 
 
 @app.command()
@@ -21,7 +22,7 @@ def traces(
     as_json: JsonOpt = False,
 ) -> None:
     """List recent traces, or show one as a tree of spans."""
-    store = system(ctx).store
+    store = system(ctx).trace_store
     if trace_id is None:
         records = store.traces(limit=limit, kind=kind)
         if as_json:
@@ -38,11 +39,14 @@ def traces(
         console.print(views.trace_tree(record))
 
 
-def _record_dict(record: object) -> dict[str, object]:
-    from dataclasses import asdict, is_dataclass
-
-    assert is_dataclass(record) and not isinstance(record, type)
-    data = asdict(record)
-    data["attributes"] = dict(data.get("attributes") or {})
-    data["spans"] = list(data.get("spans") or [])
-    return data
+def _record_dict(record: TraceRecord) -> dict[str, object]:
+    return {
+        "trace_id": record.trace_id,
+        "kind": record.kind,
+        "name": record.name,
+        "started_at": record.started_at,
+        "duration": record.duration,
+        "status": record.status,
+        "attributes": dict(record.attributes),
+        "spans": list(record.spans),
+    }

@@ -87,11 +87,36 @@ def hits_table(hits: list[Hit]) -> Table:
 
 
 def report_table(report: IngestReport) -> Table:
-    table = Table("files seen", "new", "changed", "unchanged", "deleted", "failed", "documents", "chunks", "embedded",
-                  "seconds", title=f"Ingested into {report.collection}")
-    table.add_row(*(str(x) for x in (report.seen, report.new, report.changed, report.unchanged, report.deleted,
-                                     report.failed, report.documents_written, report.chunks_written,
-                                     report.chunks_embedded, f"{report.seconds:.2f}")))
+    table = Table(
+        "files seen",
+        "new",
+        "changed",
+        "unchanged",
+        "deleted",
+        "failed",
+        "documents",
+        "chunks",
+        "embedded",
+        "seconds",
+        title=f"Ingested into {report.collection}",
+    )
+    table.add_row(
+        *(
+            str(x)
+            for x in (
+                report.seen,
+                report.new,
+                report.changed,
+                report.unchanged,
+                report.deleted,
+                report.failed,
+                report.documents_written,
+                report.chunks_written,
+                report.chunks_embedded,
+                f"{report.seconds:.2f}",
+            )
+        )
+    )
     return table
 
 

@@ -31,8 +31,6 @@ from quarry.types import Chunk, Document, RawDocument, content_hash
 
 __all__ = ["Ingestor"]
 
-FLUSH_CHUNKS = 512
-
 
 class Ingestor:
     def __init__(
@@ -42,8 +40,11 @@ class Ingestor:
         parsers: ParserRegistry,
         chunking: ChunkingSettings,
         tracer: Tracer,
+        *,
+        batch_chunks: int = 512,
     ) -> None:
         self.store, self.embedder, self.parsers, self.chunking, self.tracer = store, embedder, parsers, chunking, tracer
+        self.batch_chunks = batch_chunks
         self.fingerprint = content_hash(
             f"quarry {__version__}|{embedder.model_id}|{chunking.max_tokens}|{chunking.overlap_tokens}"
         )
@@ -145,7 +146,7 @@ class _Run:
                 span.add(chunks=len(chunks))
             self.report.duplicates += duplicate_of is not None
             self.batch.add(document, chunks, duplicate_of)
-            if self.batch.chunk_count >= FLUSH_CHUNKS:
+            if self.batch.chunk_count >= self.ingestor.batch_chunks:
                 self._flush()
         fresh = {d.uri for d in documents}
         gone = [uri for uri in stored if uri not in fresh]

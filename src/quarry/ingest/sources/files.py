@@ -15,7 +15,8 @@ from quarry.types import RawDocument, freeze
 __all__ = ["FileSource", "FolderSource"]
 
 IGNORE_FILES = (".gitignore", ".quarryignore")
-ALWAYS_EXCLUDED = (".git/", ".hg/", ".svn/", "__pycache__/", ".quarry/", ".venv/", "node_modules/", ".DS_Store")
+# Hidden files and folders (.git, .gitignore, .env …) are skipped, as ripgrep and most indexers do.
+ALWAYS_EXCLUDED = (".*", "__pycache__/", "node_modules/")
 
 
 class FileSource:

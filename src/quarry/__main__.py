@@ -1,0 +1,5 @@
+"""``python -m quarry`` runs the CLI."""
+
+from quarry.cli import main
+
+main()
