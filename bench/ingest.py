@@ -28,9 +28,11 @@ def peak_rss_mb() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--keep", type=Path, help="keep the store in this folder (default: a temporary one)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        quarry = build(Settings(store=StoreSettings(path=Path(tmp) / "quarry.db")))
+        folder = args.keep or Path(tmp)
+        quarry = build(Settings(store=StoreSettings(path=folder / "quarry.db")))
         source = FileSource(args.corpus, max_bytes=10**9)
         first = quarry.ingestor.run(source, "scifact")
         rss = peak_rss_mb()
@@ -38,7 +40,7 @@ def main() -> None:
         trace = quarry.trace_store.trace(first.trace_id)
         assert trace is not None
         stages = {str(s["name"]): float(str(s["duration"])) for s in trace.spans if s.get("parent_id")}
-        store_mb = sum(p.stat().st_size for p in Path(tmp).glob("quarry.db*")) / 1e6
+        store_mb = sum(p.stat().st_size for p in folder.glob("quarry.db*")) / 1e6
         texts = [
             c.context
             for d in quarry.store.documents("scifact", limit=10**6)
