@@ -9,7 +9,9 @@ from quarry.cache import EmbeddingCache
 from quarry.embeddings import Embedder, MiniLMEmbedder, OpenAICompatibleEmbedder
 from quarry.embeddings.cached import CachedEmbedder
 from quarry.errors import ConfigError
+from quarry.generation import Answerer
 from quarry.ingest.parsers import ParserRegistry, default_registry
+from quarry.llm import ChatModel, build_chat_model
 from quarry.pipeline import Ingestor
 from quarry.retrieval.search import Searcher
 from quarry.settings import EmbeddingSettings, Settings
@@ -72,9 +74,29 @@ class Quarry:
 
     @cached_property
     def searcher(self) -> Searcher:
-        return Searcher(self.store, self.embedder, self.tracer)
+        return Searcher(self.store, self.embedder, self.tracer, self.settings.retrieval)
+
+    @cached_property
+    def chat_model(self) -> ChatModel:
+        """The configured chat model with retries, fallback and metering (see ``quarry.llm.factory``)."""
+        return build_chat_model(self.settings.llm)
+
+    @cached_property
+    def answerer(self) -> Answerer:
+        llm = self.settings.llm
+        window = llm.local.n_ctx if llm.provider == "local" else 128_000
+        return Answerer(
+            self.searcher,
+            self.store,
+            self.chat_model,
+            settings=self.settings.generation,
+            tracer=self.tracer,
+            context_window=window,
+        )
 
     def close(self) -> None:
+        if "chat_model" in self.__dict__:
+            self.__dict__["chat_model"].close()
         for name in ("store", "trace_store"):
             if name in self.__dict__:
                 self.__dict__[name].close()

@@ -20,14 +20,19 @@ from pydantic_settings import (
 from quarry.errors import ConfigError
 
 __all__ = [
+    "AccessRule",
+    "AccessSettings",
+    "ApiSettings",
     "ChunkingSettings",
     "EmbeddingSettings",
+    "GenerationSettings",
     "IngestSettings",
     "LLMBudgetSettings",
     "LLMProviderSettings",
     "LLMSettings",
     "LocalModelSettings",
     "PriceSettings",
+    "RetrievalSettings",
     "Settings",
     "StoreSettings",
     "TracingSettings",
@@ -55,6 +60,17 @@ class EmbeddingSettings(BaseModel):
 class ChunkingSettings(BaseModel):
     max_tokens: int = Field(200, ge=16, description="chunk budget in the embedder's own tokens")
     overlap_tokens: int = Field(24, ge=0)
+
+
+class RetrievalSettings(BaseModel):
+    mode: Literal["hybrid", "bm25", "dense"] = "hybrid"
+    fusion: Literal["zscore", "minmax", "rrf"] = Field(
+        "zscore", description="zscore chosen on SciFact train: 0.738 nDCG@10 vs RRF 0.722 (docs/architecture.md)"
+    )
+    bm25_weight: float = Field(0.5, ge=0.0, le=1.0, description="convex weight of BM25 (dense gets the rest)")
+    rrf_k: float = Field(60.0, gt=0)
+    depth: int = Field(100, ge=1, description="candidates taken from each path before fusion")
+    max_chunks_per_document: int = Field(0, ge=0, description="0 = no limit")
 
 
 class IngestSettings(BaseModel):
@@ -117,15 +133,71 @@ class LLMSettings(LLMProviderSettings):
     budget: LLMBudgetSettings = LLMBudgetSettings()
 
 
+class AccessRule(BaseModel):
+    glob: str = Field(description="gitignore-style pattern over a document's relative path (else its uri)")
+    principals: list[str] = Field(description="who may see matching documents, e.g. ['group:hr', 'user:ann']")
+
+
+class AccessSettings(BaseModel):
+    """Who may see a document: its source's own ``principals`` metadata, else the first matching rule,
+    else ``default_principals``. Changing these re-labels stored documents on the next ingest."""
+
+    rules: list[AccessRule] = Field(default_factory=list)
+    default_principals: list[str] = Field(default_factory=lambda: ["public"])
+    unlabelled_public: bool = Field(
+        False, description="treat documents stored before access labels existed as public (else hidden)"
+    )
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    max_body_kb: int = Field(256, ge=1, description="JSON request body limit")
+    max_upload_mb: float = Field(32.0, gt=0, description="multipart upload limit per request")
+    request_timeout_s: float = Field(60.0, gt=0, description="time to the first response byte")
+    rate_per_s: float = Field(50.0, gt=0, description="per-key sustained request rate (token bucket)")
+    rate_burst: int = Field(100, ge=1, description="per-key burst size")
+    url_ingestion: bool = Field(False, description="allow ingesting http(s) URLs through the API")
+    url_allow_hosts: list[str] = Field(default_factory=list, description="'example.com', '*.example.com' or '*'")
+    url_allow_private: list[str] = Field(
+        default_factory=list, description="loopback/private IPs or CIDRs the server may fetch from, e.g. 10.0.0.0/8"
+    )
+    ingest_roots: list[Path] = Field(default_factory=list, description="server folders admins may ingest by path")
+    keys_path: Path | None = Field(None, description="API key database; default <store>.keys.db beside the store")
+
+
+class GenerationSettings(BaseModel):
+    """Cited answers: which prompt, how much context, when to abstain (see ``quarry.generation``)."""
+
+    prompt: str = Field("answer@2", description="prompt template name@version (quarry.generation.prompts)")
+    k: int = Field(4, ge=1, le=100, description="chunks retrieved per question")
+    mode: Literal["dense", "bm25"] = Field("dense", description="retrieval mode used to answer")
+    max_context_tokens: int = Field(600, ge=64, description="token budget for the packed sources")
+    max_tokens: int = Field(96, ge=1, description="completion tokens per answer")
+    min_score_dense: float = Field(0.25, description="abstain without calling the model below this top cosine")
+    min_score_bm25: float = Field(3.0, description="abstain without calling the model below this top BM25 score")
+    support_threshold: float = Field(
+        0.5, ge=0, le=1, description="share of a citing sentence's content words found in the cited span"
+    )
+    fallback_citations: bool = Field(True, description="when the model cites nothing, attach the best-overlap source")
+    context_window: int | None = Field(
+        None, ge=256, description="model context in tokens; None = llm.local.n_ctx (local) or 128000"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QUARRY_", env_nested_delimiter="__", extra="forbid")
 
     store: StoreSettings = StoreSettings()
     embeddings: EmbeddingSettings = EmbeddingSettings()
     chunking: ChunkingSettings = ChunkingSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
     ingest: IngestSettings = IngestSettings()
     tracing: TracingSettings = TracingSettings()
     llm: LLMSettings = LLMSettings()
+    generation: GenerationSettings = GenerationSettings()
+    access: AccessSettings = AccessSettings()
+    api: ApiSettings = ApiSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -1,20 +1,38 @@
-"""Search over one collection: BM25 (the store's full-text index) or dense (exact cosine)."""
+"""Search over one collection: BM25, dense (exact cosine) or hybrid (both, fused).
+
+Hybrid takes ``depth`` candidates from each path — each filtered *inside* the store, so a filter
+never leaves fewer than k results when k chunks match — and fuses them with the configured method
+(z-score convex combination by default; see :mod:`quarry.retrieval.fusion`). ``explain=True``
+keeps every hit's rank and score on each path.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 from quarry.embeddings.base import Embedder
 from quarry.errors import ConfigError
+from quarry.retrieval.fusion import Ranked, convex, rrf
+from quarry.settings import RetrievalSettings
 from quarry.stores.base import Store
 from quarry.stores.filters import Filter
-from quarry.tracing import Tracer
+from quarry.tracing import Trace, Tracer
 from quarry.types import Hit
 
-__all__ = ["Mode", "SearchResult", "Searcher"]
+__all__ = ["Explanation", "Mode", "SearchResult", "Searcher"]
 
-Mode = Literal["bm25", "dense"]
+Mode = Literal["hybrid", "bm25", "dense"]
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Where a hit came from: ``paths[name] = (rank, score)`` for each path that found it."""
+
+    chunk_id: str
+    fused_score: float
+    paths: dict[str, tuple[int, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,33 +43,99 @@ class SearchResult:
     hits: list[Hit]
     seconds: float
     trace_id: str
+    explanations: list[Explanation] = field(default_factory=list)
 
 
 class Searcher:
-    def __init__(self, store: Store, embedder: Embedder, tracer: Tracer) -> None:
+    def __init__(
+        self, store: Store, embedder: Embedder, tracer: Tracer, settings: RetrievalSettings | None = None
+    ) -> None:
         self.store, self.embedder, self.tracer = store, embedder, tracer
+        self.settings = settings or RetrievalSettings()
 
     def search(
-        self, query: str, collection: str, *, k: int = 10, mode: Mode = "dense", where: Filter | None = None
+        self,
+        query: str,
+        collection: str,
+        *,
+        k: int = 10,
+        mode: Mode | None = None,
+        where: Filter | None = None,
+        explain: bool = False,
     ) -> SearchResult:
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}", key="k")
+        chosen = mode or self.settings.mode
+        self._check_embedder(collection, chosen)
+        with self.tracer.trace("search", query, collection=collection, mode=chosen, k=k) as trace:
+            depth = max(k, self.settings.depth) if chosen == "hybrid" else k
+            paths = self._paths(trace, query, collection, chosen, depth, where)
+            with trace.stage("fuse", candidates=sum(len(p) for p in paths.values())):
+                ranked = self._fuse(paths) if chosen == "hybrid" else next(iter(paths.values()))
+            with trace.stage("fetch") as span:
+                pairs = self._fetch(collection, ranked, chosen, k)
+                span.add(hits=len(pairs))
+        explanations = _explain(pairs, paths) if explain else []
+        hits = [hit for _, hit in pairs]
+        return SearchResult(query, collection, chosen, hits, trace.duration, trace.trace_id, explanations)
+
+    def _fetch(self, collection: str, ranked: Ranked, retriever: str, k: int) -> list[tuple[str, Hit]]:
+        """Hydrate the best ``k`` (more when a per-document limit drops some), as (key, hit)."""
+        limit = self.settings.max_chunks_per_document
+        wanted = ranked[: k if limit <= 0 else k * 4]
+        found = self.store.hits(collection, wanted, retriever)
+        pairs = [(key, found[key]) for key, _ in wanted if key in found]
+        return _limit_per_document(pairs, limit)[:k]
+
+    def _check_embedder(self, collection: str, mode: str) -> None:
         info = self.store.collection(collection)
-        if mode == "dense" and info.embedder not in (None, self.embedder.model_id):
+        if mode != "bm25" and info.embedder not in (None, self.embedder.model_id):
             raise ConfigError(
                 f"collection {collection!r} was embedded with {info.embedder}, not {self.embedder.model_id}",
                 key="embeddings.model",
-                hint="search with the same embedding model, or re-ingest into a new collection",
+                hint="search with the same embedding model, use --mode bm25, or re-ingest into a new collection",
             )
-        with self.tracer.trace("search", query, collection=collection, mode=mode, k=k) as trace:
-            if mode == "bm25":
-                with trace.stage("retrieve", hits=0) as span:
-                    hits = self.store.search_text(collection, query, k, where)
-            else:
-                with trace.stage("embed", queries=1):
-                    vector = self.embedder.embed_query(query)
-                with trace.stage("retrieve", hits=0) as span:
-                    hits = self.store.search_vector(collection, vector, k, where)
-            span.attributes["retriever"] = mode
-            span.add(hits=len(hits))
-        return SearchResult(query, collection, mode, hits, trace.duration, trace.trace_id)
+
+    def _paths(
+        self, trace: Trace, query: str, collection: str, mode: str, depth: int, where: Filter | None
+    ) -> dict[str, Ranked]:
+        paths: dict[str, Ranked] = {}
+        if mode in ("hybrid", "bm25"):
+            with trace.stage("retrieve.bm25") as span:
+                paths["bm25"] = self.store.rank_text(collection, query, depth, where)
+                span.add(candidates=len(paths["bm25"]))
+        if mode in ("hybrid", "dense"):
+            with trace.stage("embed", queries=1):
+                vector = self.embedder.embed_query(query)
+            with trace.stage("retrieve.dense") as span:
+                paths["dense"] = self.store.rank_vector(collection, vector, depth, where)
+                span.add(candidates=len(paths["dense"]))
+        return paths
+
+    def _fuse(self, paths: dict[str, Ranked]) -> Ranked:
+        runs = list(paths.values())
+        if self.settings.fusion == "rrf":
+            return rrf(runs, k=self.settings.rrf_k)
+        weights = [self.settings.bm25_weight if name == "bm25" else 1 - self.settings.bm25_weight for name in paths]
+        return convex(runs, weights, method=self.settings.fusion)
+
+
+def _limit_per_document(pairs: Sequence[tuple[str, Hit]], limit: int) -> list[tuple[str, Hit]]:
+    if limit <= 0:
+        return list(pairs)
+    counts: dict[str, int] = {}
+    kept: list[tuple[str, Hit]] = []
+    for key, hit in pairs:
+        seen = counts.get(hit.document_uri, 0)
+        if seen < limit:
+            counts[hit.document_uri] = seen + 1
+            kept.append((key, hit))
+    return kept
+
+
+def _explain(pairs: Sequence[tuple[str, Hit]], paths: dict[str, Ranked]) -> list[Explanation]:
+    ranks = {name: {key: (rank, score) for rank, (key, score) in enumerate(found, 1)} for name, found in paths.items()}
+    return [
+        Explanation(hit.chunk.id, hit.score, {name: r[key] for name, r in ranks.items() if key in r})
+        for key, hit in pairs
+    ]

@@ -151,6 +151,20 @@ class Store(SpanSink, Protocol):
 
     def search_vector(self, collection: str, vector: Matrix, k: int, where: Filter | None = None) -> list[Hit]: ...
 
+    def rank_text(self, collection: str, query: str, k: int, where: Filter | None = None) -> list[tuple[str, float]]:
+        """Like :meth:`search_text` but returns ``(key, score)`` with opaque chunk keys, so a caller
+        can fuse several rankings and fetch only the hits it keeps with :meth:`hits`."""
+        ...
+
+    def rank_vector(
+        self, collection: str, vector: Matrix, k: int, where: Filter | None = None
+    ) -> list[tuple[str, float]]: ...
+
+    def hits(self, collection: str, ranked: Sequence[tuple[str, float]], retriever: str) -> dict[str, Hit]:
+        """Hits for keys from ``rank_*``, by key, scored as given; keys of chunks deleted since are
+        absent."""
+        ...
+
     # traces (also a SpanSink: save_trace)
     def traces(self, limit: int = 20, kind: str | None = None) -> list[TraceRecord]: ...
 

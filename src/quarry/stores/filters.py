@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from quarry.types import JsonValue
 
-__all__ = ["BUILTIN_FIELDS", "And", "Eq", "Filter", "In", "Ne", "Not", "Or", "Range"]
+__all__ = ["BUILTIN_FIELDS", "And", "AnyOf", "Eq", "Filter", "In", "Ne", "Not", "Or", "Range"]
 
 BUILTIN_FIELDS = frozenset({"uri", "source_uri", "title"})
 
@@ -29,6 +29,19 @@ class Ne:
 
 @dataclass(frozen=True, slots=True)
 class In:
+    field: str
+    values: tuple[JsonValue, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    """The field (a JSON list in metadata, or a scalar) shares at least one value with ``values``.
+
+    ``AnyOf("principals", ("public", "group:hr"))`` matches ``{"principals": ["group:hr"]}`` and
+    ``{"principals": "public"}``; a missing key, an empty list or an empty ``values`` never match.
+    Only strings and numbers match (booleans and nulls in either side are ignored).
+    """
+
     field: str
     values: tuple[JsonValue, ...]
 
@@ -65,4 +78,4 @@ class Not:
     clause: Filter
 
 
-Filter = Eq | Ne | In | Range | And | Or | Not
+Filter = Eq | Ne | In | AnyOf | Range | And | Or | Not

@@ -22,7 +22,7 @@ import pytest
 
 from quarry.errors import CollectionNotFound, StoreError
 from quarry.stores.base import DocumentWrite, SourceState, Store
-from quarry.stores.filters import And, Eq, Filter, In, Ne, Not, Or, Range
+from quarry.stores.filters import And, AnyOf, Eq, Filter, In, Ne, Not, Or, Range
 from quarry.testing.embedders import HashEmbedder
 from quarry.tracing.spans import Tracer
 from quarry.types import Chunk, Document, Matrix, PageSpan, freeze
@@ -342,8 +342,8 @@ class StoreConformance:
         assert store.search_text(coll, query, 5) == []
 
     def test_operator_words_are_plain_words(self, store: Store, coll: str) -> None:
-        store.write(coll, upserts=[make_write("mem://1", ["salmon river"]), make_write("mem://2", ["NOT a fish"])])
-        assert _texts(store.search_text(coll, "NOT", 5)) == ["NOT a fish"]
+        store.write(coll, upserts=[make_write("mem://1", ["salmon river"]), make_write("mem://2", ["NEAR a fish"])])
+        assert _texts(store.search_text(coll, "NEAR", 5)) == ["NEAR a fish"]
         assert _texts(store.search_text(coll, "salmon AND nothing", 5)) == ["salmon river"]
 
     # -- traces and read-only calls
@@ -390,3 +390,55 @@ class StoreConformance:
         store.traces()
         store.trace("abc")
         assert self.changes(store) == before
+
+    # -- AnyOf: list-valued metadata (access principals)
+
+    def test_any_of_matches_lists_and_scalars(self, store: Store, coll: str) -> None:
+        labels: dict[str, Any] = {
+            "mem://l/1": {"principals": ["group:hr", "user:ann"]},
+            "mem://l/2": {"principals": ["public"]},
+            "mem://l/3": {"principals": "group:hr"},
+            "mem://l/4": {"principals": []},
+            "mem://l/5": {},
+            "mem://l/6": {"principals": [True, None, 1]},
+            "mem://l/7": {"principals": ["group:hr-admins"], "year": 2020},
+        }
+        writes = [make_write(uri, [f"ledger entry {uri[-1]}"], metadata=meta) for uri, meta in labels.items()]
+        store.write(coll, upserts=writes)
+        cases: list[tuple[Filter, set[str]]] = [
+            (AnyOf("principals", ("group:hr",)), {"1", "3"}),
+            (AnyOf("principals", ("public", "user:ann")), {"1", "2"}),
+            (AnyOf("principals", ()), set()),
+            (AnyOf("principals", ("group",)), set()),
+            (AnyOf("principals", (1,)), {"6"}),
+            (AnyOf("principals", (True, None)), set()),
+            (Not(AnyOf("principals", ("group:hr",))), {"2", "4", "5", "6", "7"}),
+            (AnyOf("year", (2020, 2021)), {"7"}),
+            (AnyOf("uri", ("mem://l/4",)), {"4"}),
+            (And(AnyOf("principals", ("group:hr", "group:hr-admins")), Eq("year", 2020)), {"7"}),
+        ]
+        query = "ledger entry"
+        for where, expected in cases:
+            text_hits = store.search_text(coll, query, 10, where)
+            dense_hits = store.search_vector(coll, EMBEDDER.embed_query(query), 10, where)
+            assert {h.document_uri[-1] for h in text_hits} == expected, where
+            assert {h.document_uri[-1] for h in dense_hits} == expected, where
+
+    def test_any_of_filters_before_ranking(self, store: Store, coll: str) -> None:
+        secret = [
+            make_write(f"mem://s/{i}", [f"salary salary salary band {i}"], metadata={"principals": ["group:hr"]})
+            for i in range(5)
+        ]
+        public = [
+            make_write(f"mem://p/{i}", [f"salary note {i}"], metadata={"principals": ["public"]}) for i in range(4)
+        ]
+        store.write(coll, upserts=secret + public)
+        query, visible = "salary salary salary band", AnyOf("principals", ("public", "user:bob"))
+        for hits in (
+            store.search_text(coll, query, 3, visible),
+            store.search_vector(coll, EMBEDDER.embed_query(query), 3, visible),
+        ):
+            assert len(hits) == 3
+            assert all(h.document_uri.startswith("mem://p/") for h in hits)
+        with pytest.raises(StoreError):
+            store.search_text(coll, query, 3, AnyOf("bad key!", ("x",)))

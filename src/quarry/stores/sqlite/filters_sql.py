@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from quarry.errors import StoreError
-from quarry.stores.filters import BUILTIN_FIELDS, And, Eq, Filter, In, Ne, Not, Or, Range
+from quarry.stores.filters import BUILTIN_FIELDS, And, AnyOf, Eq, Filter, In, Ne, Not, Or, Range
 from quarry.types import JsonValue
 
 __all__ = ["compile_filter"]
@@ -42,6 +42,8 @@ def _compile(node: Filter) -> tuple[str, SqlParams]:
             return f"NOT ({sql})", params
         case In(field, values):
             return _in(field, values)
+        case AnyOf(field, values):
+            return _any_of(field, values)
         case Range():
             return _range(node)
         case And(clauses):
@@ -115,6 +117,28 @@ def _in(field: str, values: tuple[JsonValue, ...]) -> tuple[str, SqlParams]:
     if not parts:
         return "0", []
     return f"({' OR '.join(parts)})", params
+
+
+def _any_of(field: str, values: tuple[JsonValue, ...]) -> tuple[str, SqlParams]:
+    """A JSON list shares a value with ``values`` (via ``json_each``), or a scalar is one of them."""
+    plain: SqlParams = [v for v in values if isinstance(v, str | int | float) and not isinstance(v, bool)]
+    if not plain:
+        return "0", []
+    marks = ", ".join("?" * len(plain))
+    if field in BUILTIN_FIELDS:
+        return f"coalesce(d.{field} IN ({marks}), 0)", plain
+    _field(field)  # validates the key
+    path = _path(field)
+    sql = (
+        f"coalesce(CASE json_type(d.metadata, ?) "
+        f"WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(d.metadata, ?) AS e "
+        f"WHERE e.type IN {_SCALAR} AND e.value IN ({marks})) "
+        f"WHEN 'integer' THEN json_extract(d.metadata, ?) IN ({marks}) "
+        f"WHEN 'real' THEN json_extract(d.metadata, ?) IN ({marks}) "
+        f"WHEN 'text' THEN json_extract(d.metadata, ?) IN ({marks}) "
+        f"ELSE 0 END, 0)"
+    )
+    return sql, [path, path, *plain, path, *plain, path, *plain, path, *plain]
 
 
 def _range(node: Range) -> tuple[str, SqlParams]:

@@ -3,53 +3,48 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 import numpy as np
 
 from quarry.errors import StoreError
 from quarry.stores.filters import Filter
+from quarry.stores.sqlite import sparse
 from quarry.stores.sqlite.filters_sql import compile_filter
-from quarry.stores.sqlite.fts import match_query
 from quarry.stores.sqlite.rows import CHUNK_COLUMNS, to_hit
-from quarry.stores.sqlite.vectors import LoadedVectors, top_k
+from quarry.stores.sqlite.sparse import LoadedSparse
+from quarry.stores.sqlite.vectors import LoadedVectors, RowIds, top_k
 from quarry.types import Hit, Matrix
 
-__all__ = ["BM25_WEIGHTS", "text", "vector"]
-
-# bm25() column weights: chunk text, heading path, document title.
-BM25_WEIGHTS = (1.0, 0.5, 0.5)
-_BM25 = f"bm25(chunks_fts, {', '.join(str(w) for w in BM25_WEIGHTS)})"
+__all__ = ["hydrate", "text", "vector"]
 
 
-def text(conn: sqlite3.Connection, collection: str, query: str, k: int, where: Filter | None) -> list[Hit]:
-    """BM25 over the OR of the query's words (higher score is better)."""
-    match = match_query(query)
-    if match is None or k <= 0:
+def text(
+    conn: sqlite3.Connection, collection: str, loaded: LoadedSparse, query: str, k: int, where: Filter | None
+) -> list[tuple[int, float]]:
+    """BM25 over the collection's chunks: ``(chunk rowid, score)``, best first; see :mod:`.sparse`."""
+    if k <= 0:
         return []
-    condition, params = compile_filter(where)
-    rows = conn.execute(
-        f"SELECT {CHUNK_COLUMNS}, {_BM25} AS rank "
-        "FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid JOIN documents d ON d.rowid = c.document "
-        f"WHERE chunks_fts MATCH ? AND d.collection = ? AND d.duplicate_of IS NULL AND {condition} "
-        "ORDER BY rank, c.rowid LIMIT ?",
-        (match, collection, *params, k),
-    ).fetchall()
-    return [to_hit(row, -row["rank"], "bm25") for row in rows]
+    return sparse.top_k(loaded, query, k, _allowed(conn, collection, where))
 
 
 def vector(
     conn: sqlite3.Connection, collection: str, loaded: LoadedVectors, query: Matrix, k: int, where: Filter | None
-) -> list[Hit]:
+) -> list[tuple[int, float]]:
     """Exact cosine over ``loaded`` (the collection's vectors in this snapshot)."""
     q = _query_vector(query, loaded.dimension)
-    documents = None
-    if where is not None:  # allowed documents by SQL; their chunks are masked in, in numpy
-        condition, params = compile_filter(where)
-        rows = conn.execute(
-            f"SELECT d.rowid FROM documents d WHERE d.collection = ? AND {condition}", (collection, *params)
-        ).fetchall()
-        documents = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-    return _hydrate(conn, top_k(loaded, q, k, documents))
+    return top_k(loaded, q, k, _allowed(conn, collection, where))
+
+
+def _allowed(conn: sqlite3.Connection, collection: str, where: Filter | None) -> RowIds | None:
+    """Row ids of the documents ``where`` allows (``None``: all); their chunks are masked in, in numpy."""
+    if where is None:
+        return None
+    condition, params = compile_filter(where)
+    rows = conn.execute(
+        f"SELECT d.rowid FROM documents d WHERE d.collection = ? AND {condition}", (collection, *params)
+    ).fetchall()
+    return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
 
 
 def _query_vector(query: Matrix, dimension: int) -> Matrix:
@@ -67,13 +62,14 @@ def _query_vector(query: Matrix, dimension: int) -> Matrix:
     return normalised
 
 
-def _hydrate(conn: sqlite3.Connection, scored: list[tuple[int, float]]) -> list[Hit]:
+def hydrate(conn: sqlite3.Connection, scored: Sequence[tuple[int, float]], retriever: str) -> dict[int, Hit]:
+    """Hits for scored chunk rowids, by rowid (rows deleted meanwhile are absent)."""
     if not scored:
-        return []
+        return {}
     marks = ", ".join("?" * len(scored))
     rows = conn.execute(
         f"SELECT {CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.rowid = c.document WHERE c.rowid IN ({marks})",
         [rowid for rowid, _ in scored],
     ).fetchall()
     by_rowid = {row["chunk_rowid"]: row for row in rows}
-    return [to_hit(by_rowid[rowid], score, "dense") for rowid, score in scored if rowid in by_rowid]
+    return {rowid: to_hit(by_rowid[rowid], score, retriever) for rowid, score in scored if rowid in by_rowid}

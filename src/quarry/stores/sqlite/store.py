@@ -25,6 +25,7 @@ from quarry.stores.sqlite import search
 from quarry.stores.sqlite import traces as trace_rows
 from quarry.stores.sqlite.rows import to_chunk, to_collection, to_document, to_document_info, to_state
 from quarry.stores.sqlite.schema import connect, migrate
+from quarry.stores.sqlite.sparse import SparseIndex
 from quarry.stores.sqlite.vectors import VectorIndex
 from quarry.stores.sqlite.writes import apply_write, delete_collection_rows
 from quarry.tracing.spans import Trace
@@ -53,6 +54,7 @@ class SQLiteStore:
         self._conns: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
         self._closed = False
         self._vectors = VectorIndex()
+        self._sparse = SparseIndex()
         try:
             migrate(self._conn())
         except BaseException:
@@ -108,6 +110,7 @@ class SQLiteStore:
                 conn.close()
             self._conns.clear()
         self._vectors.clear()
+        self._sparse.clear()
 
     def __enter__(self) -> SQLiteStore:
         return self
@@ -240,11 +243,26 @@ class SQLiteStore:
         return [to_chunk(row) for row in rows]
 
     def search_text(self, collection: str, query: str, k: int, where: Filter | None = None) -> list[Hit]:
-        with self._read() as conn:
-            _require(conn, collection)
-            return search.text(conn, collection, query, k, where)
+        ranked = self.rank_text(collection, query, k, where)
+        found = self.hits(collection, ranked, "bm25")
+        return [found[key] for key, _ in ranked if key in found]
 
     def search_vector(self, collection: str, vector: Matrix, k: int, where: Filter | None = None) -> list[Hit]:
+        ranked = self.rank_vector(collection, vector, k, where)
+        found = self.hits(collection, ranked, "dense")
+        return [found[key] for key, _ in ranked if key in found]
+
+    def rank_text(self, collection: str, query: str, k: int, where: Filter | None = None) -> list[tuple[str, float]]:
+        with self._read() as conn:
+            row = conn.execute("SELECT id, generation FROM collections WHERE name = ?", (collection,)).fetchone()
+            if row is None:
+                raise CollectionNotFound(collection)
+            loaded = self._sparse.get(conn, collection, (row["id"], row["generation"]))
+            return [(str(rowid), score) for rowid, score in search.text(conn, collection, loaded, query, k, where)]
+
+    def rank_vector(
+        self, collection: str, vector: Matrix, k: int, where: Filter | None = None
+    ) -> list[tuple[str, float]]:
         with self._read() as conn:
             row = conn.execute(
                 "SELECT id, generation, dimension FROM collections WHERE name = ?", (collection,)
@@ -254,7 +272,14 @@ class SQLiteStore:
             if row["dimension"] is None or k <= 0:
                 return []
             loaded = self._vectors.get(conn, collection, (row["id"], row["generation"]), row["dimension"])
-            return search.vector(conn, collection, loaded, vector, k, where)
+            return [(str(rowid), score) for rowid, score in search.vector(conn, collection, loaded, vector, k, where)]
+
+    def hits(self, collection: str, ranked: Sequence[tuple[str, float]], retriever: str) -> dict[str, Hit]:
+        if not ranked:
+            return {}
+        with self._read() as conn:
+            found = search.hydrate(conn, [(int(key), score) for key, score in ranked], retriever)
+        return {str(rowid): hit for rowid, hit in found.items()}
 
     # -- traces
 
