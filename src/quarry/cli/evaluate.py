@@ -1,0 +1,111 @@
+"""``quarry eval retrieval``: measure a collection's retrieval on BEIR-format or JSONL QA judgements."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markdown import Markdown
+from rich.progress import Progress
+
+from quarry.assembly import Quarry
+from quarry.cli.app import app, console, err_console, system
+from quarry.cli.search import SearchMode
+from quarry.errors import ConfigError
+from quarry.evaluation import (
+    EvalReport,
+    RetrievalDataset,
+    compare,
+    comparison_table,
+    evaluate,
+    hits_to_doc_ids,
+    load_beir,
+    load_qa,
+    markdown_table,
+)
+from quarry.ingest.sources import FileSource
+from quarry.retrieval.search import Searcher
+from quarry.settings import RetrievalSettings, load_settings
+from quarry.tracing import Tracer
+from quarry.types import Hit
+
+eval_app = typer.Typer(help="Measure quality with confidence intervals.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10", "map@100")
+
+
+@eval_app.command("retrieval")
+def retrieval(
+    ctx: typer.Context,
+    dataset: Annotated[Path, typer.Option(help="BEIR folder (corpus, queries, qrels/) or a QA .jsonl file")],
+    split: Annotated[str, typer.Option(help="qrels split of a BEIR folder")] = "test",
+    collection: Annotated[str | None, typer.Option("--collection", "-c", help="default: beir-<folder>")] = None,
+    mode: Annotated[SearchMode | None, typer.Option(help="retrieval path (default: settings)")] = None,
+    baseline: Annotated[Path | None, typer.Option(help="a quarry.toml whose [retrieval] is the baseline")] = None,
+    out: Annotated[Path | None, typer.Option(help="write summary + per-query results as JSON here")] = None,
+    depth: Annotated[int, typer.Option(help="results retrieved per query")] = 100,
+) -> None:
+    """Ingest the dataset's corpus if needed, run every query, report metrics with 95% CIs."""
+    quarry = system(ctx)
+    data = _load(dataset, split)
+    name = collection or f"beir-{dataset.name}"
+    if dataset.is_dir():
+        _ensure_corpus(quarry, dataset, name)
+    settings = quarry.settings.retrieval
+    if mode is not None:
+        settings = settings.model_copy(update={"mode": mode.value})
+    report = _run(quarry, data, name, settings, depth, label=f"quarry ({settings.mode}, {settings.fusion})")
+    reports = [report]
+    if baseline is not None:
+        other = load_settings(baseline).retrieval
+        reports.insert(0, _run(quarry, data, name, other, depth, label=f"baseline ({other.mode}, {other.fusion})"))
+    console.print(Markdown(markdown_table(reports, METRICS)))
+    for r in reports:
+        console.print(
+            f"{r.name}: latency p50 {r.latency.p50:.1f} ms, p95 {r.latency.p95:.1f} ms, "
+            f"p99 {r.latency.p99:.1f} ms over {len(r.queries)} queries"
+        )
+    if baseline is not None:
+        console.print(Markdown(comparison_table([compare(reports[0], reports[1], m) for m in METRICS[:3]])))
+    if out is not None:
+        report.to_json(out)
+        console.print(f"per-query results: {out}")
+
+
+def _load(dataset: Path, split: str) -> RetrievalDataset:
+    if dataset.is_dir():
+        return load_beir(dataset, split)
+    if dataset.suffix in (".jsonl", ".json"):
+        return load_qa(dataset)
+    raise ConfigError(f"{dataset} is neither a BEIR folder nor a .jsonl file", key="dataset")
+
+
+def _ensure_corpus(quarry: Quarry, folder: Path, collection: str) -> None:
+    corpus = next((p for p in (folder / "corpus.jsonl", folder / "corpus.jsonl.gz") if p.is_file()), None)
+    if corpus is None:
+        raise ConfigError(f"no corpus.jsonl[.gz] in {folder}", key="dataset")
+    err_console.print(f"checking collection {collection} against {corpus.name} (unchanged corpora are skipped)")
+    report = quarry.ingestor.run(FileSource(corpus, max_bytes=10**10), collection)
+    if not report.ok:
+        raise ConfigError(f"could not ingest {corpus}: {report.failures[0].reason}", key="dataset")
+
+
+def _doc_id(hit: Hit) -> str:
+    uri = hit.document_uri
+    return uri.rsplit("#", 1)[1] if "#" in uri else uri
+
+
+def _run(
+    quarry: Quarry, data: RetrievalDataset, collection: str, settings: RetrievalSettings, depth: int, *, label: str
+) -> EvalReport:
+    searcher = Searcher(quarry.store, quarry.embedder, Tracer(), settings)  # no trace per query
+    searcher.search(next(iter(data.queries.values())), collection, k=1)  # load indexes before timing
+    with Progress(console=err_console, transient=True) as bar:
+        task = bar.add_task(label, total=len(data.queries))
+
+        def retrieve(query: str) -> list[str]:
+            return hits_to_doc_ids(searcher.search(query, collection, k=depth).hits, _doc_id)
+
+        return evaluate(data, retrieve, name=label, progress=lambda done, _: bar.update(task, completed=done))
