@@ -89,3 +89,12 @@ def test_persists_across_reopen(tmp_path: Path) -> None:
         np.testing.assert_array_equal(reopened.embed(texts), first)
         assert reopened.calls == 0
         assert len(cache) == 2
+
+
+def test_queries_bypass_the_cache_so_searches_write_nothing(cache: EmbeddingCache) -> None:
+    inner = HashEmbedder()
+    cached = CachedEmbedder(inner, cache)
+    vector = cached.embed_query("what is the warranty")
+    assert len(cache) == 0
+    assert cached.calls == 0
+    np.testing.assert_allclose(vector, inner.embed_query("what is the warranty"))

@@ -84,5 +84,10 @@ class CachedEmbedder(Embedder):
         out: Matrix = np.stack([found[key] for key in hashes]).astype(np.float32, copy=False)
         return out
 
+    def embed_query(self, text: str) -> Matrix:
+        """Queries go straight to the model: caching them would make every search a disk write,
+        and a one-query embedding costs milliseconds (bench/RESULTS.md)."""
+        return self.inner.embed_query(text)
+
     def _embed(self, texts: Sequence[str]) -> Matrix:
         return self.inner.embed(texts)
