@@ -7,6 +7,9 @@ finish reasons (``end_turn``→``stop``, ``max_tokens``→``length``, ``tool_use
 ``temperature`` and ``seed`` are not sent: the current Messages API (SDK 2.x) accepts neither.
 Structured output is not constrained natively here (``supports_json_schema`` is False): use
 :func:`quarry.llm.complete_structured`, which validates and re-asks.
+
+The SDK is an optional extra (``pip install 'quarry[anthropic]'``): it is imported when a model is
+built, never when ``quarry.llm`` is imported, and a missing SDK is a :class:`ConfigError`.
 """
 
 from __future__ import annotations
@@ -15,9 +18,8 @@ import json
 import os
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anthropic
 import httpx
 
 from quarry.errors import ConfigError, ProviderError
@@ -36,10 +38,14 @@ from quarry.llm.base import (
 )
 from quarry.types import Message, ToolCall, Usage
 
+if TYPE_CHECKING:
+    import anthropic
+
 __all__ = ["AnthropicChatModel", "to_anthropic_messages"]
 
 PROVIDER = "anthropic"
 _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"}
+_INSTALL_HINT = "pip install 'quarry[anthropic]'"
 
 
 def _blocks(message: Message) -> list[dict[str, Any]]:
@@ -77,6 +83,14 @@ class AnthropicChatModel:
         api_key_env: str = "ANTHROPIC_API_KEY",
         defaults: ChatSettings | None = None,
     ) -> None:
+        try:
+            import anthropic
+        except ImportError as exc:
+            raise ConfigError(
+                "the anthropic provider needs the anthropic SDK, which is not installed (optional extra)",
+                key="llm.provider",
+                hint=_INSTALL_HINT,
+            ) from exc
         key = os.environ.get(api_key_env)
         if not key:
             raise ConfigError(
@@ -87,7 +101,7 @@ class AnthropicChatModel:
         self.model = model
         self.api_key_env = api_key_env
         self.defaults = merge(DEFAULT_SETTINGS, defaults)
-        self._client = anthropic.Anthropic(
+        self._client: anthropic.Anthropic = anthropic.Anthropic(
             api_key=key, base_url=base_url, max_retries=0, timeout=self.defaults.timeout_s
         )
 
@@ -124,6 +138,8 @@ class AnthropicChatModel:
         return request
 
     def _error(self, exc: Exception) -> ProviderError:
+        import anthropic
+
         if isinstance(exc, anthropic.APIStatusError):
             return status_error(
                 PROVIDER,
@@ -142,6 +158,8 @@ class AnthropicChatModel:
         tools: Sequence[ToolSpec] = (),
         response_schema: dict[str, Any] | None = None,
     ) -> Completion:
+        import anthropic
+
         began = time.perf_counter()
         try:
             response = self._client.messages.create(**self._request(messages, settings, tools))
@@ -172,6 +190,8 @@ class AnthropicChatModel:
         tools: Sequence[ToolSpec] = (),
         response_schema: dict[str, Any] | None = None,
     ) -> Iterator[StreamEvent]:
+        import anthropic
+
         try:
             events = self._client.messages.create(**self._request(messages, settings, tools), stream=True)
         except (anthropic.APIError, httpx.TransportError) as exc:
@@ -179,6 +199,8 @@ class AnthropicChatModel:
         return self._events(events)
 
     def _events(self, events: Any) -> Iterator[StreamEvent]:
+        import anthropic
+
         state = _StreamState()
         try:
             for event in events:

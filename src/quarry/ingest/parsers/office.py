@@ -1,15 +1,16 @@
-"""Office and e-book formats via markitdown's per-format converters: docx, pptx, xlsx, xls, msg, epub.
+"""Office and e-book formats: docx, pptx, msg, epub via markitdown's per-format converters; xlsx, xls
+via :mod:`quarry.ingest.parsers.spreadsheet` (openpyxl/xlrd directly — no pandas).
 
 Choice: markitdown already turns these into the Markdown we want (mammoth for docx headings and
-tables, python-pptx per slide, pandas/openpyxl/xlrd sheets as pipe tables, olefile for Outlook
-``.msg``, chapters as headings for epub). We call its converter classes directly, one instance per
-format built lazily and reused, instead of a ``MarkItDown`` object: that never loads the magika
-model, never builds a ``requests`` session, never loads plugins and never guesses the format —
-the registry already chose it. Network access is impossible on this path (no URL is ever handed
-to markitdown).
+tables, python-pptx per slide, olefile for Outlook ``.msg``, chapters as headings for epub). We
+call its converter classes directly, one instance per format built lazily and reused, instead of a
+``MarkItDown`` object: that never loads the magika model, never builds a ``requests`` session,
+never loads plugins and never guesses the format — the registry already chose it. Network access
+is impossible on this path (no URL is ever handed to markitdown).
 
-Post-processing: pptx slides become pages (one :class:`PageSpan` per slide, markers removed); sheet
-tables lose pandas' ``Unnamed: N`` / ``NaN`` filler; the ``.msg`` heading becomes the subject.
+Post-processing: pptx slides become pages (one :class:`PageSpan` per slide, markers removed); the
+``.msg`` heading becomes the subject. Workbooks: one ``## SheetName`` heading + pipe table per
+non-empty sheet, ``metadata["sheets"]`` counts them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 from quarry.errors import EncryptedDocument
 from quarry.ingest.parsers.common import build_document, join_pages, quiet
+from quarry.ingest.parsers.spreadsheet import read_workbook
 from quarry.types import Document, RawDocument
 
 __all__ = ["DocxParser", "EpubParser", "MsgParser", "PptxParser", "XlsParser", "XlsxParser"]
@@ -30,14 +32,11 @@ __all__ = ["DocxParser", "EpubParser", "MsgParser", "PptxParser", "XlsParser", "
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 _SLIDE_MARKER = re.compile(r"^<!-- Slide number: (\d+) -->$", re.MULTILINE)
-_SHEET_FILLER = re.compile(r"(?<=\| )(?:Unnamed: \d+|NaN|nan)(?= \|)")
 _CORE_TITLE = re.compile(rb"<dc:title>([^<]*)</dc:title>")
 
 _CONVERTERS = {
     ".docx": "DocxConverter",
     ".pptx": "PptxConverter",
-    ".xlsx": "XlsxConverter",
-    ".xls": "XlsConverter",
     ".msg": "OutlookMsgConverter",
     ".epub": "EpubConverter",
 }
@@ -68,31 +67,6 @@ def _core_title(data: bytes) -> str:
     except (KeyError, zipfile.BadZipFile, OSError):
         return ""
     return unescape(match.group(1).decode("utf-8", errors="replace")).strip() if match else ""
-
-
-def _tidy_sheet(block: str) -> str:
-    """One ``## Name`` + table block without pandas' filler cells (``Unnamed: 3``, ``NaN``), literal
-    ``\\n`` or empty rows; ``""`` when the sheet holds no value at all."""
-    lines = block.strip().splitlines()
-    kept: list[str] = []
-    has_data = False
-    for index, line in enumerate(lines):
-        if not line.startswith("|") or line.startswith("| ---"):
-            kept.append(line)
-            continue
-        line = _SHEET_FILLER.sub("", line).replace("\\n", " ")
-        is_header = index + 1 < len(lines) and lines[index + 1].startswith("| ---")
-        if line.strip("| "):
-            has_data = True
-        elif not is_header:
-            continue
-        kept.append(line)
-    return "\n".join(kept) if has_data else ""
-
-
-def _tidy_sheets(markdown: str) -> list[str]:
-    blocks = (_tidy_sheet(block) for block in re.split(r"^(?=## )", markdown, flags=re.MULTILINE))
-    return [block for block in blocks if block]
 
 
 def _check_not_encrypted(raw: RawDocument) -> None:
@@ -160,11 +134,10 @@ class XlsxParser(_MarkItDownParser):
 
     def parse(self, raw: RawDocument) -> list[Document]:
         _check_not_encrypted(raw)
-        markdown, title = convert(raw, "." + self.fmt)
-        sheets = _tidy_sheets(markdown)
+        sheets = read_workbook(raw)
         markdown = "\n\n".join(sheets)
         metadata = {"sheets": len(sheets)}
-        return [build_document(raw, markdown, fmt=self.fmt, title=title or _core_title(raw.data), metadata=metadata)]
+        return [build_document(raw, markdown, fmt=self.fmt, title=_core_title(raw.data), metadata=metadata)]
 
 
 class XlsParser(XlsxParser):

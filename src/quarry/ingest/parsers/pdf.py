@@ -4,19 +4,21 @@ PDFium is fast (≈2–7 ms for a 3-page invoice) and robust on broken files. Wi
 pages are read with pdfplumber instead, rendering detected tables as pipe tables interleaved
 with the surrounding lines (a page whose table rendering lost words keeps PDFium's text). That
 costs ≈25× more (≈55–150 ms per file vs 2–6 ms on markitdown's test PDFs, see
-``bench/RESULTS.md``) for a better layout match, so it is off by default. PDFium is not
-thread-safe: all PDFium calls run under one lock.
+``bench/RESULTS.md``) for a better layout match, so it is off by default — and pdfplumber (with
+pdfminer.six and cryptography) is an optional extra, ``pip install 'quarry[pdf-tables]'``, imported
+only when tables are on. PDFium is not thread-safe: all PDFium calls run under one lock.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import threading
 from typing import Any
 
 import pypdfium2 as pdfium
 
-from quarry.errors import EncryptedDocument, ParseError
+from quarry.errors import ConfigError, EncryptedDocument, ParseError
 from quarry.ingest.parsers.common import build_document, join_pages, pipe_table, quiet
 from quarry.types import Document, RawDocument
 
@@ -24,6 +26,7 @@ __all__ = ["PdfParser"]
 
 _PDFIUM_LOCK = threading.Lock()
 _ERR_PASSWORD = 4
+_TABLES_HINT = "pip install 'quarry[pdf-tables]'"
 _OCR_HINT = "scanned PDF without a text layer? OCR is not supported; run it through OCR (e.g. ocrmypdf) first"
 
 
@@ -89,8 +92,18 @@ def _plumber_page(page: Any) -> str:
     return "\n".join(text for _, text in blocks)
 
 
+def _require_pdfplumber() -> None:
+    """:class:`ConfigError` with the install hint when the optional ``pdfplumber`` is missing."""
+    if importlib.util.find_spec("pdfplumber") is None:
+        raise ConfigError(
+            "PDF tables need pdfplumber, which is not installed (it is an optional extra)",
+            key="pdf_tables",
+            hint=f"{_TABLES_HINT}, or turn PDF tables off",
+        )
+
+
 def _plumber_pages(data: bytes) -> list[str]:
-    import pdfplumber
+    import pdfplumber  # optional extra `pdf-tables`, checked by PdfParser.__init__
 
     with pdfplumber.open(io.BytesIO(data)) as pdf:
         return [_plumber_page(page) for page in pdf.pages]
@@ -107,6 +120,8 @@ class PdfParser:
     media_types = frozenset({"application/pdf", "application/x-pdf"})
 
     def __init__(self, *, tables: bool = False) -> None:
+        if tables:
+            _require_pdfplumber()
         self.tables = tables
 
     def parse(self, raw: RawDocument) -> list[Document]:
