@@ -24,7 +24,9 @@ class Citation:
     """Source ``[number]`` of an answer: a chunk's exact span in its document.
 
     ``quote`` is ``document text[start:end]``; ``page`` and ``heading_path`` locate it for a reader;
-    ``supported`` says whether the cited span overlaps the sentence that cites it.
+    ``supported`` says whether the cited span overlaps the sentence that cites it; ``overlap`` is that
+    lexical overlap (0..1, see :mod:`quarry.generation.citations`); ``fallback`` marks a source Quarry
+    attached because the model cited nothing (the answer text then carries no marker for it).
     """
 
     number: int
@@ -38,6 +40,8 @@ class Citation:
     heading_path: tuple[str, ...] = ()
     score: float = 0.0
     supported: bool = True
+    overlap: float = 0.0
+    fallback: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,91 @@
+"""``quarry ask``: a grounded answer with its cited sources, streamed to the terminal."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from quarry.cli.app import CollectionOpt, JsonOpt, app, console, system
+from quarry.generation import Answer, Citation, CitationEvent, DoneEvent, TokenEvent
+
+
+def answer_dict(answer: Answer) -> dict[str, object]:
+    payload = dataclasses.asdict(answer)
+    payload["usage"] = {**dataclasses.asdict(answer.usage), "total_tokens": answer.usage.total_tokens}
+    return payload
+
+
+def _snippet(citation: Citation, width: int = 160) -> str:
+    text = " ".join(citation.quote.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def sources_table(citations: tuple[Citation, ...]) -> Table:
+    table = Table("#", "source", "page", "span", "supported", "quote", title="Sources", expand=True)
+    for c in citations:
+        mark = "yes" if c.supported else "no"
+        table.add_row(
+            f"[{c.number}]" + (" (fallback)" if c.fallback else ""),
+            c.title or c.document_uri,
+            "-" if c.page is None else str(c.page),
+            f"{c.start}:{c.end}",
+            f"{mark} ({c.overlap:.2f})",
+            _snippet(c),
+        )
+    return table
+
+
+def _footer(answer: Answer) -> str:
+    u = answer.usage
+    ttft = f", first token {answer.ttft_s:.2f} s" if answer.ttft_s is not None else ""
+    removed = f"; removed invented citation(s) {list(answer.removed_citations)}" if answer.removed_citations else ""
+    return (
+        f"{answer.model} · {answer.prompt_version} · {u.prompt_tokens}+{u.completion_tokens} tokens · "
+        f"${u.cost_usd:.6f} · {answer.seconds:.2f} s{ttft}{removed} · trace {answer.trace_id[:12]}"
+    )
+
+
+def show(answer: Answer) -> None:
+    """Everything after the streamed text: abstention, sources, usage and trace."""
+    if answer.abstained:
+        console.print(f"[yellow]abstained:[/] {answer.abstain_reason}")
+    if answer.citations:
+        console.print(sources_table(answer.citations))
+    elif not answer.abstained:
+        console.print("[yellow]no citations[/]")
+    console.print(_footer(answer), style="dim")
+
+
+@app.command()
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="the question to answer from the collection")],
+    collection: CollectionOpt = "default",
+    k: Annotated[int | None, typer.Option("-k", help="chunks to retrieve (default: generation.k)")] = None,
+    as_json: JsonOpt = False,
+    no_stream: Annotated[bool, typer.Option("--no-stream", help="print the answer when it is complete")] = False,
+) -> None:
+    """Answer a question from a collection, citing the sources it used."""
+    answerer = system(ctx).answerer
+    if as_json or no_stream:
+        answer = answerer.answer(question, collection, k=k)
+        if as_json:
+            print(json.dumps(answer_dict(answer), indent=2, ensure_ascii=False))
+            return
+        console.print(answer.text)
+        show(answer)
+        return
+    for event in answerer.stream(question, collection, k=k):
+        if isinstance(event, TokenEvent):
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+        elif isinstance(event, CitationEvent):
+            continue
+        elif isinstance(event, DoneEvent):
+            sys.stdout.write("\n")
+            show(event.answer)

@@ -1,0 +1,169 @@
+"""Context packing: the best hits, as numbered sources, under a token budget.
+
+Hits are taken best first. A hit next to a chunk already packed from the same document (consecutive
+chunk index, or overlapping/touching offsets) joins that source instead of opening a new one, so the
+model reads one continuous passage, not two overlapping fragments; the joined text is rebuilt from the
+chunks' offsets (chunk overlap is not repeated). With a store, two packed chunks of one document that
+are one chunk apart are bridged by fetching the missing neighbour (one ``Store.chunks`` call per such
+document, only when the budget allows it).
+
+Tokens are counted with :mod:`quarry.llm.tokens` for the answering model, including each source's header
+line. A hit that does not fit is skipped and smaller later hits may still fit. Sources are numbered
+``[1]..[n]`` in the order they were opened — the best hit's source is ``[1]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from quarry.llm.tokens import count_tokens
+from quarry.stores.base import Store
+from quarry.types import Chunk, Hit
+
+__all__ = ["Source", "format_sources", "pack"]
+
+
+@dataclass
+class Source:
+    """Numbered source ``[number]``: one or more adjacent chunks of one document, in document order."""
+
+    number: int
+    document_uri: str
+    title: str
+    chunks: list[Chunk] = field(default_factory=list)
+    score: float = 0.0
+
+    @property
+    def start(self) -> int:
+        return self.chunks[0].start
+
+    @property
+    def end(self) -> int:
+        return self.chunks[-1].end
+
+    @property
+    def page(self) -> int | None:
+        return self.chunks[0].page
+
+    @property
+    def text(self) -> str:
+        """The chunks joined by their offsets: overlapping text appears once."""
+        parts: list[str] = []
+        end = -1
+        for chunk in self.chunks:
+            if end < 0:
+                parts.append(chunk.text)
+            elif chunk.start < end:
+                parts.append(chunk.text[end - chunk.start :])
+            else:
+                parts.append("\n" + chunk.text)
+            end = max(end, chunk.end)
+        return "".join(parts)
+
+    def header(self) -> str:
+        label = self.title or self.document_uri.rsplit("/", 1)[-1]
+        page = f", page {self.page}" if self.page is not None else ""
+        return f"[{self.number}] {label}{page}"
+
+    def adjacent(self, chunk: Chunk) -> bool:
+        """True when ``chunk`` continues this source (same document, next to or overlapping it)."""
+        if chunk.document_id != self.chunks[0].document_id:
+            return False
+        if any(c.index == chunk.index for c in self.chunks):
+            return True
+        near_index = any(abs(c.index - chunk.index) == 1 for c in self.chunks)
+        return near_index or (chunk.start <= self.end and chunk.end >= self.start)
+
+    def add(self, chunk: Chunk) -> None:
+        if all(c.index != chunk.index for c in self.chunks):
+            self.chunks.append(chunk)
+            self.chunks.sort(key=lambda c: (c.start, c.index))
+
+
+def format_sources(sources: Sequence[Source], *, titles: bool = True) -> str:
+    """The sources block of a prompt, one blank line between sources: ``[n] title, page p`` then the text,
+    or with ``titles=False`` just ``[n] text`` (small models copy header lines into their answers)."""
+    if not titles:
+        return "\n\n".join(f"[{s.number}] {s.text.strip()}" for s in sources)
+    return "\n\n".join(f"{s.header()}\n{s.text.strip()}" for s in sources)
+
+
+def _cost(source: Source, model: str) -> int:
+    return count_tokens(source.header() + "\n" + source.text + "\n\n", model)
+
+
+class _Packer:
+    def __init__(self, budget: int, model: str) -> None:
+        self.budget, self.model = budget, model
+        self.sources: list[Source] = []
+        self.used = 0
+
+    def offer(self, hit: Hit) -> bool:
+        """Pack ``hit`` if it fits (joining an adjacent source when there is one)."""
+        host = next((s for s in self.sources if s.adjacent(hit.chunk)), None)
+        if host is None:
+            host = Source(len(self.sources) + 1, hit.document_uri, hit.title, [hit.chunk], hit.score)
+            cost = _cost(host, self.model)
+            if self.used + cost > self.budget:
+                return False
+            self.sources.append(host)
+            self.used += cost
+            return True
+        return self.extend(host, hit.chunk)
+
+    def extend(self, host: Source, chunk: Chunk) -> bool:
+        before = _cost(host, self.model)
+        trial = Source(host.number, host.document_uri, host.title, [*host.chunks], host.score)
+        trial.add(chunk)
+        extra = _cost(trial, self.model) - before
+        if self.used + extra > self.budget:
+            return False
+        host.add(chunk)
+        self.used += extra
+        return True
+
+    def join(self, first: Source, middle: Chunk, last: Source) -> None:
+        merged = Source(first.number, first.document_uri, first.title, [*first.chunks, middle, *last.chunks])
+        extra = _cost(merged, self.model) - _cost(first, self.model) - _cost(last, self.model)
+        if self.used + extra <= self.budget:
+            first.chunks = merged.chunks
+            first.score = max(first.score, last.score)
+            self.sources.remove(last)
+            self.used += extra
+
+
+def _bridge(packer: _Packer, store: Store, collection: str) -> None:
+    """Join two sources of one document that are one chunk apart by fetching that chunk, when it fits."""
+    by_document: dict[str, list[Source]] = {}
+    for source in packer.sources:
+        by_document.setdefault(source.document_uri, []).append(source)
+    for uri, group in by_document.items():
+        pairs = {
+            a.chunks[-1].index + 1: (a, b) for a in group for b in group if b.chunks[0].index - a.chunks[-1].index == 2
+        }
+        if not pairs:
+            continue
+        chunks = {c.index: c for c in store.chunks(collection, uri)}
+        for index, (a, b) in sorted(pairs.items()):
+            if index in chunks and a in packer.sources and b in packer.sources:
+                packer.join(a, chunks[index], b)
+
+
+def pack(
+    hits: Sequence[Hit],
+    *,
+    budget_tokens: int,
+    model: str = "",
+    store: Store | None = None,
+    collection: str = "",
+) -> list[Source]:
+    """Numbered sources from ``hits`` (best first) within ``budget_tokens``; see the module docstring."""
+    packer = _Packer(budget_tokens, model)
+    for hit in sorted(hits, key=lambda h: -h.score):
+        packer.offer(hit)
+    if store is not None and collection:
+        _bridge(packer, store, collection)
+    for number, source in enumerate(packer.sources, 1):
+        source.number = number
+    return packer.sources
