@@ -55,10 +55,20 @@ class StubSearcher:
     calls: list[tuple[str, str, int, str]] = field(default_factory=list)
 
     def search(
-        self, query: str, collection: str, *, k: int = 10, mode: str = "dense", where: Filter | None = None
+        self,
+        query: str,
+        collection: str,
+        *,
+        k: int = 10,
+        mode: str = "dense",
+        where: Filter | None = None,
+        trace: Trace | None = None,
     ) -> SearchResult:
         self.calls.append((query, collection, k, mode))
-        return SearchResult(query, collection, mode, self.hits[:k], 0.001, "search-trace")
+        if trace is not None:  # like the real searcher: its stages go into the caller's trace
+            with trace.stage(f"retrieve.{mode}", hits=len(self.hits[:k])):
+                pass
+        return SearchResult(query, collection, mode, self.hits[:k], 0.001, trace.trace_id if trace else "search")
 
     @property
     def sink(self) -> ListSink:

@@ -70,3 +70,10 @@ def test_search_writes_a_trace_with_stage_spans(samples: Quarry) -> None:
     assert record is not None
     names = {str(s["name"]) for s in record.spans}
     assert {"retrieve.bm25", "embed", "retrieve.dense", "fuse", "fetch"} <= names
+
+
+def test_a_caller_trace_receives_the_search_stages(samples: Quarry) -> None:
+    with samples.tracer.trace("answer", "warranty?") as trace:
+        result = samples.searcher.search("warranty", "kb", k=2, trace=trace)
+    assert result.trace_id == trace.trace_id
+    assert {"retrieve.bm25", "retrieve.dense", "fuse", "fetch"} <= {s.name for s in trace.spans}

@@ -2,8 +2,9 @@
 
 :class:`Answerer` answers ``question`` over one collection:
 
-1. *Retrieve* with the searcher (``generation.mode``, ``k``); the answer trace's ``retrieve`` span links the
-   search's own trace (``search_trace_id``) and records hits and the top score.
+1. *Retrieve* with the searcher (``generation.mode``, ``k``), whose stages (embed, retrieve.bm25,
+   retrieve.dense, fuse, fetch) land in the answer's own trace; the ``retrieve`` span records hits and
+   the top score.
 2. *Abstain early* — without calling the model — when there are no hits or the top score is below
    ``generation.min_score_dense`` / ``min_score_bm25`` for the mode used (weak retrieval support).
 3. *Pack* the hits into numbered sources under ``min(max_context_tokens, context window − answer tokens −
@@ -120,11 +121,10 @@ class Answerer:
     def _retrieve(self, trace: Trace, question: str, collection: str, k: int, where: Filter | None) -> SearchResult:
         mode = self.settings.mode
         with trace.stage("retrieve") as span:
-            result = self.searcher.search(question, collection, k=k, mode=mode, where=where)
-            span.attributes.update(retriever=mode, search_trace_id=result.trace_id)
+            result = self.searcher.search(question, collection, k=k, mode=mode, where=where, trace=trace)
+            span.attributes.update(retriever=mode)
             span.attributes["top_score"] = round(max((h.score for h in result.hits), default=0.0), 6)
             span.add(hits=len(result.hits))
-        trace.root.attributes["search_trace_id"] = result.trace_id
         return result
 
     def _budget(self, question: str) -> int:

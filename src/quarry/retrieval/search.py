@@ -8,7 +8,9 @@ keeps every hit's rank and score on each path.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -62,12 +64,15 @@ class Searcher:
         mode: Mode | None = None,
         where: Filter | None = None,
         explain: bool = False,
+        trace: Trace | None = None,
     ) -> SearchResult:
+        """``trace``: record the search's stages in this (caller's) trace instead of opening one."""
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}", key="k")
         chosen = mode or self.settings.mode
         self._check_embedder(collection, chosen)
-        with self.tracer.trace("search", query, collection=collection, mode=chosen, k=k) as trace:
+        began = time.perf_counter()
+        with self._trace(trace, query, collection=collection, mode=chosen, k=k) as trace:
             depth = max(k, self.settings.depth) if chosen == "hybrid" else k
             paths = self._paths(trace, query, collection, chosen, depth, where)
             with trace.stage("fuse", candidates=sum(len(p) for p in paths.values())):
@@ -77,7 +82,11 @@ class Searcher:
                 span.add(hits=len(pairs))
         explanations = _explain(pairs, paths) if explain else []
         hits = [hit for _, hit in pairs]
-        return SearchResult(query, collection, chosen, hits, trace.duration, trace.trace_id, explanations)
+        seconds = time.perf_counter() - began
+        return SearchResult(query, collection, chosen, hits, seconds, trace.trace_id, explanations)
+
+    def _trace(self, trace: Trace | None, query: str, **attributes: object) -> AbstractContextManager[Trace]:
+        return nullcontext(trace) if trace is not None else self.tracer.trace("search", query, **attributes)
 
     def _fetch(self, collection: str, ranked: Ranked, retriever: str, k: int) -> list[tuple[str, Hit]]:
         """Hydrate the best ``k`` (more when a per-document limit drops some), as (key, hit)."""
