@@ -70,6 +70,7 @@ class Quarry:
             self.settings.chunking,
             self.tracer,
             batch_chunks=self.settings.ingest.batch_chunks,
+            access=self.settings.access,
         )
 
     @cached_property

@@ -22,9 +22,10 @@ from quarry.embeddings.base import Embedder
 from quarry.errors import ParseError
 from quarry.ingest.parsers import ParserRegistry
 from quarry.ingest.sources import Source, Unreadable
+from quarry.pipeline.access import AccessPolicy, label_documents
 from quarry.pipeline.batch import PendingBatch
 from quarry.pipeline.report import Failure, IngestReport, Progress, ProgressCallback
-from quarry.settings import ChunkingSettings
+from quarry.settings import AccessSettings, ChunkingSettings
 from quarry.stores.base import SourceState, Store
 from quarry.tracing import Trace, Tracer
 from quarry.types import Chunk, Document, RawDocument, content_hash
@@ -42,11 +43,14 @@ class Ingestor:
         tracer: Tracer,
         *,
         batch_chunks: int = 512,
+        access: AccessSettings | None = None,
     ) -> None:
         self.store, self.embedder, self.parsers, self.chunking, self.tracer = store, embedder, parsers, chunking, tracer
         self.batch_chunks = batch_chunks
+        self.access = AccessPolicy(access)
         self.fingerprint = content_hash(
             f"quarry {__version__}|{embedder.model_id}|{chunking.max_tokens}|{chunking.overlap_tokens}"
+            f"|access {self.access.fingerprint}"
         )
 
     def run(
@@ -136,6 +140,7 @@ class _Run:
         return status
 
     def _documents(self, source_uri: str, documents: list[Document]) -> None:
+        documents = label_documents(documents, self.ingestor.access)  # principals count in text_hash
         stored = self.store.document_hashes(self.collection, source_uri)
         for document in documents:
             if stored.get(document.uri) == document.text_hash:

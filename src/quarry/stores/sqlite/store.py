@@ -55,6 +55,7 @@ class SQLiteStore:
         self._closed = False
         self._vectors = VectorIndex()
         self._sparse = SparseIndex()
+        self._allowed: search.AllowedCache = {}
         try:
             migrate(self._conn())
         except BaseException:
@@ -258,7 +259,10 @@ class SQLiteStore:
             if row is None:
                 raise CollectionNotFound(collection)
             loaded = self._sparse.get(conn, collection, (row["id"], row["generation"]))
-            return [(str(rowid), score) for rowid, score in search.text(conn, collection, loaded, query, k, where)]
+            return [
+                (str(rowid), score)
+                for rowid, score in search.text(conn, collection, loaded, query, k, where, self._allowed)
+            ]
 
     def rank_vector(
         self, collection: str, vector: Matrix, k: int, where: Filter | None = None
@@ -272,7 +276,10 @@ class SQLiteStore:
             if row["dimension"] is None or k <= 0:
                 return []
             loaded = self._vectors.get(conn, collection, (row["id"], row["generation"]), row["dimension"])
-            return [(str(rowid), score) for rowid, score in search.vector(conn, collection, loaded, vector, k, where)]
+            return [
+                (str(rowid), score)
+                for rowid, score in search.vector(conn, collection, loaded, vector, k, where, self._allowed)
+            ]
 
     def hits(self, collection: str, ranked: Sequence[tuple[str, float]], retriever: str) -> dict[str, Hit]:
         if not ranked:

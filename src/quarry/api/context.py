@@ -1,0 +1,77 @@
+"""What every route needs: the wired system, keys, limits, metrics, jobs — and the caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from quarry.api.errors import CALLER_KEY, REQUEST_ID, ApiError
+from quarry.api.jobs import JobManager
+from quarry.api.keys import KeyStore
+from quarry.api.metrics import Metrics
+from quarry.api.security import Caller, RateLimiter, authenticate
+from quarry.assembly import Quarry
+from quarry.errors import QuarryError
+from quarry.settings import Settings
+from quarry.tracing import Trace
+
+__all__ = ["ApiContext", "CallerDep", "ContextDep", "RequestTagger", "answerer_of"]
+
+
+@dataclass
+class ApiContext:
+    quarry: Quarry
+    settings: Settings
+    keys: KeyStore
+    limiter: RateLimiter
+    metrics: Metrics
+    jobs: JobManager
+
+
+class RequestTagger:
+    """A span sink placed first: stamps each trace's root with the request id and the calling key, so
+    traces can be found by request and shown to the key that made them."""
+
+    def save_trace(self, trace: Trace) -> None:
+        request_id = REQUEST_ID.get()
+        if request_id:
+            trace.root.attributes.setdefault("request_id", request_id)
+        key_id = CALLER_KEY.get()
+        if key_id:
+            trace.root.attributes.setdefault("api_key", key_id)
+
+
+def _context(request: Request) -> ApiContext:
+    context: ApiContext = request.app.state.ctx
+    return context
+
+
+ContextDep = Annotated[ApiContext, Depends(_context)]
+
+_bearer = HTTPBearer(auto_error=False, description="an API key from `quarry keys create`")
+
+
+async def _caller(
+    context: ContextDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Caller:
+    token = credentials.credentials if credentials is not None else None
+    caller = authenticate(context.keys, context.limiter, context.settings.access, token)  # µs: a point query
+    CALLER_KEY.set(caller.key.id)
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(_caller)]
+
+
+def answerer_of(context: ApiContext) -> Any:
+    """The system's answerer, or 503 while answering is not configured."""
+    try:
+        answerer = getattr(context.quarry, "answerer", None)
+    except QuarryError as exc:  # building it failed (no model configured): say so, not 500
+        raise ApiError(503, "answering_unavailable", f"answering is not configured: {exc}") from exc
+    if answerer is None:
+        raise ApiError(503, "answering_unavailable", "answering is not configured on this server")
+    return answerer

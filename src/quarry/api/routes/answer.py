@@ -1,0 +1,59 @@
+"""``POST /v1/answer``: a cited answer as JSON, or streamed as server-sent events.
+
+Stream events, in order: ``token`` (``{"text"}``) as the model writes, then ``citation`` (one per
+source), ``usage``, and ``done`` (the whole answer, as the JSON response would have it). A failure after
+the stream started ends it with an ``error`` event carrying the usual error body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from quarry.api.context import CallerDep, ContextDep, answerer_of
+from quarry.api.filters import parse_filter
+from quarry.api.metrics import Metrics
+from quarry.api.schemas import AnswerRequest, AnswerResponse
+from quarry.api.sse import SSE_HEADERS, SSE_RESPONSE, event, guarded, primed
+from quarry.api.wire import answer_out, citation_out, usage_out
+from quarry.generation.base import AnswerEvent, CitationEvent, DoneEvent, TokenEvent, UsageEvent
+
+__all__ = ["router", "wants_stream"]
+
+router = APIRouter(prefix="/v1", tags=["answer"])
+
+
+def wants_stream(request: Request, stream: bool) -> bool:
+    return stream or "text/event-stream" in request.headers.get("accept", "")
+
+
+@router.post("/answer", response_model=AnswerResponse, responses=SSE_RESPONSE)
+def answer(body: AnswerRequest, request: Request, caller: CallerDep, context: ContextDep) -> Any:
+    """Answer ``question`` from the collection's documents this caller may see, with citations."""
+    caller.require("read", body.collection)
+    where = caller.restrict(parse_filter(body.filter))
+    answerer = answerer_of(context)
+    if wants_stream(request, body.stream):
+        events = primed(iter(answerer.stream(body.question, body.collection, k=body.k, where=where)))
+        lines = guarded(_sse(events, context.metrics), lambda error: event(error, "error"))
+        return StreamingResponse(lines, media_type="text/event-stream", headers=SSE_HEADERS)
+    result = answerer.answer(body.question, body.collection, k=body.k, where=where)
+    context.metrics.observe_usage(result.usage, result.model)
+    return answer_out(result)
+
+
+def _sse(events: Iterator[AnswerEvent], metrics: Metrics) -> Iterator[str]:
+    for item in events:
+        match item:
+            case TokenEvent(text):
+                yield event({"text": text}, "token")
+            case CitationEvent(citation):
+                yield event(citation_out(citation).model_dump(), "citation")
+            case UsageEvent(usage):
+                yield event(usage_out(usage).model_dump(), "usage")
+            case DoneEvent(result):
+                metrics.observe_usage(result.usage, result.model)
+                yield event(answer_out(result).model_dump(), "done")

@@ -1,0 +1,157 @@
+"""``/v1/collections/{collection}/documents`` and ``…/ingest``: uploads, source ingestion, reading, deleting.
+
+Uploads and ingests run as background jobs (``/v1/jobs/{id}``). Listings and reads show only the
+documents the caller's principals may see; any other document is "not found", like a missing one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path as FsPath
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Path, Query, UploadFile, status
+
+from quarry.api.context import ApiContext, CallerDep, ContextDep
+from quarry.api.errors import REQUEST_ID, ApiError
+from quarry.api.schemas import COLLECTION, DocumentDetail, DocumentOut, IngestRequest, JobOut
+from quarry.api.security import Caller
+from quarry.api.sources import GuardedUrlSource, UploadSource, safe_name
+from quarry.api.wire import document_out, job_out
+from quarry.ingest.sources import Source, open_source
+from quarry.pipeline.access import normalise_principals
+from quarry.stores.base import DocumentInfo
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/collections/{collection}", tags=["documents"])
+
+CollectionName = Annotated[str, Path(pattern=COLLECTION)]
+MAX_FILES = 100
+PAGE = 500
+
+
+@router.post("/documents", status_code=status.HTTP_202_ACCEPTED)
+async def upload(
+    collection: CollectionName,
+    caller: CallerDep,
+    context: ContextDep,
+    files: Annotated[list[UploadFile], File(description="documents to ingest (any supported format)")],
+    principals: Annotated[str | None, Form(description="comma-separated principals who may see them")] = None,
+) -> JobOut:
+    """Upload files into a collection; returns the ingest job. Names are reduced to safe base names."""
+    caller.require("write", collection)
+    if not files or len(files) > MAX_FILES:
+        raise ApiError(400, "invalid_upload", f"send 1 to {MAX_FILES} files")
+    named: dict[str, bytes] = {}
+    for file in files:
+        named[safe_name(file.filename)] = await file.read()
+    source = UploadSource(collection, sorted(named.items()), normalise_principals(principals or ""))
+    return _submit(context, caller, "upload", collection, lambda: source)
+
+
+@router.post("/ingest", status_code=status.HTTP_202_ACCEPTED)
+def ingest(collection: CollectionName, body: IngestRequest, caller: CallerDep, context: ContextDep) -> JobOut:
+    """Ingest an http(s) URL (write keys, when the operator allows URLs) or a server path under
+    ``api.ingest_roots`` (admin keys)."""
+    settings = context.settings
+    max_bytes = int(settings.ingest.max_file_mb * 1e6)
+    if body.source.startswith(("http://", "https://")):
+        caller.require("write", collection)
+        url_source = GuardedUrlSource(
+            body.source, settings.api, max_bytes=max_bytes, timeout_s=settings.ingest.url_timeout_s
+        )
+        return _submit(context, caller, "url", collection, lambda: url_source)
+    caller.require("admin", collection)
+    path = _allowed_path(body.source, settings.api.ingest_roots)
+
+    def source() -> Source:
+        return open_source(
+            str(path), include=settings.ingest.include, exclude=settings.ingest.exclude, max_bytes=max_bytes
+        )
+
+    return _submit(context, caller, "path", collection, source)
+
+
+@router.get("/documents")
+def list_documents(
+    collection: CollectionName,
+    caller: CallerDep,
+    context: ContextDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[DocumentOut]:
+    """The documents of a collection this caller may see, by uri."""
+    caller.require("read", collection)
+    return [document_out(d, caller) for d in _visible(context, caller, collection, limit, offset)]
+
+
+@router.get("/documents/{uri:path}")
+def get_document(collection: CollectionName, uri: str, caller: CallerDep, context: ContextDep) -> DocumentDetail:
+    """One document with its text; ``uri`` percent-encoded."""
+    caller.require("read", collection)
+    document = context.quarry.store.document(collection, uri)
+    if document is None or not caller.may_see(document.metadata):
+        raise _not_found()
+    return DocumentDetail(
+        uri=document.uri,
+        source_uri=document.source_uri,
+        title=document.title,
+        text=document.text,
+        metadata=caller.show_metadata(document.metadata),
+    )
+
+
+@router.delete("/documents/{uri:path}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_document(collection: CollectionName, uri: str, caller: CallerDep, context: ContextDep) -> None:
+    """Delete a document, or every document of a source when ``uri`` names a source (an upload, a URL)."""
+    caller.require("write", collection)
+    store = context.quarry.store
+    document = store.document(collection, uri)
+    if document is None or not caller.may_see(document.metadata):
+        raise _not_found()
+    if uri in store.source_states(collection, prefix=uri):
+        store.write(collection, delete_sources=[uri])
+    else:
+        store.write(collection, delete_uris=[uri])
+
+
+def _submit(context: ApiContext, caller: Caller, kind: str, collection: str, source: Callable[[], Source]) -> JobOut:
+    job = context.jobs.submit(kind, collection, caller.key.id, REQUEST_ID.get(), source)
+    return job_out(job)
+
+
+def _allowed_path(target: str, roots: list[FsPath]) -> FsPath:
+    if not roots:
+        raise ApiError(
+            403, "path_ingestion_disabled", "ingesting server paths is off; the operator can set api.ingest_roots"
+        )
+    path = FsPath(target).expanduser().resolve()
+    if not any(path.is_relative_to(root.expanduser().resolve()) for root in roots):
+        raise ApiError(403, "path_not_allowed", "that path is outside the operator's api.ingest_roots")
+    return path
+
+
+def _visible(context: ApiContext, caller: Caller, collection: str, limit: int, offset: int) -> list[DocumentInfo]:
+    store = context.quarry.store
+    if caller.sees_everything:
+        return store.documents(collection, limit=limit, offset=offset)
+    found: list[DocumentInfo] = []
+    skipped, position = 0, 0
+    while len(found) < limit:
+        page = store.documents(collection, limit=PAGE, offset=position)
+        position += len(page)
+        for info in page:
+            if not caller.may_see(info.metadata):
+                continue
+            if skipped < offset:
+                skipped += 1
+            elif len(found) < limit:
+                found.append(info)
+        if len(page) < PAGE:
+            break
+    return found
+
+
+def _not_found() -> ApiError:
+    return ApiError(404, "document_not_found", "no such document in this collection (or not visible to this key)")

@@ -1,0 +1,92 @@
+"""``quarry keys create|list|revoke``: API keys, stored hashed beside the store."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from quarry.api.keys import SCOPES, KeyStore, keys_path
+from quarry.cli.app import JsonOpt, app, console, system
+from quarry.errors import ConfigError, QuarryError
+
+keys_app = typer.Typer(help="Create, list and revoke API keys for `quarry serve`.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _keys(ctx: typer.Context) -> KeyStore:
+    store = KeyStore(keys_path(system(ctx).settings))
+    ctx.call_on_close(store.close)
+    return store
+
+
+@keys_app.command("create")
+def create(
+    ctx: typer.Context,
+    scope: Annotated[str, typer.Option(help="read, write (ingest, delete documents) or admin")] = "read",
+    collection: Annotated[
+        list[str] | None, typer.Option("--collection", "-c", help="limit to this collection (repeatable)")
+    ] = None,
+    principal: Annotated[
+        list[str] | None,
+        typer.Option("--principal", "-p", help="who the caller is, e.g. user:ann, group:hr; '*' sees everything"),
+    ] = None,
+    note: Annotated[str, typer.Option(help="a note to recognise the key by")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a key and print its token once (only a hash is kept)."""
+    if scope not in SCOPES:
+        raise ConfigError(f"unknown scope {scope!r}", key="scope", hint="use --scope read, write or admin")
+    key, token = _keys(ctx).create(scope, collections=collection or [], principals=principal or [], note=note)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "id": key.id,
+                    "token": token,
+                    "scope": key.scope,
+                    "collections": list(key.collections),
+                    "principals": list(key.principals),
+                }
+            )
+        )
+        return
+    console.print(f"[green]created[/] key {key.id} ({key.scope}); the token is shown only now:")
+    print(token)
+
+
+@keys_app.command("list")
+def list_keys(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """List keys (never their tokens)."""
+    keys = _keys(ctx).list()
+    rows = [
+        {
+            "id": k.id,
+            "scope": k.scope,
+            "collections": list(k.collections),
+            "principals": list(k.principals),
+            "note": k.note,
+            "revoked": k.revoked_at is not None,
+        }
+        for k in keys
+    ]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table("id", "scope", "collections", "principals", "note", "status", title="API keys")
+    for k in keys:
+        status = "revoked" if k.revoked_at is not None else "live"
+        table.add_row(k.id, k.scope, ", ".join(k.collections) or "all", ", ".join(k.principals) or "-", k.note, status)
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def revoke(
+    ctx: typer.Context, key_id: Annotated[str, typer.Argument(help="the key id from `quarry keys list`")]
+) -> None:
+    """Revoke a key; it stops working at once."""
+    if not _keys(ctx).revoke(key_id):
+        raise QuarryError(f"no live key {key_id!r}", hint="see `quarry keys list`")
+    console.print(f"[green]revoked[/] key {key_id}")
