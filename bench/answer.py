@@ -14,6 +14,7 @@ import argparse
 import csv
 import gzip
 import json
+import os
 import shlex
 import statistics
 import sys
@@ -91,7 +92,7 @@ def report(args: argparse.Namespace, answers: list[tuple[str, Answer]], qrels: d
     command = "python bench/answer.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     body = f"""Command: `{command.strip()}` (prompt {args.prompt}, k {args.k}, context budget {args.context_tokens} tokens,
 max_tokens {args.max_tokens}, {args.threads} llama.cpp thread(s), SmolLM2-135M Q4_1, dense retrieval; first {n}
-SciFact test claims). Machine: {machine()}. Other jobs shared the 2 cores while this ran.
+SciFact test claims). Machine: {machine()}. Load average when it finished: {os.getloadavg()[0]:.2f} (2 cores).
 
 | measure | value | target |
 |---|---|---|
