@@ -56,7 +56,7 @@ def test_broken_line_is_skipped_and_reported(tmp_path: Path) -> None:
     assert docs[0].text == "# Alpha\n\nfirst"
     assert docs[0].metadata["year"] == 2020
     assert docs[0].metadata["id"] == "a"
-    assert "tags" not in docs[1].metadata  # only scalar fields
+    assert docs[1].metadata["tags"] == ["x"]  # scalars and lists of scalars are kept
     warnings = docs[0].metadata["parse_warnings"]
     assert len(warnings) == 1
     assert warnings[0].startswith("line 2: invalid JSON")
@@ -68,3 +68,13 @@ def test_all_lines_broken_names_the_first_bad_line() -> None:
     with pytest.raises(ParseError, match="line 2") as caught:
         ParserRegistry().parse(raw)
     assert caught.value.uri == "mem://bad.jsonl"
+
+
+def test_list_metadata_such_as_principals_is_kept(tmp_path: Path) -> None:
+    from quarry.ingest.parsers import default_registry
+    from quarry.types import RawDocument
+
+    line = '{"_id": "1", "text": "salary bands", "principals": ["group:hr", "user:ann"], "nested": {"a": 1}}\n'
+    (doc,) = default_registry().parse(RawDocument(uri="mem://x.jsonl", data=line.encode(), name="x.jsonl"))
+    assert doc.metadata["principals"] == ["group:hr", "user:ann"]
+    assert "nested" not in doc.metadata

@@ -55,6 +55,14 @@ def render_json(value: Any, indent: int = 0) -> str:
     return f"{pad}{_scalar(value)}"
 
 
+def _is_metadata(value: Any) -> bool:
+    """Scalars, and lists of scalars (tags, access ``principals``) — dropping a principals list
+    would silently make a restricted record public."""
+    if isinstance(value, list):
+        return all(isinstance(item, _SCALARS) for item in value)
+    return isinstance(value, _SCALARS)
+
+
 def _record_document(raw: RawDocument, record: Any, line_no: int) -> Document | None:
     if not isinstance(record, Mapping):
         text, record_id, title, extra = render_json(record), str(line_no), "", {}
@@ -65,7 +73,7 @@ def _record_document(raw: RawDocument, record: Any, line_no: int) -> Document | 
         title = _str_field(record, "title")
         rest = {k: v for k, v in record.items() if k not in (id_key, text_key, "title")}
         text = str(record[text_key]) if text_key else render_json(rest)
-        extra = {k: v for k, v in rest.items() if isinstance(v, _SCALARS)}
+        extra = {k: v for k, v in rest.items() if _is_metadata(v)}
     body = clean_text(text)
     title = clean_text(title)
     if not body and not title:
