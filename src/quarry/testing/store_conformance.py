@@ -14,106 +14,26 @@ from :class:`~quarry.testing.embedders.HashEmbedder`, so results never depend on
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import pytest
 
 from quarry.errors import CollectionNotFound, StoreError
-from quarry.stores.base import DocumentWrite, SourceState, Store
-from quarry.stores.filters import And, AnyOf, Eq, Filter, In, Ne, Not, Or, Range
-from quarry.testing.embedders import HashEmbedder
+from quarry.stores.base import SourceState, Store
+from quarry.stores.filters import And, AnyOf, Eq, Filter, Not
+from quarry.testing.store_data import (
+    EMBEDDER,
+    EMPTY_QUERIES,
+    FILTER_CASES,
+    FILTER_DOCS,
+    HOSTILE_QUERIES,
+    make_write,
+    texts,
+)
 from quarry.tracing.spans import Tracer
-from quarry.types import Chunk, Document, Matrix, PageSpan, freeze
 
-__all__ = ["HOSTILE_QUERIES", "StoreConformance", "make_write"]
-
-EMBEDDER = HashEmbedder(64)
-
-HOSTILE_QUERIES: tuple[str, ...] = (
-    '"',
-    '"unbalanced phrase',
-    "AND OR NOT",
-    "foo*",
-    "*",
-    "a:b",
-    "text:river",
-    "(",
-    "a AND (b OR",
-    "NEAR(river salmon)",
-    "-river ^salmon +x",
-    "'; DROP TABLE chunks; --",
-    "naïve café Ünïcödé 日本語",
-    "emoji 🦊 river",
-    "x" * 3000,
-    "\x00\x01",
-)
-EMPTY_QUERIES: tuple[str, ...] = ("", "   ", "🦊🐟", "!!! ??? ...", '"" ()')
-
-# uri, source_uri, title, metadata — for the filter cases below.
-FILTER_DOCS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
-    ("mem://a/1", "mem://a", "Alpha", {"lang": "en", "year": 2019, "date": "2019-05-01", "draft": True}),
-    ("mem://a/2", "mem://a", "Beta", {"lang": "de", "year": 2020, "date": "2020-01-15", "draft": False}),
-    ("mem://b/3", "mem://b", "Gamma", {"lang": "en", "year": 2021, "date": "2021-07-30", "draft": None}),
-    ("mem://b/4", "mem://b", "Delta", {"lang": "fr", "year": "2022", "date": "2022-03-03", "draft": 1}),
-    ("mem://c/5", "mem://c", "Epsilon", {}),
-)
-ALL = {1, 2, 3, 4, 5}
-FILTER_CASES: tuple[tuple[Filter, set[int]], ...] = (
-    (Eq("lang", "en"), {1, 3}),
-    (Ne("lang", "en"), {2, 4, 5}),
-    (In("lang", ("de", "fr")), {2, 4}),
-    (In("lang", ()), set()),
-    (Range("year", gte=2020), {2, 3}),
-    (Range("year", gt=2019, lt=2021), {2}),
-    (Range("date", gte="2020-01-01", lte="2021-12-31"), {2, 3}),
-    (Eq("draft", True), {1}),
-    (Eq("draft", 1), {4}),
-    (Eq("draft", None), {3, 5}),
-    (Ne("draft", None), {1, 2, 4}),
-    (Eq("year", "2022"), {4}),
-    (Eq("year", 2022), set()),
-    (Eq("uri", "mem://a/2"), {2}),
-    (Eq("source_uri", "mem://b"), {3, 4}),
-    (In("title", ("Alpha", "Gamma")), {1, 3}),
-    (Range("uri", gte="mem://b"), {3, 4, 5}),
-    (And(Eq("lang", "en"), Range("year", gte=2020)), {3}),
-    (Or(Eq("lang", "de"), Eq("title", "Epsilon")), {2, 5}),
-    (Not(Or(Eq("lang", "en"), Eq("lang", "de"))), {4, 5}),
-    (And(), ALL),
-    (Or(), set()),
-    (Eq("missing", "x"), set()),
-    (Not(Eq("missing", "x")), ALL),
-)
-
-
-def make_write(
-    uri: str,
-    paragraphs: Sequence[str],
-    *,
-    source_uri: str | None = None,
-    title: str = "",
-    metadata: Mapping[str, Any] | None = None,
-    duplicate_of: str | None = None,
-    vectors: Matrix | None = None,
-) -> DocumentWrite:
-    """A document whose chunks are its paragraphs, with HashEmbedder vectors."""
-    text = "\n\n".join(paragraphs)
-    doc = Document(uri, source_uri or uri, text, title, (PageSpan(1, 0, len(text)),), freeze(metadata))
-    chunks: list[Chunk] = []
-    position = 0
-    for index, paragraph in enumerate([] if duplicate_of else paragraphs):
-        start = text.index(paragraph, position)
-        position = start + len(paragraph)
-        chunks.append(Chunk(doc.id, index, paragraph, start, position, ("Intro",), 1, len(paragraph.split())))
-    if vectors is None:
-        vectors = EMBEDDER.embed([c.context for c in chunks])
-    return DocumentWrite(doc, chunks, vectors, duplicate_of)
-
-
-def _texts(hits: Sequence[Any]) -> list[str]:
-    return [hit.chunk.text for hit in hits]
+__all__ = ["EMBEDDER", "HOSTILE_QUERIES", "StoreConformance", "make_write"]
 
 
 class StoreConformance:
@@ -173,10 +93,10 @@ class StoreConformance:
         assert doc is not None
         assert doc.text == "the walrus sings"
         assert store.search_text("one", "pelican", 5) == []
-        assert _texts(store.search_vector("one", EMBEDDER.embed_query("pelican"), 5)) == ["the walrus sings"]
+        assert texts(store.search_vector("one", EMBEDDER.embed_query("pelican"), 5)) == ["the walrus sings"]
         store.write("one", delete_uris=["mem://same"])
         assert store.document("one", "mem://same") is None
-        assert _texts(store.search_text("two", "pelican", 5)) == ["the pelican sings"]
+        assert texts(store.search_text("two", "pelican", 5)) == ["the pelican sings"]
         assert store.collection("two").chunks == 1
 
     def test_delete_collection(self, store: Store, coll: str) -> None:
@@ -194,19 +114,19 @@ class StoreConformance:
     def test_upsert_replaces_chunks_in_both_indexes(self, store: Store, coll: str) -> None:
         other = make_write("mem://other", ["a quiet harbour at dawn"])
         store.write(coll, upserts=[make_write("mem://doc", ["zebra giraffe savanna", "lion pride"]), other])
-        assert _texts(store.search_text(coll, "zebra", 5)) == ["zebra giraffe savanna"]
+        assert texts(store.search_text(coll, "zebra", 5)) == ["zebra giraffe savanna"]
         store.write(coll, upserts=[make_write("mem://doc", ["quantum photon laser"])])
         assert store.search_text(coll, "zebra giraffe lion", 5) == []
         dense = store.search_vector(coll, EMBEDDER.embed_query("zebra giraffe savanna"), 10)
-        assert sorted(_texts(dense)) == ["a quiet harbour at dawn", "quantum photon laser"]
+        assert sorted(texts(dense)) == ["a quiet harbour at dawn", "quantum photon laser"]
         assert [c.text for c in store.chunks(coll, "mem://doc")] == ["quantum photon laser"]
         assert store.collection(coll).chunks == 2
 
     def test_delete_uris(self, store: Store, coll: str) -> None:
         store.write(coll, upserts=[make_write("mem://1", ["red fox"]), make_write("mem://2", ["red panda"])])
         store.write(coll, delete_uris=["mem://1", "mem://never-stored"])
-        assert _texts(store.search_text(coll, "red", 5)) == ["red panda"]
-        assert _texts(store.search_vector(coll, EMBEDDER.embed_query("red fox"), 5)) == ["red panda"]
+        assert texts(store.search_text(coll, "red", 5)) == ["red panda"]
+        assert texts(store.search_vector(coll, EMBEDDER.embed_query("red fox"), 5)) == ["red panda"]
         assert [d.uri for d in store.documents(coll)] == ["mem://2"]
 
     def test_delete_sources(self, store: Store, coll: str) -> None:
@@ -234,8 +154,8 @@ class StoreConformance:
         assert store.document(coll, "mem://new") is None
         assert store.source_states(coll) == {}
         assert store.search_text(coll, "pelican changed", 5) == []
-        assert _texts(store.search_text(coll, "walrus", 5)) == ["original walrus text"]
-        assert _texts(store.search_vector(coll, EMBEDDER.embed_query("pelican"), 5)) == ["original walrus text"]
+        assert texts(store.search_text(coll, "walrus", 5)) == ["original walrus text"]
+        assert texts(store.search_vector(coll, EMBEDDER.embed_query("pelican"), 5)) == ["original walrus text"]
 
     def test_vector_dimension_is_fixed_by_first_write(self, store: Store, coll: str) -> None:
         store.write(coll, upserts=[make_write("mem://1", ["hello"])])
@@ -343,8 +263,8 @@ class StoreConformance:
 
     def test_operator_words_are_plain_words(self, store: Store, coll: str) -> None:
         store.write(coll, upserts=[make_write("mem://1", ["salmon river"]), make_write("mem://2", ["NEAR a fish"])])
-        assert _texts(store.search_text(coll, "NEAR", 5)) == ["NEAR a fish"]
-        assert _texts(store.search_text(coll, "salmon AND nothing", 5)) == ["salmon river"]
+        assert texts(store.search_text(coll, "NEAR", 5)) == ["NEAR a fish"]
+        assert texts(store.search_text(coll, "salmon AND nothing", 5)) == ["salmon river"]
 
     # -- traces and read-only calls
 
