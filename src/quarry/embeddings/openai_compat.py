@@ -21,6 +21,7 @@ import numpy as np
 
 from quarry.embeddings.base import Embedder
 from quarry.errors import ConfigError, ProviderError
+from quarry.retry_after import parse_retry_after
 from quarry.types import Matrix
 
 if TYPE_CHECKING:
@@ -142,7 +143,8 @@ class OpenAICompatibleEmbedder(Embedder):
 
     def _backoff(self, attempt: int, response: httpx.Response | None) -> float:
         delay = self.backoff_s * 2.0 ** (attempt - 1) * random.uniform(0.5, 1.0)  # jitter: 50-100%
-        asked = _retry_after(response) if response is not None else None
+        asked = parse_retry_after(response.headers.get("retry-after")) if response is not None else None
+        asked = min(asked, _MAX_RETRY_AFTER_S) if asked is not None else None
         return max(delay, asked) if asked is not None else delay
 
     def _error(self, what: str, status: int | None, exc: Exception | None) -> ProviderError:
@@ -190,12 +192,3 @@ def _describe(response: httpx.Response) -> str:
     except (ValueError, KeyError, TypeError):
         detail = response.text[:200]
     return f"HTTP {response.status_code}: {detail}" if detail else f"HTTP {response.status_code}"
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """Seconds from a ``Retry-After`` header (seconds form; HTTP dates are ignored), capped."""
-    value = response.headers.get("retry-after")
-    try:
-        return min(max(float(value), 0.0), _MAX_RETRY_AFTER_S) if value else None
-    except ValueError:
-        return None

@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-import email.utils
-import time
-
 import httpx
 
 from quarry.errors import ProviderError, ProviderTimeout, ProviderUnreachable
+from quarry.retry_after import parse_retry_after
 
 __all__ = ["RETRYABLE_STATUSES", "parse_retry_after", "status_error", "transport_error"]
 
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds asked for by a ``Retry-After`` header: delta-seconds or an HTTP-date; ``None`` if absent/invalid."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def _hint(status: int, api_key_env: str | None) -> str:
