@@ -118,7 +118,7 @@ def build_embedder(settings: EmbeddingSettings) -> Embedder:
                 key="embeddings.model",
                 hint="use model = 'all-MiniLM-L6-v2', or provider = 'openai' with a base_url",
             )
-        return MiniLMEmbedder(batch_size=settings.batch_size, threads=settings.threads)
+        return MiniLMEmbedder.from_settings(settings)
     if not settings.base_url:
         raise ConfigError(
             "the openai embedding provider needs a base_url",

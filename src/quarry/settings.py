@@ -51,6 +51,12 @@ class EmbeddingSettings(BaseModel):
     model: str = Field("all-MiniLM-L6-v2", description="model name; the local provider ships MiniLM only")
     batch_size: int = Field(16, ge=1, le=1024, description="texts per model call (16 measured fastest on 2 cores)")
     threads: int = Field(0, ge=0, description="onnxruntime intra-op threads; 0 = all cores")
+    query_model: Literal["dynamic-int8", "packaged"] = Field(
+        "dynamic-int8",
+        description="local MiniLM only: encode queries with an int8-matmul twin of the packaged model "
+        "(2x faster, cosine 0.994 with it; documents always use the packaged model)",
+    )
+    query_threads: int = Field(1, ge=0, description="onnxruntime threads for one query; 0 = all cores")
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
     api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key")
     dimension: int | None = Field(None, description="vector size of a remote model (probed when unset)")

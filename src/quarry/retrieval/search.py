@@ -8,8 +8,10 @@ keeps every hit's rank and score on each path.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Literal
@@ -21,7 +23,7 @@ from quarry.settings import RetrievalSettings
 from quarry.stores.base import Store
 from quarry.stores.filters import Filter
 from quarry.tracing import Trace, Tracer
-from quarry.types import Hit
+from quarry.types import Hit, Matrix
 
 __all__ = ["Explanation", "Mode", "SearchResult", "Searcher"]
 
@@ -108,18 +110,25 @@ class Searcher:
     def _paths(
         self, trace: Trace, query: str, collection: str, mode: str, depth: int, where: Filter | None
     ) -> dict[str, Ranked]:
+        """Rank on each path. In hybrid mode the query is embedded on a worker thread while BM25
+        ranks on this one (onnxruntime and most of bm25s's work release the GIL): the two overlap
+        instead of adding up."""
         paths: dict[str, Ranked] = {}
+        embedding = _embed_pool().submit(self._embed_query, trace, query) if mode != "bm25" else None
         if mode in ("hybrid", "bm25"):
             with trace.stage("retrieve.bm25") as span:
                 paths["bm25"] = self.store.rank_text(collection, query, depth, where)
                 span.add(candidates=len(paths["bm25"]))
-        if mode in ("hybrid", "dense"):
-            with trace.stage("embed", queries=1):
-                vector = self.embedder.embed_query(query)
+        if embedding is not None:
+            vector = embedding.result()
             with trace.stage("retrieve.dense") as span:
                 paths["dense"] = self.store.rank_vector(collection, vector, depth, where)
                 span.add(candidates=len(paths["dense"]))
         return paths
+
+    def _embed_query(self, trace: Trace, query: str) -> Matrix:
+        with trace.stage("embed", queries=1):
+            return self.embedder.embed_query(query)
 
     def _fuse(self, paths: dict[str, Ranked]) -> Ranked:
         runs = list(paths.values())
@@ -127,6 +136,12 @@ class Searcher:
             return rrf(runs, k=self.settings.rrf_k)
         weights = [self.settings.bm25_weight if name == "bm25" else 1 - self.settings.bm25_weight for name in paths]
         return convex(runs, weights, method=self.settings.fusion)
+
+
+@functools.cache
+def _embed_pool() -> ThreadPoolExecutor:
+    """Threads that embed queries while the caller ranks with BM25 (shared by every Searcher)."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="quarry-query-embed")
 
 
 def _limit_per_document(pairs: Sequence[tuple[str, Hit]], limit: int) -> list[tuple[str, Hit]]:
