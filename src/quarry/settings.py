@@ -6,10 +6,11 @@ Secrets are never stored here: settings name the environment variable that holds
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -68,6 +69,17 @@ class ChunkingSettings(BaseModel):
     overlap_tokens: int = Field(24, ge=0)
 
 
+class CollectionRetrieval(BaseModel):
+    """Retrieval settings calibrated for one collection; ``None`` inherits ``[retrieval]``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["hybrid", "bm25", "dense"] | None = None
+    fusion: Literal["zscore", "minmax", "rrf"] | None = None
+    bm25_weight: float | None = Field(None, ge=0.0, le=1.0)
+    rrf_k: float | None = Field(None, gt=0)
+
+
 class RetrievalSettings(BaseModel):
     mode: Literal["hybrid", "bm25", "dense"] = "hybrid"
     fusion: Literal["zscore", "minmax", "rrf"] = Field(
@@ -77,6 +89,17 @@ class RetrievalSettings(BaseModel):
     rrf_k: float = Field(60.0, gt=0)
     depth: int = Field(100, ge=1, description="candidates taken from each path before fusion")
     max_chunks_per_document: int = Field(0, ge=0, description="0 = no limit")
+    collections: dict[str, CollectionRetrieval] = Field(
+        default_factory=dict,
+        description="per-collection overrides, e.g. [retrieval.collections.handbook] written by `quarry eval tune`",
+    )
+
+    def for_collection(self, name: str) -> RetrievalSettings:
+        """These settings with ``name``'s overrides applied (unset fields inherit)."""
+        override = self.collections.get(name)
+        if override is None:
+            return self
+        return self.model_copy(update=override.model_dump(exclude_none=True))
 
 
 class IngestSettings(BaseModel):
@@ -244,3 +267,20 @@ def load_settings(config: Path | None = None) -> Settings:
         base = _config_path.parent if _config_path.is_file() else Path.cwd()
         settings.store.path = (base / settings.store.path).resolve()
     return settings
+
+
+def save_collection_overrides(config: Path, collection: str, overrides: Mapping[str, object]) -> Path:
+    """Write ``overrides`` to ``[retrieval.collections.<collection>]`` in ``config``, keeping the
+    rest of the file (comments included) as it is; creates the file if missing."""
+    import tomlkit
+
+    CollectionRetrieval.model_validate(dict(overrides))  # refuse to write what would not load
+    document = tomlkit.parse(config.read_text(encoding="utf-8")) if config.is_file() else tomlkit.document()
+    retrieval = document.setdefault("retrieval", tomlkit.table())
+    collections = retrieval.setdefault("collections", tomlkit.table(is_super_table=True))
+    table = tomlkit.table()
+    for key, value in overrides.items():
+        table[key] = value
+    collections[collection] = table
+    config.write_text(tomlkit.dumps(document), encoding="utf-8")
+    return config

@@ -49,3 +49,12 @@ def test_eval_retrieval_reports_metrics_and_per_query_json(isolated_env: Path) -
     assert {q["qid"] for q in report["per_query"]} == set(QUERIES)
     again = quarry("eval", "retrieval", "--dataset", str(dataset), cwd=isolated_env)
     assert "nDCG@10" in again.stdout
+
+
+def test_eval_tune_keeps_current_settings_when_four_queries_cannot_tell(isolated_env: Path) -> None:
+    dataset = _write_beir(isolated_env / "mini")
+    done = quarry("eval", "tune", "--dataset", str(dataset), "--split", "test", "--save", cwd=isolated_env)
+    assert "hybrid zscore 0.5" in done.stdout and "bm25 only" in done.stdout and "dense only" in done.stdout
+    assert "choice for beir-mini: current settings" in done.stdout
+    assert "nothing to save" in done.stdout
+    assert not (isolated_env / "quarry.toml").exists()

@@ -77,3 +77,10 @@ def test_a_caller_trace_receives_the_search_stages(samples: Quarry) -> None:
         result = samples.searcher.search("warranty", "kb", k=2, trace=trace)
     assert result.trace_id == trace.trace_id
     assert {"retrieve.bm25", "retrieve.dense", "fuse", "fetch"} <= {s.name for s in trace.spans}
+
+
+def test_a_collections_own_settings_override_the_global_ones(samples: Quarry, minilm: Embedder) -> None:
+    overrides = RetrievalSettings.model_validate({"collections": {"kb": {"mode": "bm25"}}})
+    searcher = Searcher(samples.store, minilm, samples.tracer, overrides)
+    assert searcher.search("annual leave", "kb", k=2).mode == "bm25"
+    assert searcher.search("annual leave", "kb", k=2, mode="dense").mode == "dense"  # an explicit mode wins

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from quarry.errors import ConfigError
 from quarry.evaluation import (
     EvalReport,
     RetrievalDataset,
+    Retrieve,
     compare,
     comparison_table,
     evaluate,
@@ -24,9 +26,10 @@ from quarry.evaluation import (
     load_qa,
     markdown_table,
 )
+from quarry.evaluation.tuning import fusion_grid, tune
 from quarry.ingest.sources import FileSource
 from quarry.retrieval.search import Searcher
-from quarry.settings import RetrievalSettings, load_settings
+from quarry.settings import CONFIG_FILE, RetrievalSettings, load_settings, save_collection_overrides
 from quarry.tracing import Tracer
 from quarry.types import Hit
 
@@ -109,3 +112,42 @@ def _run(
             return hits_to_doc_ids(searcher.search(query, collection, k=depth).hits, _doc_id)
 
         return evaluate(data, retrieve, name=label, progress=lambda done, _: bar.update(task, completed=done))
+
+
+@eval_app.command("tune")
+def tune_command(
+    ctx: typer.Context,
+    dataset: Annotated[Path, typer.Option(help="BEIR folder or QA .jsonl with YOUR collection's judgements")],
+    split: Annotated[str, typer.Option(help="qrels split to tune on (keep a test split aside)")] = "train",
+    collection: Annotated[str | None, typer.Option("--collection", "-c", help="default: beir-<folder>")] = None,
+    save: Annotated[bool, typer.Option(help="write the choice to [retrieval.collections.NAME] in the config")] = False,
+    depth: Annotated[int, typer.Option(help="results retrieved per query")] = 100,
+) -> None:
+    """Calibrate fusion for one collection; keep the current settings unless an alternative is
+    significantly better (paired randomization test, Bonferroni-corrected)."""
+    quarry = system(ctx)
+    data = _load(dataset, split)
+    name = collection or f"beir-{dataset.name}"
+    if dataset.is_dir():
+        _ensure_corpus(quarry, dataset, name)
+    current = quarry.settings.retrieval.for_collection(name)
+
+    def make_retrieve(overrides: Mapping[str, object]) -> Retrieve:
+        searcher = Searcher(quarry.store, quarry.embedder, Tracer(), current.model_copy(update=dict(overrides)))
+        return lambda query: hits_to_doc_ids(searcher.search(query, name, k=depth).hits, _doc_id)
+
+    with Progress(console=err_console, transient=True) as bar:
+
+        def progress(label: str) -> Callable[[int, int], None]:
+            task = bar.add_task(label, total=len(data.queries))
+            return lambda done, _: bar.update(task, completed=done)
+
+        result = tune(data, make_retrieve, fusion_grid(), progress=progress)
+    console.print(Markdown(markdown_table([result.baseline, *result.reports], METRICS[:3])))
+    console.print(Markdown(comparison_table(list(result.comparisons))))
+    console.print(f"[bold]choice for {name}:[/] {result.chosen.name} — {result.reason}")
+    if save and result.chosen.overrides:
+        path = save_collection_overrides(ctx.obj or Path(CONFIG_FILE), name, result.chosen.overrides)
+        console.print(f"saved to [retrieval.collections.{name}] in {path}")
+    elif save:
+        console.print("nothing to save: the current settings stay")

@@ -71,14 +71,15 @@ class Searcher:
         """``trace``: record the search's stages in this (caller's) trace instead of opening one."""
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}", key="k")
-        chosen = mode or self.settings.mode
+        settings = self.settings.for_collection(collection)
+        chosen = mode or settings.mode
         self._check_embedder(collection, chosen)
         began = time.perf_counter()
         with self._trace(trace, query, collection=collection, mode=chosen, k=k) as trace:
-            depth = max(k, self.settings.depth) if chosen == "hybrid" else k
+            depth = max(k, settings.depth) if chosen == "hybrid" else k
             paths = self._paths(trace, query, collection, chosen, depth, where)
             with trace.stage("fuse", candidates=sum(len(p) for p in paths.values())):
-                ranked = self._fuse(paths) if chosen == "hybrid" else next(iter(paths.values()))
+                ranked = _fuse(paths, settings) if chosen == "hybrid" else next(iter(paths.values()))
             with trace.stage("fetch") as span:
                 pairs = self._fetch(collection, ranked, chosen, k)
                 span.add(hits=len(pairs))
@@ -130,12 +131,13 @@ class Searcher:
         with trace.stage("embed", queries=1):
             return self.embedder.embed_query(query)
 
-    def _fuse(self, paths: dict[str, Ranked]) -> Ranked:
-        runs = list(paths.values())
-        if self.settings.fusion == "rrf":
-            return rrf(runs, k=self.settings.rrf_k)
-        weights = [self.settings.bm25_weight if name == "bm25" else 1 - self.settings.bm25_weight for name in paths]
-        return convex(runs, weights, method=self.settings.fusion)
+
+def _fuse(paths: dict[str, Ranked], settings: RetrievalSettings) -> Ranked:
+    runs = list(paths.values())
+    if settings.fusion == "rrf":
+        return rrf(runs, k=settings.rrf_k)
+    weights = [settings.bm25_weight if name == "bm25" else 1 - settings.bm25_weight for name in paths]
+    return convex(runs, weights, method=settings.fusion)
 
 
 @functools.cache
