@@ -34,12 +34,16 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class CollectionInfo:
+    """A collection and its size. ``generation`` changes whenever a write changes the collection's
+    documents or chunks (never on a read or a no-op), so a cache of search results may key on it."""
+
     name: str
     description: str
     documents: int
     chunks: int
     embedder: str | None
     created_at: float
+    generation: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +167,13 @@ class Store(SpanSink, Protocol):
     def hits(self, collection: str, ranked: Sequence[tuple[str, float]], retriever: str) -> dict[str, Hit]:
         """Hits for keys from ``rank_*``, by key, scored as given; keys of chunks deleted since are
         absent."""
+        ...
+
+    def vectors(self, collection: str, keys: Sequence[str]) -> Matrix:
+        """The stored, L2-normalised vectors of chunk keys from ``rank_*``: row ``i`` belongs to
+        ``keys[i]``, shape ``(len(keys), dimension)``. The row of a key whose chunk no longer exists
+        (or never did) is all zeros, so it has cosine 0 with everything and rows stay aligned.
+        Raises CollectionNotFound."""
         ...
 
     # traces (also a SpanSink: save_trace)

@@ -206,6 +206,53 @@ class StoreConformance:
         store.write(coll, states=[SourceState("https://h/p", "h4")])
         assert store.source_states(coll, "https://")["https://h/p"].status == "ok"
 
+    def test_generation_changes_only_with_content(self, store: Store, coll: str) -> None:
+        generations = [store.collection(coll).generation]
+
+        def changed() -> bool:
+            generations.append(store.collection(coll).generation)
+            return generations[-1] != generations[-2]
+
+        store.write(coll, upserts=[make_write("mem://1", ["kiwi"]), make_write("mem://2", ["fig"])])
+        assert changed()
+        store.write(coll)
+        store.write(coll, delete_uris=["mem://never-stored"], delete_sources=["mem://nothing"])
+        store.search_vector(coll, EMBEDDER.embed_query("kiwi"), 3)
+        store.ensure_collection(coll, embedder=EMBEDDER.model_id)
+        assert not changed()
+        store.write(coll, upserts=[make_write("mem://1", ["kiwi and lime"])])
+        assert changed()
+        store.write(coll, delete_uris=["mem://2"])
+        assert changed()
+        assert [c.generation for c in store.collections()] == [generations[-1]]
+        store.delete_collection(coll)
+        store.ensure_collection(coll, embedder=EMBEDDER.model_id)
+        store.write(coll, upserts=[make_write("mem://1", ["kiwi"]), make_write("mem://2", ["fig"])])
+        assert generations.count(store.collection(coll).generation) == 0  # a cache of the old one stays stale
+
+    def test_vectors_of_ranked_keys(self, store: Store, coll: str) -> None:
+        store.write(coll, upserts=[make_write(f"mem://{i}", [f"otter {i}", f"beaver dam {i}"]) for i in range(3)])
+        query = EMBEDDER.embed_query("otter beaver")
+        ranked = store.rank_vector(coll, query * 2.0, 6)
+        keys = [key for key, _ in ranked]
+        rows = store.vectors(coll, keys)
+        assert rows.shape == (6, 64)
+        assert np.linalg.norm(rows, axis=1) == pytest.approx(np.ones(6), abs=1e-5)
+        assert rows @ query == pytest.approx([score for _, score in ranked], abs=1e-5)
+        hits = store.hits(coll, ranked, "dense")
+        for key, row in zip(keys, rows, strict=True):
+            expected = EMBEDDER.embed([hits[key].chunk.context])[0]
+            assert row == pytest.approx(expected, abs=1e-6)
+        gone = {h.document_uri for h in hits.values()} - {"mem://0", "mem://1"}
+        store.write(coll, delete_uris=sorted(gone))
+        after = store.vectors(coll, [*keys, "not-a-key", "-1"])
+        for i, key in enumerate(keys):
+            assert (not after[i].any()) == (hits[key].document_uri in gone)
+        assert not after[6:].any()
+        assert store.vectors(coll, []).shape == (0, 64)
+        with pytest.raises(CollectionNotFound):
+            store.vectors("nope", keys)
+
     # -- searches
 
     @pytest.fixture
@@ -304,6 +351,7 @@ class StoreConformance:
         store.search_text(coll, "kiwi", 3, Eq("lang", "en"))
         store.search_vector(coll, EMBEDDER.embed_query("kiwi"), 3, Eq("lang", "en"))
         store.search_vector(coll, EMBEDDER.embed_query("kiwi"), 3)
+        store.vectors(coll, [key for key, _ in store.rank_vector(coll, EMBEDDER.embed_query("kiwi"), 3)])
         store.collections()
         store.collection(coll)
         store.ensure_collection(coll, embedder=EMBEDDER.model_id)

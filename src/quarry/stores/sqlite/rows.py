@@ -111,4 +111,5 @@ def to_collection(row: sqlite3.Row) -> CollectionInfo:
         chunks=row["chunks"],
         embedder=row["embedder"],
         created_at=row["created_at"],
+        generation=row["generation"],
     )

@@ -11,10 +11,11 @@ import numpy as np
 from quarry.errors import StoreError
 from quarry.stores.filters import Filter
 from quarry.stores.sqlite import sparse
+from quarry.stores.sqlite.ann import AnnIndexes
 from quarry.stores.sqlite.filters_sql import compile_filter
 from quarry.stores.sqlite.rows import CHUNK_COLUMNS, to_hit
 from quarry.stores.sqlite.sparse import LoadedSparse
-from quarry.stores.sqlite.vectors import LoadedVectors, RowIds, top_k
+from quarry.stores.sqlite.vectors import LoadedVectors, RowIds, allowed_rows, top_k
 from quarry.types import Hit, Matrix
 
 __all__ = ["hydrate", "text", "vector"]
@@ -43,10 +44,19 @@ def vector(
     k: int,
     where: Filter | None,
     cache: AllowedCache,
+    ann: AnnIndexes | None = None,
 ) -> list[tuple[int, float]]:
-    """Exact cosine over ``loaded`` (the collection's vectors in this snapshot)."""
+    """Cosine over ``loaded`` (the collection's vectors in this snapshot): HNSW when the collection
+    is above the ANN threshold and the filter allows more rows than that, exact otherwise."""
     q = _query_vector(query, loaded.dimension)
-    return top_k(loaded, q, k, _allowed(conn, collection, where, cache))
+    keep = allowed_rows(loaded, _allowed(conn, collection, where, cache))
+    if ann is not None and ann.params.wanted(len(loaded.rowids)):
+        allowed = len(loaded.rowids) if keep is None else int(np.count_nonzero(keep))
+        if allowed > max(ann.params.threshold, k):  # fewer rows: exact over just them is fast and exact
+            found = ann.search(collection, loaded, q, k, keep)
+            if found is not None:
+                return found
+    return top_k(loaded, q, k, keep)
 
 
 def _allowed(conn: sqlite3.Connection, collection: str, where: Filter | None, cache: AllowedCache) -> RowIds | None:

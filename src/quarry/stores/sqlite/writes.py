@@ -53,18 +53,26 @@ def apply_write(
     states: Sequence[SourceState],
     now: float,
 ) -> None:
-    """Deletions first, then upserts, then states (so a source deleted and re-added survives)."""
+    """Deletions first, then upserts, then states (so a source deleted and re-added survives).
+
+    The collection's generation is bumped only if a document or chunk row changed: a states-only
+    write or the deletion of unknown uris leaves searches, and every cache keyed on it, valid.
+    """
     row = conn.execute("SELECT dimension FROM collections WHERE name = ?", (collection,)).fetchone()
     if row is None:
         raise CollectionNotFound(collection)
-    conn.execute("UPDATE collections SET generation = generation + 1 WHERE name = ?", (collection,))
     dimension: int | None = row["dimension"]
+    before = conn.total_changes
     for source_uri in delete_sources:
         conn.execute("DELETE FROM documents WHERE collection = ? AND source_uri = ?", (collection, source_uri))
-        conn.execute("DELETE FROM sources WHERE collection = ? AND uri = ?", (collection, source_uri))
     conn.executemany("DELETE FROM documents WHERE collection = ? AND uri = ?", [(collection, u) for u in delete_uris])
     for item in upserts:
         dimension = _upsert(conn, collection, item, dimension, now)
+    if conn.total_changes != before:
+        conn.execute("UPDATE collections SET generation = generation + 1 WHERE name = ?", (collection,))
+    conn.executemany(
+        "DELETE FROM sources WHERE collection = ? AND uri = ?", [(collection, uri) for uri in delete_sources]
+    )
     conn.executemany(
         _UPSERT_STATE,
         [(collection, s.uri, s.raw_hash, s.status, s.error, s.documents, s.updated_at or now) for s in states],
