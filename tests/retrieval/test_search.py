@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from quarry.assembly import Quarry, build
 from quarry.embeddings import Embedder
+from quarry.generation.prompts import load_prompt
 from quarry.ingest.sources import FolderSource
+from quarry.retrieval.across import search_across
+from quarry.retrieval.rerankers import Scores, ScoringReranker
 from quarry.retrieval.search import Searcher
 from quarry.settings import RetrievalSettings, Settings, StoreSettings
 from quarry.stores.filters import Eq, Not
+from quarry.testing.chat import ScriptedChatModel
 from tests.conftest import REPO
 
 
@@ -84,3 +89,85 @@ def test_a_collections_own_settings_override_the_global_ones(samples: Quarry, mi
     searcher = Searcher(samples.store, minilm, samples.tracer, overrides)
     assert searcher.search("annual leave", "kb", k=2).mode == "bm25"
     assert searcher.search("annual leave", "kb", k=2, mode="dense").mode == "dense"  # an explicit mode wins
+
+
+class _Reversed(ScoringReranker):
+    """A reranker that prefers what the first stage liked least: the wiring must follow it."""
+
+    name = "reversed"
+
+    def score(self, query: str, passages: Sequence[str]) -> Scores:
+        return np.arange(len(passages), dtype=np.float64)
+
+
+def test_a_reranker_reorders_the_head_and_leaves_the_tail(samples: Quarry, minilm: Embedder) -> None:
+    settings = RetrievalSettings.model_validate({"rerank": {"depth": 4}})
+    plain = Searcher(samples.store, minilm, samples.tracer, settings).search("annual leave", "kb", k=6)
+    reranked = Searcher(samples.store, minilm, samples.tracer, settings, reranker=_Reversed(weight=1.0))
+    result = reranked.search("annual leave", "kb", k=6)
+    ids = [h.chunk.id for h in result.hits]
+    assert ids[:4] == [h.chunk.id for h in plain.hits[:4]][::-1]
+    assert ids[4:] == [h.chunk.id for h in plain.hits[4:6]]
+    assert all("rerank:reversed" in h.retriever for h in result.hits[:4])
+
+
+def test_mmr_and_collapse_settings_take_effect(samples: Quarry, minilm: Embedder) -> None:
+    plain = Searcher(samples.store, minilm, samples.tracer).search("annual leave", "kb", k=5)
+    diverse = Searcher(
+        samples.store, minilm, samples.tracer, RetrievalSettings(mmr_lambda=0.3, duplicate_threshold=0.8)
+    ).search("annual leave", "kb", k=5)
+    assert len(diverse.hits) == 5 and diverse.hits[0].chunk.id == plain.hits[0].chunk.id  # MMR starts with the best
+    plain_docs = len({h.document_uri for h in plain.hits})
+    assert len({h.document_uri for h in diverse.hits}) >= plain_docs
+    assert all(d.hit.chunk.id not in {h.chunk.id for h in diverse.hits} for d in diverse.duplicates)
+
+
+def test_expand_returns_exact_passages_around_the_hits(samples: Quarry, minilm: Embedder) -> None:
+    settings = RetrievalSettings.model_validate({"expand": {"window": 1}})
+    searcher = Searcher(samples.store, minilm, samples.tracer, settings)
+    result = searcher.search("annual leave", "kb", k=3)
+    passages = searcher.expand(result)
+    assert {h.chunk.id for p in passages for h in p.hits} == {h.chunk.id for h in result.hits}
+    for passage in passages:
+        document = samples.store.document("kb", passage.hit.document_uri)
+        assert document is not None and document.text[passage.start : passage.end] == passage.text
+        assert passage.start <= passage.hit.chunk.start and passage.end >= passage.hit.chunk.end
+
+
+def _expanding(samples: Quarry, minilm: Embedder, kind: str, chat: ScriptedChatModel) -> Searcher:
+    settings = RetrievalSettings.model_validate({"query_expansion": {"kind": kind}})
+    prompts = {ref: load_prompt(ref) for ref in ("hyde@1", "multi_query@1")}
+    return Searcher(samples.store, minilm, samples.tracer, settings, chat=chat, prompts=prompts)
+
+
+def test_hyde_searches_with_the_hypothetical_passage(samples: Quarry, minilm: Embedder) -> None:
+    passage = "Staff receive twenty-seven days of paid annual leave each calendar year, plus public holidays."
+    chat = ScriptedChatModel(default=passage)
+    result = _expanding(samples, minilm, "hyde", chat).search("time off", "kb", k=3, mode="dense")
+    plain = Searcher(samples.store, minilm, samples.tracer).search("time off", "kb", k=3, mode="dense")
+    assert len(chat.calls) == 1 and "time off" in chat.calls[0].messages[-1].content
+    assert [h.score for h in result.hits] != [h.score for h in plain.hits]
+    assert "27 days" in result.hits[0].chunk.text
+    trace = samples.trace_store.trace(result.trace_id)
+    assert trace is not None and "rewrite.hyde" in {span["name"] for span in trace.spans}
+
+
+def test_multi_query_fuses_every_rewrite_and_falls_back_on_garbage(samples: Quarry, minilm: Embedder) -> None:
+    chat = ScriptedChatModel(["1. paid holiday allowance per year\n2. vacation days for employees"])
+    searcher = _expanding(samples, minilm, "multi_query", chat)
+    result = searcher.search("annual leave", "kb", k=3, explain=True)
+    assert {name for e in result.explanations for name in e.paths} == {"expanded"}
+    assert "handbook.md" in _names(result.hits)
+    chat.add("?")  # nothing usable: the plain hybrid search runs
+    fallback = searcher.search("annual leave", "kb", k=3, explain=True)
+    assert {name for e in fallback.explanations for name in e.paths} == {"bm25", "dense"}
+
+
+def test_routed_search_goes_to_the_collection_that_fits(samples: Quarry, datasets: Path) -> None:
+    report = samples.ingestor.run(FolderSource(datasets / "paul-graham-essay", max_bytes=10**7), "essay")
+    assert report.ok
+    result = search_across(samples.searcher, samples.router, "how many days of paid annual leave", k=4)
+    assert result.searched[0] == "kb" and result.routes[0].collection == "kb"
+    assert result.hits and all(collection in result.searched for collection, _ in result.hits)
+    essay = search_across(samples.searcher, samples.router, "what did the author work on before college", k=4)
+    assert essay.searched[0] == "essay" and essay.hits[0][0] == "essay"

@@ -10,6 +10,7 @@ import typer
 
 from quarry.cli import views
 from quarry.cli.app import CollectionOpt, JsonOpt, app, console, system
+from quarry.retrieval.across import search_across
 from quarry.retrieval.search import Mode
 
 
@@ -28,9 +29,15 @@ def search(
     mode: Annotated[SearchMode | None, typer.Option(help="retrieval path (default: settings, hybrid)")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="show each hit's rank and score per path")] = False,
     as_json: JsonOpt = False,
+    route: Annotated[
+        bool, typer.Option("--route", help="search every collection the query fits (routing), merged; ignores -c")
+    ] = False,
 ) -> None:
     """Search a collection and show the best chunks with where they come from."""
     chosen: Mode | None = mode.value if mode else None
+    if route:
+        _search_routed(ctx, query, k, chosen, as_json)
+        return
     result = system(ctx).searcher.search(query, collection, k=k, mode=chosen, explain=explain)
     if as_json:
         payload = {
@@ -51,3 +58,24 @@ def search(
     console.print(
         f"{len(result.hits)} result(s) in {result.seconds * 1000:.1f} ms ({result.mode}); trace {result.trace_id[:12]}"
     )
+
+
+def _search_routed(ctx: typer.Context, query: str, k: int, mode: Mode | None, as_json: bool) -> None:
+    quarry = system(ctx)
+    result = search_across(quarry.searcher, quarry.router, query, k=k, mode=mode)
+    if as_json:
+        payload = {
+            "query": query,
+            "ms": round(result.seconds * 1000, 2),
+            "routes": [
+                {"collection": r.collection, "score": r.score, "content": r.content, "selected": r.selected}
+                for r in result.routes
+            ],
+            "hits": [{"collection": c} | views.hit_dict(i, h) for i, (c, h) in enumerate(result.hits, 1)],
+        }
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    fits = ", ".join(f"{r.collection} {r.score:.3f}{' *' if r.selected else ''}" for r in result.routes)
+    console.print(f"routes (* searched): {fits}")
+    console.print(views.hits_table([hit for _, hit in result.hits]))
+    console.print(f"{len(result.hits)} result(s) from {', '.join(result.searched)} in {result.seconds * 1000:.1f} ms")

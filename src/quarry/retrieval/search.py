@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -18,7 +18,12 @@ from typing import Literal
 
 from quarry.embeddings.base import Embedder
 from quarry.errors import ConfigError
+from quarry.llm.base import ChatModel
+from quarry.retrieval.context import ExpandedHit, expand_hits
+from quarry.retrieval.diversity import Duplicate, collapse_near_duplicates, mmr_order
 from quarry.retrieval.fusion import Ranked, convex, rrf
+from quarry.retrieval.rerankers.base import Reranker
+from quarry.retrieval.rewrite import RewritePrompt, expand_queries, hypothetical_passage, mix_vectors, rank_expanded
 from quarry.settings import RetrievalSettings
 from quarry.stores.base import Store
 from quarry.stores.filters import Filter
@@ -48,14 +53,26 @@ class SearchResult:
     seconds: float
     trace_id: str
     explanations: list[Explanation] = field(default_factory=list)
+    duplicates: tuple[Duplicate, ...] = ()  # near-duplicates collapsed into a better hit (when enabled)
 
 
 class Searcher:
     def __init__(
-        self, store: Store, embedder: Embedder, tracer: Tracer, settings: RetrievalSettings | None = None
+        self,
+        store: Store,
+        embedder: Embedder,
+        tracer: Tracer,
+        settings: RetrievalSettings | None = None,
+        *,
+        reranker: Reranker | None = None,
+        chat: ChatModel | None = None,
+        prompts: Mapping[str, RewritePrompt] | None = None,
     ) -> None:
+        """``chat`` and ``prompts`` (by ``name@version``) serve query expansion, when configured."""
         self.store, self.embedder, self.tracer = store, embedder, tracer
         self.settings = settings or RetrievalSettings()
+        self.reranker = reranker
+        self.chat, self.prompts = chat, dict(prompts or {})
 
     def search(
         self,
@@ -77,27 +94,74 @@ class Searcher:
         began = time.perf_counter()
         with self._trace(trace, query, collection=collection, mode=chosen, k=k) as trace:
             depth = max(k, settings.depth) if chosen == "hybrid" else k
-            paths = self._paths(trace, query, collection, chosen, depth, where)
+            expanded = self._multi_query(trace, query, collection, chosen, depth, where, settings)
+            paths = expanded or self._paths(trace, query, collection, chosen, depth, where, settings)
             with trace.stage("fuse", candidates=sum(len(p) for p in paths.values())):
-                ranked = _fuse(paths, settings) if chosen == "hybrid" else next(iter(paths.values()))
-            with trace.stage("fetch") as span:
-                pairs = self._fetch(collection, ranked, chosen, k)
-                span.add(hits=len(pairs))
+                ranked = _fuse(paths, settings) if chosen == "hybrid" and not expanded else next(iter(paths.values()))
+            pairs, duplicates = self._select(trace, query, collection, ranked, chosen, k, settings)
         explanations = _explain(pairs, paths) if explain else []
         hits = [hit for _, hit in pairs]
         seconds = time.perf_counter() - began
-        return SearchResult(query, collection, chosen, hits, seconds, trace.trace_id, explanations)
+        return SearchResult(query, collection, chosen, hits, seconds, trace.trace_id, explanations, duplicates)
 
     def _trace(self, trace: Trace | None, query: str, **attributes: object) -> AbstractContextManager[Trace]:
         return nullcontext(trace) if trace is not None else self.tracer.trace("search", query, **attributes)
 
-    def _fetch(self, collection: str, ranked: Ranked, retriever: str, k: int) -> list[tuple[str, Hit]]:
-        """Hydrate the best ``k`` (more when a per-document limit drops some), as (key, hit)."""
-        limit = self.settings.max_chunks_per_document
-        wanted = ranked[: k if limit <= 0 else k * 4]
-        found = self.store.hits(collection, wanted, retriever)
-        pairs = [(key, found[key]) for key, _ in wanted if key in found]
-        return _limit_per_document(pairs, limit)[:k]
+    def _select(
+        self,
+        trace: Trace,
+        query: str,
+        collection: str,
+        ranked: Ranked,
+        retriever: str,
+        k: int,
+        settings: RetrievalSettings,
+    ) -> tuple[list[tuple[str, Hit]], tuple[Duplicate, ...]]:
+        """The final ``k`` as (key, hit): hydrate a pool, collapse near-duplicates, apply the
+        per-document limit, rerank the head, pick with MMR — each stage only when configured."""
+        wanted = ranked[: self._pool_size(k, settings)]
+        with trace.stage("fetch") as span:
+            found = self.store.hits(collection, wanted, retriever)
+            pairs = [(key, found[key]) for key, _ in wanted if key in found]
+            span.add(hits=len(pairs))
+        duplicates: tuple[Duplicate, ...] = ()
+        if settings.duplicate_threshold is not None:
+            with trace.stage("collapse") as span:
+                collapsed = collapse_near_duplicates([hit for _, hit in pairs], settings.duplicate_threshold)
+                pairs, duplicates = [pairs[i] for i in collapsed.kept], collapsed.duplicates
+                span.add(duplicates=len(duplicates))
+        pairs = _limit_per_document(pairs, settings.max_chunks_per_document)
+        if self.reranker is not None:
+            with trace.stage("rerank", candidates=min(len(pairs), settings.rerank.depth)):
+                pairs = _rerank(self.reranker, query, pairs, settings.rerank.depth)
+        if settings.mmr_lambda is not None:
+            with trace.stage("mmr"):
+                pool = pairs[: settings.mmr_candidates]
+                vectors = self.store.vectors(collection, [key for key, _ in pool])
+                order = mmr_order([hit.score for _, hit in pool], vectors, k=k, lam=settings.mmr_lambda)
+                pairs = [pool[i] for i in order]
+        return pairs[:k], duplicates
+
+    def _pool_size(self, k: int, settings: RetrievalSettings) -> int:
+        pool = k * 4 if settings.max_chunks_per_document > 0 or settings.duplicate_threshold is not None else k
+        if self.reranker is not None:
+            pool = max(pool, settings.rerank.depth)
+        if settings.mmr_lambda is not None:
+            pool = max(pool, settings.mmr_candidates)
+        return pool
+
+    def expand(self, result: SearchResult) -> list[ExpandedHit]:
+        """``result``'s hits widened to their passages as ``[retrieval.expand]`` says (exact spans)."""
+        settings = self.settings.for_collection(result.collection).expand
+        window = settings.window if settings.window > 0 or not settings.section else None
+        return expand_hits(
+            result.hits,
+            self.store,
+            result.collection,
+            window=window,
+            section=settings.section,
+            max_chars=settings.max_chars,
+        )
 
     def _check_embedder(self, collection: str, mode: str) -> None:
         info = self.store.collection(collection)
@@ -109,13 +173,20 @@ class Searcher:
             )
 
     def _paths(
-        self, trace: Trace, query: str, collection: str, mode: str, depth: int, where: Filter | None
+        self,
+        trace: Trace,
+        query: str,
+        collection: str,
+        mode: str,
+        depth: int,
+        where: Filter | None,
+        settings: RetrievalSettings,
     ) -> dict[str, Ranked]:
         """Rank on each path. In hybrid mode the query is embedded on a worker thread while BM25
         ranks on this one (onnxruntime and most of bm25s's work release the GIL): the two overlap
         instead of adding up."""
         paths: dict[str, Ranked] = {}
-        embedding = _embed_pool().submit(self._embed_query, trace, query) if mode != "bm25" else None
+        embedding = _embed_pool().submit(self._embed_query, trace, query, settings) if mode != "bm25" else None
         if mode in ("hybrid", "bm25"):
             with trace.stage("retrieve.bm25") as span:
                 paths["bm25"] = self.store.rank_text(collection, query, depth, where)
@@ -127,9 +198,64 @@ class Searcher:
                 span.add(candidates=len(paths["dense"]))
         return paths
 
-    def _embed_query(self, trace: Trace, query: str) -> Matrix:
+    def _embed_query(self, trace: Trace, query: str, settings: RetrievalSettings) -> Matrix:
         with trace.stage("embed", queries=1):
-            return self.embedder.embed_query(query)
+            vector = self.embedder.embed_query(query)
+        expansion = settings.query_expansion
+        if expansion.kind != "hyde" or self.chat is None:
+            return vector
+        with trace.stage("rewrite.hyde") as span:
+            rewrite = hypothetical_passage(query, self.chat, self._prompt(expansion.hyde_prompt))
+            span.add(fallbacks=int(bool(rewrite.fallback)))
+        if not rewrite.texts:
+            return vector
+        with trace.stage("embed", queries=1):
+            passage = self.embedder.embed_query(rewrite.texts[0])
+        return mix_vectors(vector, passage, expansion.hyde_query_weight)
+
+    def _multi_query(
+        self,
+        trace: Trace,
+        query: str,
+        collection: str,
+        mode: str,
+        depth: int,
+        where: Filter | None,
+        settings: RetrievalSettings,
+    ) -> dict[str, Ranked] | None:
+        """Multi-query expansion (hybrid only): every rewrite searched on both paths, fused."""
+        expansion = settings.query_expansion
+        if expansion.kind != "multi_query" or self.chat is None or mode != "hybrid":
+            return None
+        with trace.stage("rewrite.multi_query") as span:
+            prompt = self._prompt(expansion.multi_query_prompt)
+            rewrite = expand_queries(query, self.chat, prompt, n=expansion.multi_query_n)
+            span.add(queries=len(rewrite.texts))
+        if len(rewrite.texts) < 2:
+            return None
+        with trace.stage("retrieve.expanded"):
+            ranked = rank_expanded(
+                self.store,
+                self.embedder,
+                collection,
+                rewrite.texts,
+                depth,
+                where,
+                fusion=expansion.multi_query_fusion,
+                original_weight=expansion.multi_query_original_weight,
+                bm25_weight=settings.bm25_weight,
+            )
+        return {"expanded": ranked}
+
+    def _prompt(self, ref: str) -> RewritePrompt:
+        prompt = self.prompts.get(ref)
+        if prompt is None:
+            raise ConfigError(
+                f"query expansion prompt {ref!r} was not given to the searcher",
+                key="retrieval.query_expansion",
+                hint="build the searcher through quarry.assembly, which loads the configured prompts",
+            )
+        return prompt
 
 
 def _fuse(paths: dict[str, Ranked], settings: RetrievalSettings) -> Ranked:
@@ -144,6 +270,14 @@ def _fuse(paths: dict[str, Ranked], settings: RetrievalSettings) -> Ranked:
 def _embed_pool() -> ThreadPoolExecutor:
     """Threads that embed queries while the caller ranks with BM25 (shared by every Searcher)."""
     return ThreadPoolExecutor(max_workers=4, thread_name_prefix="quarry-query-embed")
+
+
+def _rerank(reranker: Reranker, query: str, pairs: list[tuple[str, Hit]], depth: int) -> list[tuple[str, Hit]]:
+    """Re-score the first ``depth`` pairs; the rest keep their places after them."""
+    head = pairs[:depth]
+    key_of = {hit.chunk.id: key for key, hit in head}
+    reranked = reranker.rerank(query, [hit for _, hit in head], len(head))
+    return [(key_of[hit.chunk.id], hit) for hit in reranked] + pairs[depth:]
 
 
 def _limit_per_document(pairs: Sequence[tuple[str, Hit]], limit: int) -> list[tuple[str, Hit]]:
