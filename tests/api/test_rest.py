@@ -23,7 +23,7 @@ def test_health_ready_and_metrics(api: Api) -> None:
     assert ready.status_code == 200 and ready.json()["checks"] == {"store": True, "embedder": True}
     api.client.post("/v1/search", json={"collection": COLLECTION, "query": "pay"}, headers=api.headers())
     api.client.get("/v1/jobs/nope", headers=api.headers())
-    metrics = api.client.get("/metrics").text
+    metrics = api.client.get("/metrics", headers=api.headers("admin")).text
     assert 'quarry_http_requests_total{method="POST",route="/v1/search",status="200"}' in metrics
     assert 'quarry_http_request_seconds_bucket{le="0.1",method="POST",route="/v1/search"}' in metrics
     assert 'quarry_http_errors_total{code="job_not_found",route="/v1/jobs/{job_id}"}' in metrics
@@ -68,7 +68,7 @@ def test_upload_job_progress_documents_and_delete(fresh_api: Callable[..., Api])
     assert "Restart the ingest worker" in api.client.get(path, headers=writer).json()["text"]
     assert api.client.delete(path, headers=writer).status_code == 204
     assert api.client.get(path, headers=writer).status_code == 404
-    metrics = api.client.get("/metrics").text
+    metrics = api.client.get("/metrics", headers=api.headers("admin")).text
     assert 'quarry_ingest_units_total{status="new"} 1.0' in metrics
 
 
@@ -103,7 +103,7 @@ def test_answer_json_and_sse(api: Api) -> None:
     assert events[-1][1]["citations"]
     trace = api.client.get(f"/v1/traces/{answer['trace_id']}", headers=api.headers("admin")).json()
     assert trace["kind"] == "answer" and trace["attributes"]["request_id"] == "ans-1"
-    metrics = api.client.get("/metrics").text
+    metrics = api.client.get("/metrics", headers=api.headers("admin")).text
     assert 'quarry_llm_tokens_total{kind="completion",model="scripted"}' in metrics
 
 

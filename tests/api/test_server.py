@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 import uvicorn
 
@@ -69,7 +70,7 @@ def test_threaded_uvicorn_serves_and_streams(threaded_server: tuple[str, str]) -
             assert response.headers["content-type"].startswith("text/event-stream")
             names.extend(line[7:] for line in response.iter_lines() if line.startswith("event: "))
         assert names[0] == "token" and names[-1] == "done" and "citation" in names
-        assert client.get("/metrics").status_code == 200
+        assert client.get("/metrics").status_code == 403  # a read key may not scrape
 
 
 def _quarry(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -125,4 +126,43 @@ def test_quarry_serve_process_with_cli_keys(tmp_path: Path) -> None:
     finally:
         server.send_signal(signal.SIGINT)
         output, _ = server.communicate(timeout=30)
+    assert server.returncode == 0, output
+
+
+def test_two_worker_processes_share_jobs_and_keys(tmp_path: Path) -> None:
+    """`quarry serve --workers 2`: each request may land on either process; a job started through one
+    is visible through both, and a revocation reaches both."""
+    _quarry(tmp_path, "init")
+    writer = json.loads(_quarry(tmp_path, "keys", "create", "--scope", "write", "--json").stdout)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUARRY_")} | {"QUARRY_METRICS_TOKEN": "scrape"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "quarry", "serve", "--port", str(port), "--workers", "2"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(base, timeout_s=120)
+        workers = psutil.Process(server.pid).children(recursive=True)
+        assert sum("spawn_main" in " ".join(p.cmdline()) for p in workers) == 2
+        auth = {"Authorization": f"Bearer {writer['token']}"}
+        files = {"files": ("faq.md", b"# FAQ\n\nThe cafeteria opens at eight.")}
+        job = httpx.post(f"{base}/v1/collections/ops/documents", files=files, headers=auth).json()
+        statuses = []
+        for _ in range(400):  # a new connection each time: the kernel spreads them over both workers
+            statuses.append(httpx.get(f"{base}/v1/jobs/{job['id']}", headers=auth).json()["status"])
+            if statuses[-1] == "succeeded" and statuses.count("succeeded") >= 6:
+                break
+            time.sleep(0.05)
+        assert statuses[-1] == "succeeded" and "failed" not in statuses
+        assert httpx.get(f"{base}/metrics", headers={"Authorization": "Bearer scrape"}).status_code == 200
+        _quarry(tmp_path, "keys", "revoke", writer["id"])
+        assert all(httpx.get(f"{base}/v1/jobs", headers=auth).status_code == 401 for _ in range(6))
+    finally:
+        server.send_signal(signal.SIGINT)
+        output, _ = server.communicate(timeout=60)
     assert server.returncode == 0, output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from fastapi import FastAPI
 from quarry import __version__
 from quarry.api.context import ApiContext, RequestTagger
 from quarry.api.errors import install_handlers
+from quarry.api.job_store import JobStore, jobs_path
 from quarry.api.jobs import JobManager
 from quarry.api.keys import KeyStore, keys_path
 from quarry.api.metrics import Metrics
@@ -21,14 +23,19 @@ from quarry.api.routes import answer, collections, documents, health, jobs, open
 from quarry.api.schemas import ErrorResponse
 from quarry.api.security import RateLimiter
 from quarry.assembly import Quarry
+from quarry.cache.results import ResultCache, ResultCacheConfig
+from quarry.errors import QuarryError
 from quarry.settings import Settings
 
 __all__ = ["create_app"]
 
+log = logging.getLogger("quarry.api")
+
 UPLOAD_PATH = re.compile(r"^/v1/collections/[^/]+/documents/?$")
 DESCRIPTION = """Grounded, cited answers and permission-aware search over your documents.
 
-Authenticate with `Authorization: Bearer <key>` (`quarry keys create`). Errors are
+Authenticate with `Authorization: Bearer <key>` (`quarry keys create`); `/metrics` takes an admin key or
+the operator's scraper token, `/healthz` and `/readyz` are open. Errors are
 `{"error": {"code", "message", "request_id"}}`; send `X-Request-ID` to choose the request id.
 """
 
@@ -47,15 +54,31 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_app(quarry: Quarry, settings: Settings | None = None) -> FastAPI:
+def create_app(
+    quarry: Quarry,
+    settings: Settings | None = None,
+    *,
+    cache: ResultCacheConfig | None = None,
+    metrics_token: str | None = None,
+    workers: int = 1,
+    close_quarry: bool = False,
+) -> FastAPI:
+    """The app over ``quarry``.
+
+    ``cache``: the search result cache (default: on, 4096 entries / 64 MB, 300 s TTL; ``enabled=False``
+    turns it off). ``metrics_token``: a scraper's bearer token for ``/metrics``. ``workers``: how many
+    processes serve together: the per-key rate limit is a token bucket per process, so each process
+    gets ``rate / workers`` (and ``burst / workers``) and the sum stays the configured limit.
+    ``close_quarry``: close the system when the app stops (worker processes own theirs)."""
     settings = settings or quarry.settings
     metrics = Metrics()
     keys = KeyStore(keys_path(settings))
-    jobs_manager = JobManager(lambda: quarry.ingestor, metrics)
+    jobs_manager = JobManager(lambda: quarry.ingestor, metrics, JobStore(jobs_path(settings)))
     quarry.tracer.sinks.insert(0, RequestTagger())
-    context = ApiContext(
-        quarry, settings, keys, RateLimiter(settings.api.rate_per_s, settings.api.rate_burst), metrics, jobs_manager
-    )
+    share = max(1, workers)
+    limiter = RateLimiter(settings.api.rate_per_s / share, max(1, settings.api.rate_burst // share))
+    results = ResultCache(cache or ResultCacheConfig())
+    context = ApiContext(quarry, settings, keys, limiter, metrics, jobs_manager, results, metrics_token or None)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -63,6 +86,8 @@ def create_app(quarry: Quarry, settings: Settings | None = None) -> FastAPI:
         yield
         await anyio.to_thread.run_sync(jobs_manager.shutdown)
         keys.close()
+        if close_quarry:
+            quarry.close()
 
     app = FastAPI(title="Quarry", version=__version__, description=DESCRIPTION, lifespan=lifespan, responses=_ERRORS)
     app.state.ctx = context
@@ -82,6 +107,14 @@ def create_app(quarry: Quarry, settings: Settings | None = None) -> FastAPI:
 
 
 def _warm_up(quarry: Quarry) -> None:
-    """Open the store and load the embedding model before the first request (``/readyz`` waits on it)."""
-    quarry.store.collections()
-    quarry.embedder.embed_query("warm up")
+    """Open the store, load the embedding model and build every collection's BM25 and vector indexes
+    before the first request (``/readyz`` waits on it). Without the index builds, the first burst of
+    concurrent searches each built its own copy of a cold index (~2 s each on SciFact, all at once)."""
+    vector = quarry.embedder.embed_query("warm up")
+    for info in quarry.store.collections():
+        try:
+            quarry.store.rank_text(info.name, "warm up", 1)
+            if info.embedder == quarry.embedder.model_id:
+                quarry.store.rank_vector(info.name, vector, 1)
+        except QuarryError as exc:  # a collection the store cannot index must not keep the others down
+            log.warning("warm-up of collection %s failed: %s", info.name, exc)

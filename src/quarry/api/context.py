@@ -14,11 +14,12 @@ from quarry.api.keys import KeyStore
 from quarry.api.metrics import Metrics
 from quarry.api.security import Caller, RateLimiter, authenticate
 from quarry.assembly import Quarry
+from quarry.cache.results import ResultCache
 from quarry.errors import QuarryError
 from quarry.settings import Settings
 from quarry.tracing import Trace
 
-__all__ = ["ApiContext", "CallerDep", "ContextDep", "RequestTagger", "answerer_of"]
+__all__ = ["ApiContext", "CallerDep", "ContextDep", "RequestTagger", "answerer_of", "bearer"]
 
 
 @dataclass
@@ -29,6 +30,8 @@ class ApiContext:
     limiter: RateLimiter
     metrics: Metrics
     jobs: JobManager
+    results: ResultCache
+    metrics_token: str | None = None  # a scraper's bearer token for /metrics (admin keys work too)
 
 
 class RequestTagger:
@@ -44,18 +47,18 @@ class RequestTagger:
             trace.root.attributes.setdefault("api_key", key_id)
 
 
-def _context(request: Request) -> ApiContext:
+async def _context(request: Request) -> ApiContext:  # async: a sync dependency would cost a threadpool hop
     context: ApiContext = request.app.state.ctx
     return context
 
 
 ContextDep = Annotated[ApiContext, Depends(_context)]
 
-_bearer = HTTPBearer(auto_error=False, description="an API key from `quarry keys create`")
+bearer = HTTPBearer(auto_error=False, description="an API key from `quarry keys create`")
 
 
 async def _caller(
-    context: ContextDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    context: ContextDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Caller:
     token = credentials.credentials if credentials is not None else None
     caller = authenticate(context.keys, context.limiter, context.settings.access, token)  # µs: a point query

@@ -3,6 +3,11 @@
 A token is ``qk_<id>_<secret>`` (the secret is 32 random bytes, URL-safe). Only the sha256 of the whole
 token is stored, in its own SQLite file beside the store (``<store>.keys.db``). Verification looks the
 row up by ``id`` and compares the hashes in constant time; a revoked key stops working at once.
+
+Verified keys are remembered in memory (by token hash), so a request costs no row read or JSON
+decode. The memory is dropped whenever the file changes: ``PRAGMA data_version`` moves when any
+other connection (``quarry keys revoke``, another worker process) commits, and :meth:`KeyStore.revoke`
+clears it for this process's own writes. Revocation therefore still takes effect on the next request.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ __all__ = ["SCOPES", "ApiKey", "KeyStore", "Scope", "keys_path"]
 
 Scope = Literal["read", "write", "admin"]
 SCOPES: tuple[Scope, ...] = ("read", "write", "admin")
+MAX_REMEMBERED = 10_000  # verified tokens kept in memory
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -79,6 +85,8 @@ class KeyStore:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._lock = threading.Lock()
+        self._verified: dict[str, ApiKey] = {}  # token sha256 → live key, valid while data_version holds
+        self._version = -1
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(_SCHEMA)
@@ -113,11 +121,23 @@ class KeyStore:
         parts = token.split("_", 2)
         if len(parts) != 3 or parts[0] != "qk" or len(token) > 200:
             return None
+        digest = _hash(token)
         with self._lock:
+            version = self._db.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._version:  # another connection wrote (a revocation, maybe): forget everything
+                self._verified.clear()
+                self._version = version
+            known = self._verified.get(digest)
+            if known is not None:
+                return known
             row = self._db.execute("SELECT * FROM api_keys WHERE id = ?", (parts[1],)).fetchone()
-        if row is None or not hmac.compare_digest(row["hash"], _hash(token)) or row["revoked_at"] is not None:
-            return None
-        return _key(row)
+            if row is None or not hmac.compare_digest(row["hash"], digest) or row["revoked_at"] is not None:
+                return None
+            key = _key(row)
+            if len(self._verified) >= MAX_REMEMBERED:
+                self._verified.clear()
+            self._verified[digest] = key
+            return key
 
     def list(self) -> list[ApiKey]:
         with self._lock:
@@ -130,6 +150,7 @@ class KeyStore:
             cursor = self._db.execute(
                 "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (time.time(), key_id)
             )
+            self._verified.clear()
         return cursor.rowcount > 0
 
     def close(self) -> None:

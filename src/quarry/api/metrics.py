@@ -38,10 +38,16 @@ class Metrics:
         self.ingest_units = Counter("quarry_ingest_units", "source units ingested by status", ["status"], registry=r)
         self.ingest_chunks = Counter("quarry_ingest_chunks", "chunks written by ingestion", registry=r)
         self.ingest_jobs = Counter("quarry_ingest_jobs", "ingest jobs finished by status", ["status"], registry=r)
+        self.search_cache = Counter(
+            "quarry_search_cache_lookups", "search result cache lookups by result (hit, miss)", ["result"], registry=r
+        )
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)
+
+    def observe_cache(self, hit: bool) -> None:
+        self.search_cache.labels("hit" if hit else "miss").inc()
 
     def observe_error(self, route: str, code: str) -> None:
         self.errors.labels(route, code).inc()

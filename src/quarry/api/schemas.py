@@ -129,7 +129,8 @@ class SearchResponse(BaseModel):
     collection: str
     mode: str
     took_ms: float
-    trace_id: str
+    trace_id: str = Field(description="the search's trace; empty when the response came from the result cache")
+    cached: bool = Field(False, description="served from the server's result cache (no search ran)")
     hits: list[HitOut]
 
 

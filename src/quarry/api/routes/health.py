@@ -1,12 +1,23 @@
-"""``/healthz`` (the process answers), ``/readyz`` (store opens, embedding model loaded), ``/metrics``."""
+"""``/healthz`` (the process answers), ``/readyz`` (store opens, embedding model loaded), ``/metrics``.
+
+``/metrics`` needs a bearer token: an admin-scoped API key, or the scraper token the operator set
+(``quarry serve --metrics-token-env NAME`` reads it from that environment variable; default
+``QUARRY_METRICS_TOKEN``). Scrapers should use the scraper token: an admin key could also delete
+collections. Health and readiness stay open (load balancers call them without credentials).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from quarry.api.context import ContextDep
+from quarry.api.context import ContextDep, bearer
+from quarry.api.security import authenticate
 
 __all__ = ["router"]
 
@@ -32,10 +43,30 @@ def readyz(context: ContextDep) -> JSONResponse:
     )
 
 
+async def _scraper(
+    context: ContextDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> None:
+    """Let the scraper token through; otherwise 401 without a valid key, 403 for a key below admin."""
+    token = credentials.credentials if credentials is not None else None
+    expected = context.metrics_token
+    if token and expected and hmac.compare_digest(token.encode(), expected.encode()):
+        return
+    authenticate(context.keys, context.limiter, context.settings.access, token).require("admin")
+
+
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text"}},
+    dependencies=[Depends(_scraper)],
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text"},
+        401: {"description": "no token, or not a valid key or scraper token"},
+        403: {"description": "a valid key below admin scope"},
+    },
 )
 def metrics(context: ContextDep) -> Response:
+    """Prometheus metrics of this worker process. Send ``Authorization: Bearer <token>``: the scraper
+    token (``QUARRY_METRICS_TOKEN``, or the variable named by ``quarry serve --metrics-token-env``) or an
+    admin-scoped API key. With ``--workers N`` each scrape reaches one worker; its counters are that
+    process's own."""
     return Response(context.metrics.render(), media_type=CONTENT_TYPE_LATEST)
