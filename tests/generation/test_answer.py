@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from quarry.generation import Answer, CitationEvent, DoneEvent, TokenEvent, UsageEvent
+from quarry.generation import Answer, CitationEvent, DoneEvent, TokenEvent, UsageEvent, load_prompt
 from quarry.generation.answer import NO_SUPPORT
+from quarry.settings import GenerationSettings
 from quarry.types import Message
 
 from .conftest import HANDBOOK, answerer, hit
 
+DEFAULT = load_prompt(GenerationSettings().prompt)
 GOOD = "Every employee gets 27 days of paid annual leave [1]."
 
 
@@ -43,9 +45,9 @@ def test_sources_sit_in_the_user_message_and_settings_reach_the_model() -> None:
     assert "[1] Every employee gets 27 days" in _user(call.messages) and "How long is annual leave?" in _user(
         call.messages
     )
-    assert call.settings is not None and call.settings.max_tokens == 40 and call.settings.stop == ("\n\n",)
+    assert call.settings is not None and call.settings.max_tokens == 40 and call.settings.stop == DEFAULT.stop
     assert searcher.calls == [("How long is annual leave?", "handbook", 3, "dense")]
-    assert answer.text == GOOD and answer.prompt_version == "answer@2" and answer.model == "scripted"
+    assert answer.text == GOOD and answer.prompt_version == DEFAULT.ref and answer.model == "scripted"
     assert [c.number for c in answer.citations] == [1] and answer.citations[0].supported
     assert answer.usage.completion_tokens > 0 and answer.ttft_s is not None and answer.seconds >= answer.ttft_s
 
@@ -86,7 +88,7 @@ def test_every_answer_records_a_trace_with_retrieval_and_an_llm_span() -> None:
     assert spans["retrieve"].attributes["hits"] == 2
     assert spans["retrieve.dense"].attributes["hits"] == 2
     llm = spans["llm"].attributes
-    assert llm["model"] == "scripted" and llm["prompt_version"] == "answer@2"
+    assert llm["model"] == "scripted" and llm["prompt_version"] == DEFAULT.ref
     assert llm["prompt_tokens"] > 0 and llm["completion_tokens"] > 0 and llm["ttft_s"] >= 0 and llm["latency_s"] > 0
     assert "cost_usd" in llm and trace.root.attributes["abstained"] is False
 

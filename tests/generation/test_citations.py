@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from quarry.generation import pack
-from quarry.generation.citations import fallback_citations, find_markers, overlap, resolve
+from quarry.generation.citations import close_cut_marker, fallback_citations, find_markers, overlap, resolve
 
 from .conftest import HANDBOOK, hit
 
@@ -59,3 +59,16 @@ def test_fallback_attaches_the_best_overlapping_source_marked_as_such() -> None:
     (citation,) = fallback_citations("Carers receive 20 weeks of parental leave.", SOURCES, threshold=0.5)
     assert citation.number == 2 and citation.fallback and citation.supported
     assert fallback_citations("Something unrelated entirely.", SOURCES, threshold=0.5) == ()
+
+
+@pytest.mark.parametrize(
+    ("raw", "closed"),
+    [
+        ("Leave is 27 days [1", "Leave is 27 days [1]"),
+        ("[1] [1", "[1] [1]"),
+        ("a [1, 2 ", "a [1, 2]"),
+        ("a [1].", "a [1]."),
+    ],
+)
+def test_a_marker_cut_by_a_stop_sequence_is_closed(raw: str, closed: str) -> None:
+    assert close_cut_marker(raw) == closed

@@ -10,9 +10,11 @@ import pytest
 
 from quarry.assembly import Quarry
 from quarry.generation import DoneEvent, TokenEvent
+from quarry.settings import GenerationSettings
 from tests.cli.test_cli import SAMPLES, quarry
 
 pytestmark = pytest.mark.slow
+PROMPT = GenerationSettings().prompt
 
 
 def test_an_answer_from_the_essay_cites_the_chunk_that_holds_the_fact(essay_system: Quarry) -> None:
@@ -52,11 +54,11 @@ def workspace(isolated_env: Path) -> Path:
 def test_cli_ask_json_on_the_bundled_samples(workspace: Path) -> None:
     done = quarry("ask", "What is the daily meal allowance when travelling?", "--json", cwd=workspace)
     payload = json.loads(done.stdout)
-    assert payload["question"].startswith("What is the daily") and payload["prompt_version"] == "answer@2"
+    assert payload["question"].startswith("What is the daily") and payload["prompt_version"] == PROMPT
     assert payload["model"] == "smollm2" and payload["trace_id"] and payload["usage"]["completion_tokens"] > 0
     for citation in payload["citations"]:
         assert citation["document_uri"].startswith(str(workspace / "samples")) and citation["quote"]
     off = json.loads(quarry("ask", "what is the capital of Peru", "--json", cwd=workspace).stdout)
     assert off["abstained"] and off["citations"] == [] and off["usage"]["total_tokens"] == 0
     shown = quarry("ask", "How many weeks of parental leave do primary carers get?", cwd=workspace).stdout
-    assert "smollm2 · answer@2" in shown and "trace" in shown
+    assert f"smollm2 · {PROMPT}" in shown and "trace" in shown

@@ -15,7 +15,7 @@ from tests.conftest import REPO
 
 
 def test_lists_every_shipped_version() -> None:
-    assert {"answer@1", "answer@2"} <= set(available_prompts())
+    assert {"answer@1", "answer@2", "answer@3"} <= set(available_prompts())
 
 
 def test_loads_a_version_and_renders_sources_into_the_user_message() -> None:
@@ -25,6 +25,14 @@ def test_loads_a_version_and_renders_sources_into_the_user_message() -> None:
     assert [m.role for m in messages] == ["system", "user"]
     assert "[1] Leave is {27} days." in messages[1].content and "How long is leave?" in messages[1].content
     assert prompt.abstain_marker == "I don't know" and prompt.stop == ("\n\n",) and not prompt.source_titles
+
+
+def test_answer3_stops_at_repeated_markers_and_keeps_instructions_in_the_system_prefix() -> None:
+    prompt = load_prompt("answer@3")
+    assert {"\n\n", "] [", "]["} <= set(prompt.stop) and not prompt.source_titles
+    first, second = (prompt.render(q, "[1] Leave is 27 days.") for q in ("How long is leave?", "Who approves it?"))
+    assert first[0] == second[0] and first[0].role == "system" and "[1]" in first[0].content
+    assert "[1] Leave is 27 days." in first[1].content and "Who approves it?" in second[1].content
 
 
 def test_versions_differ_and_a_bare_name_means_the_latest() -> None:
@@ -52,4 +60,5 @@ def test_the_wheel_ships_the_prompt_files(tmp_path: Path) -> None:
     )
     (wheel,) = tmp_path.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert {"quarry/generation/prompts/answer@1.toml", "quarry/generation/prompts/answer@2.toml"} <= set(names)
+    shipped = {f"quarry/generation/prompts/answer@{v}.toml" for v in (1, 2, 3)}
+    assert shipped <= set(names)

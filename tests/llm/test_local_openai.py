@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 from pydantic import BaseModel, Field
 
 from quarry.llm import (
@@ -19,6 +20,7 @@ from quarry.llm import (
     collect,
     complete_structured,
 )
+from quarry.llm.local import ServerParams
 from quarry.types import Message
 
 from .conftest import QUICK
@@ -100,3 +102,24 @@ def test_one_server_per_model_even_under_concurrency(local_model: LocalChatModel
     with ThreadPoolExecutor(4) as pool:
         urls = set(pool.map(lambda m: m.base_url, twins))
     assert urls == {local_model.base_url}
+
+
+def test_speed_parameters_get_their_own_server_and_it_answers(local_model: LocalChatModel) -> None:
+    tuned = LocalChatModel("smollm2", n_threads=1, n_ctx=2048, server=ServerParams(n_ubatch=128, flash_attn=True))
+    try:
+        assert tuned.server.n_ctx == 2048 and tuned.n_threads == 1
+        assert tuned.base_url != local_model.base_url
+        assert tuned.complete(HELLO, settings=QUICK).text.strip()
+    finally:
+        tuned.close()
+
+
+def test_the_prompt_cache_reuses_a_shared_prefix(local_url: str) -> None:
+    """A fixed system message is read once: the next request with the same prefix starts from the cache."""
+    system = {"role": "system", "content": "Answer using only the sources. " * 12}
+    timings = []
+    for question in ("Who wrote Hamlet?", "What is the boiling point of water?"):
+        body = {"messages": [system, {"role": "user", "content": question}], "max_tokens": 4, "temperature": 0}
+        reply = httpx.post(f"{local_url}/v1/chat/completions", json=body, timeout=60).json()
+        timings.append(reply["timings"])
+    assert timings[1]["cache_n"] >= 60 and timings[1]["prompt_n"] < timings[0]["prompt_n"]

@@ -39,7 +39,7 @@ from quarry.generation.base import (
     TokenEvent,
     UsageEvent,
 )
-from quarry.generation.citations import fallback_citations, resolve
+from quarry.generation.citations import close_cut_marker, fallback_citations, resolve
 from quarry.generation.packing import Source, format_sources, pack
 from quarry.generation.prompts import load_prompt
 from quarry.llm import ChatModel, ChatSettings, Done, TextDelta, Traced, count_messages
@@ -70,7 +70,7 @@ class _Run:
 
     @property
     def text(self) -> str:
-        return "".join(self.parts).strip()
+        return close_cut_marker("".join(self.parts).strip())
 
 
 class Answerer:
@@ -141,6 +141,7 @@ class Answerer:
                 model=self.chat_model.model_id,
                 store=self.store,
                 collection=collection,
+                question=question,
             )
             span.add(sources=len(sources), chunks=sum(len(s.chunks) for s in sources), budget_tokens=budget)
         return sources

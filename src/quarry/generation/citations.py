@@ -24,18 +24,23 @@ from dataclasses import dataclass
 
 from quarry.generation.base import Citation
 from quarry.generation.packing import Source
+from quarry.generation.words import MARKER, content_words
 from quarry.types import Chunk
 
-__all__ = ["Marker", "Resolved", "content_words", "fallback_citations", "find_markers", "overlap", "resolve"]
+__all__ = [
+    "Marker",
+    "Resolved",
+    "close_cut_marker",
+    "content_words",
+    "fallback_citations",
+    "find_markers",
+    "overlap",
+    "resolve",
+]
 
-_MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
+_MARKER = MARKER
+_CUT_MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*$")
 _SENTENCE = re.compile(r"[^\n]*?(?:[.!?](?=\s|$)|\n|$)")
-_WORD = re.compile(r"[a-z0-9]+")
-_STOP_WORDS = """a an and are as at be been but by can could did do does for from had has have he her his how i if in
-    into is it its me my no not of on or our she so than that the their them then there these they this to
-    was we were what when where which who why will with would you your about also any all just only per very
-    answer question source sources"""
-_STOP = frozenset(_STOP_WORDS.split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +64,12 @@ def find_markers(text: str) -> list[Marker]:
     ]
 
 
-def content_words(text: str) -> set[str]:
-    words = _WORD.findall(_MARKER.sub(" ", text.lower()))
-    return {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words if w not in _STOP and len(w) > 1}
+def close_cut_marker(text: str) -> str:
+    """Close a marker that a stop sequence cut off at the very end (``"… fact [1"`` → ``"… fact [1]"``).
+
+    Prompts may stop generation at ``"]."`` or ``"] ["`` (end of the first cited sentence, or a run of
+    repeated markers); llama.cpp drops the stop sequence itself, which leaves the last marker open."""
+    return _CUT_MARKER.sub(lambda m: f"[{m.group(1)}]", text.rstrip())
 
 
 def overlap(sentence: str, span: str) -> float:

@@ -8,7 +8,9 @@ are one chunk apart are bridged by fetching the missing neighbour (one ``Store.c
 document, only when the budget allows it).
 
 Tokens are counted with :mod:`quarry.llm.tokens` for the answering model, including each source's header
-line. A hit that does not fit is skipped and smaller later hits may still fit. Sources are numbered
+line. A hit that does not fit is trimmed to the run of its sentences that best matches the question and
+fits the rest of the budget (when ``question`` is given and at least ``MIN_TRIM_TOKENS`` remain), else
+skipped; smaller later hits may still fit. Sources are numbered
 ``[1]..[n]`` in the order they were opened — the best hit's source is ``[1]``.
 """
 
@@ -17,11 +19,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from quarry.generation.trimming import trim_chunk
 from quarry.llm.tokens import count_tokens
 from quarry.stores.base import Store
 from quarry.types import Chunk, Hit
 
-__all__ = ["Source", "format_sources", "pack"]
+__all__ = ["MIN_TRIM_TOKENS", "Source", "format_sources", "pack"]
+
+MIN_TRIM_TOKENS = 40
 
 
 @dataclass
@@ -44,7 +49,7 @@ class Source:
 
     @property
     def page(self) -> int | None:
-        return self.chunks[0].page
+        return self.chunks[0].page if self.chunks else None
 
     @property
     def text(self) -> str:
@@ -90,27 +95,42 @@ def format_sources(sources: Sequence[Source], *, titles: bool = True) -> str:
 
 
 def _cost(source: Source, model: str) -> int:
-    return count_tokens(source.header() + "\n" + source.text + "\n\n", model)
+    text = source.text if source.chunks else ""
+    return count_tokens(source.header() + "\n" + text + "\n\n", model)
 
 
 class _Packer:
-    def __init__(self, budget: int, model: str) -> None:
+    def __init__(self, budget: int, model: str, question: str = "", min_trim: int = MIN_TRIM_TOKENS) -> None:
         self.budget, self.model = budget, model
+        self.question, self.min_trim = question, min_trim
         self.sources: list[Source] = []
         self.used = 0
 
     def offer(self, hit: Hit) -> bool:
-        """Pack ``hit`` if it fits (joining an adjacent source when there is one)."""
+        """Pack ``hit`` if it fits (joining an adjacent source when there is one), else a trimmed copy."""
         host = next((s for s in self.sources if s.adjacent(hit.chunk)), None)
-        if host is None:
-            host = Source(len(self.sources) + 1, hit.document_uri, hit.title, [hit.chunk], hit.score)
-            cost = _cost(host, self.model)
-            if self.used + cost > self.budget:
+        if host is not None:
+            return self.extend(host, hit.chunk)
+        source = Source(len(self.sources) + 1, hit.document_uri, hit.title, [hit.chunk], hit.score)
+        cost = _cost(source, self.model)
+        if self.used + cost > self.budget:
+            trimmed = self.trimmed(source)
+            if trimmed is None:
                 return False
-            self.sources.append(host)
-            self.used += cost
-            return True
-        return self.extend(host, hit.chunk)
+            source, cost = trimmed, _cost(trimmed, self.model)
+        self.sources.append(source)
+        self.used += cost
+        return True
+
+    def trimmed(self, source: Source) -> Source | None:
+        """``source`` cut to its sentences that best match the question and fit the rest of the budget."""
+        room = self.budget - self.used - _cost(Source(source.number, source.document_uri, source.title), self.model)
+        if not self.question or room < self.min_trim:
+            return None
+        chunk = trim_chunk(source.chunks[0], self.question, room, model=self.model)
+        if chunk is None:
+            return None
+        return Source(source.number, source.document_uri, source.title, [chunk], source.score)
 
     def extend(self, host: Source, chunk: Chunk) -> bool:
         before = _cost(host, self.model)
@@ -157,9 +177,12 @@ def pack(
     model: str = "",
     store: Store | None = None,
     collection: str = "",
+    question: str = "",
 ) -> list[Source]:
-    """Numbered sources from ``hits`` (best first) within ``budget_tokens``; see the module docstring."""
-    packer = _Packer(budget_tokens, model)
+    """Numbered sources from ``hits`` (best first) within ``budget_tokens``; see the module docstring.
+    With ``question``, a hit that does not fit is trimmed to its best-matching sentences (see
+    :mod:`quarry.generation.trimming`) when at least :data:`MIN_TRIM_TOKENS` remain."""
+    packer = _Packer(budget_tokens, model, question)
     for hit in sorted(hits, key=lambda h: -h.score):
         packer.offer(hit)
     if store is not None and collection:

