@@ -10,9 +10,18 @@ from quarry.embeddings import Embedder, MiniLMEmbedder, OpenAICompatibleEmbedder
 from quarry.embeddings.cached import CachedEmbedder
 from quarry.errors import ConfigError
 from quarry.generation import Answerer
+from quarry.generation.prompts import load_prompt
 from quarry.ingest.parsers import ParserRegistry, default_registry
 from quarry.llm import ChatModel, build_chat_model
 from quarry.pipeline import Ingestor
+from quarry.retrieval.rerankers import (
+    CrossEncoderReranker,
+    E5Reranker,
+    LLMJudgeReranker,
+    Reranker,
+    SentenceTransformerReranker,
+)
+from quarry.retrieval.routing import Router
 from quarry.retrieval.search import Searcher
 from quarry.settings import EmbeddingSettings, Settings
 from quarry.stores.sqlite import SQLiteStore
@@ -31,7 +40,14 @@ class Quarry:
 
     @cached_property
     def store(self) -> SQLiteStore:
-        return SQLiteStore(self.settings.store.path)
+        s = self.settings.store
+        return SQLiteStore(
+            s.path,
+            ann_threshold=s.ann_threshold,
+            ann_connectivity=s.ann_connectivity,
+            ann_expansion_add=s.ann_expansion_add,
+            ann_expansion_search=s.ann_expansion_search,
+        )
 
     @cached_property
     def trace_store(self) -> SQLiteStore:
@@ -75,7 +91,50 @@ class Quarry:
 
     @cached_property
     def searcher(self) -> Searcher:
-        return Searcher(self.store, self.embedder, self.tracer, self.settings.retrieval)
+        retrieval = self.settings.retrieval
+        expansion = retrieval.query_expansion
+        if expansion.kind == "none":
+            return Searcher(self.store, self.embedder, self.tracer, retrieval, reranker=self.reranker)
+        prompts = {ref: load_prompt(ref) for ref in (expansion.hyde_prompt, expansion.multi_query_prompt)}
+        return Searcher(
+            self.store,
+            self.embedder,
+            self.tracer,
+            retrieval,
+            reranker=self.reranker,
+            chat=self.chat_model,
+            prompts=prompts,
+        )
+
+    @cached_property
+    def router(self) -> Router:
+        routing = self.settings.retrieval.routing
+        return Router(
+            self.store,
+            self.embedder,
+            k=routing.k,
+            description_weight=routing.description_weight,
+            margin=routing.margin,
+            max_collections=routing.max_collections,
+        )
+
+    @cached_property
+    def reranker(self) -> Reranker | None:
+        """The configured second stage (``[retrieval.rerank]``), or None; heavy models load here."""
+        settings = self.settings.retrieval.rerank
+        cache_path = self.settings.store.path.with_name(self.settings.store.path.stem + ".rerank.db")
+        if settings.kind == "none":
+            return None
+        if settings.kind == "llm":
+            return LLMJudgeReranker(self.chat_model, weight=settings.weight, max_candidates=settings.depth)
+        if settings.kind == "cross-encoder":
+            return CrossEncoderReranker(settings.model, weight=settings.weight)
+        cache = EmbeddingCache(cache_path)
+        if settings.kind == "e5":
+            return E5Reranker(weight=settings.weight, cache=cache, threads=settings.threads)
+        return SentenceTransformerReranker(
+            settings.model, weight=settings.weight, cache=cache, threads=settings.threads
+        )
 
     @cached_property
     def chat_model(self) -> ChatModel:

@@ -45,6 +45,14 @@ CONFIG_FILE = "quarry.toml"
 
 class StoreSettings(BaseModel):
     path: Path = Field(Path(".quarry/quarry.db"), description="the SQLite file holding everything")
+    ann_threshold: int = Field(
+        20_000,
+        description="collections with more chunks also get an HNSW index (exact search passes 5 ms near 20k); "
+        "0 or less: never",
+    )
+    ann_connectivity: int = Field(16, ge=2, description="HNSW M")
+    ann_expansion_add: int = Field(128, ge=1, description="HNSW ef_construction")
+    ann_expansion_search: int = Field(64, ge=1, description="HNSW ef_search (recall@10 0.989 on SciFact)")
 
 
 class EmbeddingSettings(BaseModel):
@@ -69,6 +77,59 @@ class ChunkingSettings(BaseModel):
     overlap_tokens: int = Field(24, ge=0)
 
 
+class RerankSettings(BaseModel):
+    """A second stage re-scoring the first ``depth`` fused hits. Off by default: no reranker
+    improved SciFact nDCG@10 (bench/RESULTS.md, "Reranking")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["none", "sentence-transformers", "e5", "cross-encoder", "llm"] = "none"
+    model: str = Field(
+        "all-mpnet-base-v2", description="packaged name, or a local sentence-transformers / cross-encoder folder"
+    )
+    depth: int = Field(10, ge=1, description="first-stage candidates re-scored")
+    weight: float = Field(
+        0.5, ge=0.0, le=1.0, description="reranker share of the z-scored blend; 1 = replace (0.5 chosen on train)"
+    )
+    threads: int = Field(1, ge=1, description="torch threads for the sentence-transformers/cross-encoder kinds")
+
+
+class ExpandSettings(BaseModel):
+    """Widen each hit to the passage around it (exact document spans) — for answer context."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    window: int = Field(0, ge=0, description="neighbouring chunks allowed on each side; 0 = off unless section")
+    section: bool = Field(False, description="stay inside (or, with window 0, take all of) the hit's section")
+    max_chars: int | None = Field(None, ge=1, description="cap on each hit's passage")
+
+
+class QueryExpansionSettings(BaseModel):
+    """LLM query expansion with the configured chat model. Off by default: with the local SmolLM2
+    both lowered SciFact test nDCG@10 (HyDE −0.007, multi-query −0.015; bench/RESULTS.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["none", "hyde", "multi_query"] = "none"
+    hyde_prompt: str = "hyde@1"
+    hyde_query_weight: float = Field(0.5, ge=0, le=1, description="query vector's share next to the passage's")
+    multi_query_prompt: str = "multi_query@1"
+    multi_query_n: int = Field(3, ge=1, le=10, description="rewrites asked for")
+    multi_query_fusion: Literal["rrf", "zscore"] = "zscore"
+    multi_query_original_weight: float = Field(2.0, gt=0, description="weight of the original query's ranking")
+
+
+class RoutingSettings(BaseModel):
+    """Which collections a query across several goes to (``quarry.retrieval.routing``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = Field(5, ge=1, description="nearest chunks whose mean cosine scores a collection's content")
+    description_weight: float = Field(0.3, ge=0, le=1, description="share of the description's cosine")
+    margin: float = Field(0.05, ge=0, description="collections within this of the best score are searched too")
+    max_collections: int | None = Field(None, ge=1)
+
+
 class CollectionRetrieval(BaseModel):
     """Retrieval settings calibrated for one collection; ``None`` inherits ``[retrieval]``."""
 
@@ -89,6 +150,17 @@ class RetrievalSettings(BaseModel):
     rrf_k: float = Field(60.0, gt=0)
     depth: int = Field(100, ge=1, description="candidates taken from each path before fusion")
     max_chunks_per_document: int = Field(0, ge=0, description="0 = no limit")
+    duplicate_threshold: float | None = Field(
+        None, gt=0, le=1, description="collapse hits whose word 3-shingle Jaccard reaches this; None = off"
+    )
+    mmr_lambda: float | None = Field(
+        None, ge=0, le=1, description="MMR relevance/diversity trade-off; None = off (SciFact: <=0.7 costs nDCG)"
+    )
+    mmr_candidates: int = Field(30, ge=1, description="fused candidates MMR picks k from")
+    rerank: RerankSettings = Field(default_factory=lambda: RerankSettings())
+    expand: ExpandSettings = Field(default_factory=lambda: ExpandSettings())
+    query_expansion: QueryExpansionSettings = Field(default_factory=lambda: QueryExpansionSettings())
+    routing: RoutingSettings = Field(default_factory=lambda: RoutingSettings())
     collections: dict[str, CollectionRetrieval] = Field(
         default_factory=dict,
         description="per-collection overrides, e.g. [retrieval.collections.handbook] written by `quarry eval tune`",
@@ -198,11 +270,16 @@ class ApiSettings(BaseModel):
 class GenerationSettings(BaseModel):
     """Cited answers: which prompt, how much context, when to abstain (see ``quarry.generation``)."""
 
-    prompt: str = Field("answer@2", description="prompt template name@version (quarry.generation.prompts)")
+    prompt: str = Field("answer@3", description="prompt template name@version (quarry.generation.prompts)")
     k: int = Field(2, ge=1, le=100, description="chunks retrieved per question (SmolLM2: 2 was fastest, as accurate)")
     mode: Literal["dense", "bm25"] = Field("dense", description="retrieval mode used to answer")
-    max_context_tokens: int = Field(300, ge=64, description="token budget for the packed sources")
-    max_tokens: int = Field(64, ge=1, description="completion tokens per answer")
+    max_context_tokens: int = Field(
+        150,
+        ge=64,
+        description="token budget for the packed sources; a source that does not fit is trimmed to its "
+        "sentences that best match the question",
+    )
+    max_tokens: int = Field(40, ge=1, description="completion tokens per answer (answer@3 stops runaway markers)")
     min_score_dense: float = Field(0.25, description="abstain without calling the model below this top cosine")
     min_score_bm25: float = Field(3.0, description="abstain without calling the model below this top BM25 score")
     support_threshold: float = Field(
@@ -250,9 +327,10 @@ def load_settings(config: Path | None = None) -> Settings:
     A relative store path is resolved against the config file's folder.
     """
     global _config_path
-    _config_path = config or Path(CONFIG_FILE)
+    path = config or Path(CONFIG_FILE)
     if config is not None and not config.is_file():
         raise ConfigError(f"config file {config} does not exist", key="config", hint="run `quarry init` to create one")
+    _config_path = path
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -261,10 +339,12 @@ def load_settings(config: Path | None = None) -> Settings:
         raise ConfigError(
             f"invalid setting {where}: {first['msg']}",
             key=where,
-            hint=f"fix it in {_config_path} or the QUARRY_{where.upper().replace('.', '__')} variable",
+            hint=f"fix it in {path} or the QUARRY_{where.upper().replace('.', '__')} variable",
         ) from exc
+    finally:  # a later plain Settings() reads ./quarry.toml again, not this file
+        _config_path = Path(CONFIG_FILE)
     if not settings.store.path.is_absolute():
-        base = _config_path.parent if _config_path.is_file() else Path.cwd()
+        base = path.parent if path.is_file() else Path.cwd()
         settings.store.path = (base / settings.store.path).resolve()
     return settings
 

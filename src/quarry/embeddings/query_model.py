@@ -18,9 +18,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
