@@ -1,0 +1,106 @@
+"""Ablation of Quarry's retrieval stages on BEIR SciFact: each stage's contribution with 95% CIs.
+
+    python bench/ablation.py [--split test] [--store bench/_work/scifact]
+
+Every row runs the same queries through `Searcher` with one setting changed from the default, and a
+paired randomization test compares it with the default. Stages that need a second model or the LLM
+(reranking, HyDE, multi-query) are measured by bench/rerank.py and bench/expansion.py, which cache
+those models' outputs; their sections in RESULTS.md have the figures. Needs the SciFact collection
+(`python bench/ingest.py --keep bench/_work/scifact`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from quarry.assembly import build
+from quarry.embeddings import MiniLMEmbedder
+from quarry.evaluation import EvalReport, compare, evaluate, hits_to_doc_ids, load_beir
+from quarry.retrieval.search import Searcher
+from quarry.settings import RetrievalSettings, Settings, StoreSettings
+from quarry.tracing import Tracer
+from results import machine, write_section
+
+DATA = Path(__file__).resolve().parents[2] / "shared/datasets/scifact"
+DEFAULT = "default: hybrid z-score 0.5, int8 query twin"
+ROWS: dict[str, tuple[dict[str, Any], str]] = {
+    DEFAULT: ({}, "dynamic-int8"),
+    "− fusion: BM25 only": ({"mode": "bm25"}, "dynamic-int8"),
+    "− fusion: dense only": ({"mode": "dense"}, "dynamic-int8"),
+    "fusion RRF k=60 instead of z-score": ({"fusion": "rrf"}, "dynamic-int8"),
+    "fusion min-max instead of z-score": ({"fusion": "minmax"}, "dynamic-int8"),
+    "packaged query model instead of the twin": ({}, "packaged"),
+    "+ near-duplicate collapse (Jaccard 0.8)": ({"duplicate_threshold": 0.8}, "dynamic-int8"),
+    "+ MMR λ 0.8 over 30": ({"mmr_lambda": 0.8}, "dynamic-int8"),
+    "+ MMR λ 0.5 over 30": ({"mmr_lambda": 0.5}, "dynamic-int8"),
+    "+ one chunk per document": ({"max_chunks_per_document": 1}, "dynamic-int8"),
+}
+
+
+def doc_id(hit: Any) -> str:
+    return str(hit.document_uri).rsplit("#", 1)[1]
+
+
+def run_row(quarry: Any, data: Any, name: str, overrides: dict[str, Any], query_model: str) -> tuple[EvalReport, float]:
+    embedder = MiniLMEmbedder(query_model=query_model)  # type: ignore[arg-type]
+    searcher = Searcher(quarry.store, embedder, Tracer(), RetrievalSettings.model_validate(overrides))
+    searcher.search("warm up", "scifact", k=10)
+    report = evaluate(data, lambda q: hits_to_doc_ids(searcher.search(q, "scifact", k=100).hits, doc_id), name=name)
+    times = []
+    for query in data.queries.values():
+        began = time.perf_counter()
+        searcher.search(query, "scifact", k=10)
+        times.append((time.perf_counter() - began) * 1000)
+    return report, float(np.percentile(times, 50))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--store", type=Path, default=Path("bench/_work/scifact"))
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    data = load_beir(DATA, args.split)
+    quarry = build(Settings(store=StoreSettings(path=args.store / "quarry.db")))
+    results = {name: run_row(quarry, data, name, *row) for name, row in ROWS.items()}
+    base = results[DEFAULT][0]
+    lines = [
+        "| configuration | nDCG@10 [95% CI] | Δ vs default [95% CI] | p | Recall@100 | p50 ms (k=10) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, (report, p50) in results.items():
+        ci = report.summary["ndcg@10"]
+        cell = f"{ci.mean:.3f} [{ci.low:.3f}, {ci.high:.3f}]"
+        if name == DEFAULT:
+            delta, p = "–", "–"
+        else:
+            test = compare(base, report).test
+            delta = f"{test.difference.mean:+.4f} [{test.difference.low:+.4f}, {test.difference.high:+.4f}]"
+            p = f"{test.p_value:.3f}"
+        lines.append(f"| {name} | {cell} | {delta} | {p} | {report.summary['recall@100'].mean:.3f} | {p50:.1f} |")
+    body = f"""Command: `python bench/ablation.py --split {args.split}` on BEIR SciFact {args.split} ({len(data.queries)}
+queries; every setting chosen on the train split). Machine: {machine()}; load average at the end
+{psutil_load()}. One setting changed per row; Δ and p from a paired randomization test against the default.
+
+{chr(10).join(lines)}
+
+Stages with a second model or the LLM are in "Reranking: SciFact" (bench/rerank.py) and
+"Query expansion" (bench/expansion.py)."""
+    print(body)
+    if not args.no_write:
+        write_section(f"Ablation: SciFact {args.split}", body)
+
+
+def psutil_load() -> str:
+    import os
+
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+if __name__ == "__main__":
+    main()
