@@ -274,7 +274,7 @@ class GenerationSettings(BaseModel):
     k: int = Field(2, ge=1, le=100, description="chunks retrieved per question (SmolLM2: 2 was fastest, as accurate)")
     mode: Literal["dense", "bm25"] = Field("dense", description="retrieval mode used to answer")
     max_context_tokens: int = Field(
-        150,
+        110,
         ge=64,
         description="token budget for the packed sources; a source that does not fit is trimmed to its "
         "sentences that best match the question",

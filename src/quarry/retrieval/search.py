@@ -56,6 +56,18 @@ class SearchResult:
     duplicates: tuple[Duplicate, ...] = ()  # near-duplicates collapsed into a better hit (when enabled)
 
 
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """One search's resolved parameters, as the ranking stages need them."""
+
+    query: str
+    collection: str
+    mode: str
+    depth: int
+    where: Filter | None
+    settings: RetrievalSettings
+
+
 class Searcher:
     def __init__(
         self,
@@ -94,8 +106,9 @@ class Searcher:
         began = time.perf_counter()
         with self._trace(trace, query, collection=collection, mode=chosen, k=k) as trace:
             depth = max(k, settings.depth) if chosen == "hybrid" else k
-            expanded = self._multi_query(trace, query, collection, chosen, depth, where, settings)
-            paths = expanded or self._paths(trace, query, collection, chosen, depth, where, settings)
+            request = _Request(query, collection, chosen, depth, where, settings)
+            expanded = self._multi_query(trace, request)
+            paths = expanded or self._paths(trace, request)
             with trace.stage("fuse", candidates=sum(len(p) for p in paths.values())):
                 ranked = _fuse(paths, settings) if chosen == "hybrid" and not expanded else next(iter(paths.values()))
             pairs, duplicates = self._select(trace, query, collection, ranked, chosen, k, settings)
@@ -172,21 +185,14 @@ class Searcher:
                 hint="search with the same embedding model, use --mode bm25, or re-ingest into a new collection",
             )
 
-    def _paths(
-        self,
-        trace: Trace,
-        query: str,
-        collection: str,
-        mode: str,
-        depth: int,
-        where: Filter | None,
-        settings: RetrievalSettings,
-    ) -> dict[str, Ranked]:
+    def _paths(self, trace: Trace, request: _Request) -> dict[str, Ranked]:
         """Rank on each path. In hybrid mode the query is embedded on a worker thread while BM25
         ranks on this one (onnxruntime and most of bm25s's work release the GIL): the two overlap
         instead of adding up."""
+        query, collection, where = request.query, request.collection, request.where
+        mode, depth = request.mode, request.depth
         paths: dict[str, Ranked] = {}
-        embedding = _embed_pool().submit(self._embed_query, trace, query, settings) if mode != "bm25" else None
+        embedding = _embed_pool().submit(self._embed_query, trace, query, request.settings) if mode != "bm25" else None
         if mode in ("hybrid", "bm25"):
             with trace.stage("retrieve.bm25") as span:
                 paths["bm25"] = self.store.rank_text(collection, query, depth, where)
@@ -213,17 +219,11 @@ class Searcher:
             passage = self.embedder.embed_query(rewrite.texts[0])
         return mix_vectors(vector, passage, expansion.hyde_query_weight)
 
-    def _multi_query(
-        self,
-        trace: Trace,
-        query: str,
-        collection: str,
-        mode: str,
-        depth: int,
-        where: Filter | None,
-        settings: RetrievalSettings,
-    ) -> dict[str, Ranked] | None:
+    def _multi_query(self, trace: Trace, request: _Request) -> dict[str, Ranked] | None:
         """Multi-query expansion (hybrid only): every rewrite searched on both paths, fused."""
+        query, collection, where = request.query, request.collection, request.where
+        mode, depth = request.mode, request.depth
+        settings = request.settings
         expansion = settings.query_expansion
         if expansion.kind != "multi_query" or self.chat is None or mode != "hybrid":
             return None
