@@ -149,7 +149,12 @@ class RetrievalSettings(BaseModel):
     bm25_weight: float = Field(0.5, ge=0.0, le=1.0, description="convex weight of BM25 (dense gets the rest)")
     rrf_k: float = Field(60.0, gt=0)
     depth: int = Field(100, ge=1, description="candidates taken from each path before fusion")
-    max_chunks_per_document: int = Field(0, ge=0, description="0 = no limit")
+    max_chunks_per_document: int = Field(
+        1,
+        ge=0,
+        description="hits per document in one result list; 0 = no limit. 1 chosen on SciFact train at k=10: "
+        "nDCG@10 0.733 vs 0.719, recall@10 0.845 vs 0.805 (p = 0.0001); wider context: Searcher.expand",
+    )
     duplicate_threshold: float | None = Field(
         None, gt=0, le=1, description="collapse hits whose word 3-shingle Jaccard reaches this; None = off"
     )

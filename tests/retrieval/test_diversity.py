@@ -23,7 +23,7 @@ from quarry.retrieval.diversity import (
     mmr,
     mmr_order,
 )
-from quarry.settings import Settings, StoreSettings
+from quarry.settings import RetrievalSettings, Settings, StoreSettings
 from quarry.types import Hit, Matrix
 from tests.conftest import DATASETS, UNSTRUCTURED_FILES
 
@@ -37,7 +37,13 @@ def kb(tmp_path_factory: pytest.TempPathFactory, minilm: Embedder) -> Iterator[Q
     for name in READMES:
         shutil.copyfile(UNSTRUCTURED_FILES / name, folder / name)
     shutil.copyfile(ESSAY, folder / "essay.txt")
-    quarry = build(Settings(store=StoreSettings(path=tmp_path_factory.mktemp("s") / "q.db")))
+    # chunk-level rankings: no per-document limit
+    quarry = build(
+        Settings(
+            store=StoreSettings(path=tmp_path_factory.mktemp("s") / "q.db"),
+            retrieval=RetrievalSettings(max_chunks_per_document=0),
+        )
+    )
     quarry.__dict__["embedder"] = minilm
     assert quarry.ingestor.run(FolderSource(folder, max_bytes=10**8), "kb").ok
     yield quarry

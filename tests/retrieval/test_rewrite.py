@@ -27,7 +27,7 @@ from quarry.retrieval.rewrite import (
     rank_expanded,
     rank_hybrid,
 )
-from quarry.settings import Settings, StoreSettings
+from quarry.settings import RetrievalSettings, Settings, StoreSettings
 from quarry.testing.chat import ScriptedChatModel
 from tests.conftest import REPO
 
@@ -128,7 +128,13 @@ def test_hyde_vector_uses_the_passage_or_the_query_on_fallback(minilm: Embedder)
 
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory: pytest.TempPathFactory, minilm: Embedder) -> Iterator[Quarry]:
-    quarry = build(Settings(store=StoreSettings(path=tmp_path_factory.mktemp("rw") / "q.db")))
+    # chunk-level rankings: no per-document limit
+    quarry = build(
+        Settings(
+            store=StoreSettings(path=tmp_path_factory.mktemp("rw") / "q.db"),
+            retrieval=RetrievalSettings(max_chunks_per_document=0),
+        )
+    )
     quarry.__dict__["embedder"] = minilm
     assert quarry.ingestor.run(FolderSource(REPO / "samples", max_bytes=10**7), "kb").ok
     yield quarry
