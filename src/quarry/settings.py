@@ -144,7 +144,7 @@ class CollectionRetrieval(BaseModel):
 class RetrievalSettings(BaseModel):
     mode: Literal["hybrid", "bm25", "dense"] = "hybrid"
     fusion: Literal["zscore", "minmax", "rrf"] = Field(
-        "zscore", description="zscore chosen on SciFact train: 0.738 nDCG@10 vs RRF 0.722 (docs/architecture.md)"
+        "zscore", description="zscore chosen on SciFact train: 0.732 nDCG@10 vs RRF 0.726 (docs/architecture.md)"
     )
     bm25_weight: float = Field(0.5, ge=0.0, le=1.0, description="convex weight of BM25 (dense gets the rest)")
     rrf_k: float = Field(60.0, gt=0)
