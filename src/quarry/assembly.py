@@ -163,6 +163,9 @@ class Quarry:
         embedder = self.__dict__.get("embedder")
         if isinstance(embedder, CachedEmbedder):
             embedder.cache.close()
+        cache = getattr(self.__dict__.get("reranker"), "cache", None)
+        if isinstance(cache, EmbeddingCache):
+            cache.close()
 
 
 def build(settings: Settings) -> Quarry:

@@ -111,14 +111,14 @@ def test_a_reranker_reorders_the_head_and_leaves_the_tail(samples: Quarry, minil
     assert all("rerank:reversed" in h.retriever for h in result.hits[:4])
 
 
-def test_mmr_and_collapse_settings_take_effect(samples: Quarry, minilm: Embedder) -> None:
-    plain = Searcher(samples.store, minilm, samples.tracer).search("annual leave", "kb", k=5)
-    diverse = Searcher(
-        samples.store, minilm, samples.tracer, RetrievalSettings(mmr_lambda=0.3, duplicate_threshold=0.8)
-    ).search("annual leave", "kb", k=5)
+def test_mmr_setting_diversifies_the_chunk_level_list(samples: Quarry, minilm: Embedder) -> None:
+    unlimited = RetrievalSettings(max_chunks_per_document=0)
+    plain = Searcher(samples.store, minilm, samples.tracer, unlimited).search("annual leave", "kb", k=5)
+    diverse_settings = unlimited.model_copy(update={"mmr_lambda": 0.3, "duplicate_threshold": 0.8})
+    diverse = Searcher(samples.store, minilm, samples.tracer, diverse_settings).search("annual leave", "kb", k=5)
     assert len(diverse.hits) == 5 and diverse.hits[0].chunk.id == plain.hits[0].chunk.id  # MMR starts with the best
-    plain_docs = len({h.document_uri for h in plain.hits})
-    assert len({h.document_uri for h in diverse.hits}) >= plain_docs
+    assert [h.chunk.id for h in diverse.hits] != [h.chunk.id for h in plain.hits]
+    assert len({h.document_uri for h in diverse.hits}) >= len({h.document_uri for h in plain.hits})
     assert all(d.hit.chunk.id not in {h.chunk.id for h in diverse.hits} for d in diverse.duplicates)
 
 
