@@ -47,6 +47,8 @@ class Quarry:
             ann_connectivity=s.ann_connectivity,
             ann_expansion_add=s.ann_expansion_add,
             ann_expansion_search=s.ann_expansion_search,
+            bm25_k1=s.bm25_k1,
+            bm25_b=s.bm25_b,
         )
 
     @cached_property

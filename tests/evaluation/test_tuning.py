@@ -66,3 +66,7 @@ def test_the_grid_covers_each_path_alone_and_both_fusions() -> None:
     fusions = {c.overrides.get("fusion") for c in grid if c.overrides.get("mode") == "hybrid"}
     assert modes == {"bm25", "dense", "hybrid"} and fusions == {"rrf", "minmax", "zscore"}
     assert len({c.name for c in grid}) == len(grid)
+    assert {c.overrides.get("fusion_unit", "document") for c in grid if c.overrides["mode"] == "hybrid"} == {
+        "document",
+        "chunk",
+    }

@@ -56,6 +56,22 @@ def test_hybrid_explain_shows_ranks_on_each_path(samples: Quarry) -> None:
     )
 
 
+def test_documents_are_fused_on_both_paths_by_their_best_chunk(samples: Quarry, minilm: Embedder) -> None:
+    query = "laptop password rotation after a security incident"
+    result = samples.searcher.search(query, "kb", k=4, explain=True)
+    assert len({h.document_uri for h in result.hits}) == len(result.hits) == 4
+    vector = minilm.embed_query(query)
+    for hit, why in zip(result.hits, result.explanations, strict=True):
+        assert set(why.paths) == {"bm25", "dense"}  # every candidate is scored on both paths
+        chunks = samples.store.chunks("kb", hit.document_uri)
+        cosines = minilm.embed([c.context for c in chunks]) @ vector
+        assert why.paths["dense"][1] == pytest.approx(float(cosines.max()), abs=1e-4)
+        assert hit.chunk.text == chunks[int(cosines.argmax())].text  # the best dense chunk stands for it
+    chunk_level = Searcher(samples.store, minilm, samples.tracer, RetrievalSettings(fusion_unit="chunk"))
+    explained = chunk_level.search(query, "kb", k=4, explain=True).explanations
+    assert any(len(e.paths) == 1 for e in explained)  # chunk fusion leaves a floor where a path missed
+
+
 def test_filters_apply_inside_both_paths_and_still_return_k(samples: Quarry) -> None:
     where = Not(Eq("path", "handbook.md"))
     result = samples.searcher.search("annual leave days", "kb", k=4, where=where)

@@ -43,12 +43,17 @@ class TuningResult:
 
 
 def fusion_grid(weights: Sequence[float] = (0.3, 0.4, 0.5, 0.6, 0.7)) -> list[Candidate]:
-    """Each single path, RRF, min-max at 0.5 and z-score fusion at several BM25 weights."""
+    """Each single path, RRF, min-max at 0.5, z-score fusion at several BM25 weights, and z-score
+    fusion of chunks instead of documents."""
     grid = [
         Candidate("bm25 only", {"mode": "bm25"}),
         Candidate("dense only", {"mode": "dense"}),
         Candidate("hybrid rrf", {"mode": "hybrid", "fusion": "rrf"}),
         Candidate("hybrid minmax 0.5", {"mode": "hybrid", "fusion": "minmax", "bm25_weight": 0.5}),
+        Candidate(
+            "hybrid zscore 0.5, chunk fusion",
+            {"mode": "hybrid", "fusion": "zscore", "bm25_weight": 0.5, "fusion_unit": "chunk"},
+        ),
     ]
     grid += [
         Candidate(f"hybrid zscore {w:.1f}", {"mode": "hybrid", "fusion": "zscore", "bm25_weight": w}) for w in weights

@@ -108,10 +108,14 @@ class Searcher:
             depth = max(k, settings.depth) if chosen == "hybrid" else k
             request = _Request(query, collection, chosen, depth, where, settings)
             expanded = self._multi_query(trace, request)
-            paths = expanded or self._paths(trace, request)
+            paths, vector = (expanded, None) if expanded else self._paths(trace, request)
+            by_document = chosen == "hybrid" and vector is not None and _fuses_documents(settings)
+            if by_document and vector is not None:
+                paths = self._per_document(trace, request, paths, vector)
             with trace.stage("fuse", candidates=sum(len(p) for p in paths.values())):
                 ranked = _fuse(paths, settings) if chosen == "hybrid" and not expanded else next(iter(paths.values()))
-            pairs, duplicates = self._select(trace, query, collection, ranked, chosen, k, settings)
+            pool = self._pool_size(k, settings, distinct_documents=by_document)
+            pairs, duplicates = self._select(trace, query, collection, ranked[:pool], chosen, k, settings)
         explanations = _explain(pairs, paths) if explain else []
         hits = [hit for _, hit in pairs]
         seconds = time.perf_counter() - began
@@ -130,9 +134,9 @@ class Searcher:
         k: int,
         settings: RetrievalSettings,
     ) -> tuple[list[tuple[str, Hit]], tuple[Duplicate, ...]]:
-        """The final ``k`` as (key, hit): hydrate a pool, collapse near-duplicates, apply the
-        per-document limit, rerank the head, pick with MMR — each stage only when configured."""
-        wanted = ranked[: self._pool_size(k, settings)]
+        """The final ``k`` as (key, hit): hydrate the pool ``ranked``, collapse near-duplicates,
+        apply the per-document limit, rerank the head, pick with MMR — each stage only when configured."""
+        wanted = ranked
         with trace.stage("fetch") as span:
             found = self.store.hits(collection, wanted, retriever)
             pairs = [(key, found[key]) for key, _ in wanted if key in found]
@@ -155,8 +159,10 @@ class Searcher:
                 pairs = [pool[i] for i in order]
         return pairs[:k], duplicates
 
-    def _pool_size(self, k: int, settings: RetrievalSettings) -> int:
-        pool = k * 4 if settings.max_chunks_per_document > 0 or settings.duplicate_threshold is not None else k
+    def _pool_size(self, k: int, settings: RetrievalSettings, *, distinct_documents: bool) -> int:
+        """Fused candidates to hydrate: more than ``k`` when stages after fusion may drop some."""
+        dropping = settings.max_chunks_per_document > 0 and not distinct_documents
+        pool = k * 4 if dropping or settings.duplicate_threshold is not None else k
         if self.reranker is not None:
             pool = max(pool, settings.rerank.depth)
         if settings.mmr_lambda is not None:
@@ -185,10 +191,10 @@ class Searcher:
                 hint="search with the same embedding model, use --mode bm25, or re-ingest into a new collection",
             )
 
-    def _paths(self, trace: Trace, request: _Request) -> dict[str, Ranked]:
-        """Rank on each path. In hybrid mode the query is embedded on a worker thread while BM25
-        ranks on this one (onnxruntime and most of bm25s's work release the GIL): the two overlap
-        instead of adding up."""
+    def _paths(self, trace: Trace, request: _Request) -> tuple[dict[str, Ranked], Matrix | None]:
+        """Rank on each path; also the query vector (``None`` in BM25 mode). In hybrid mode the
+        query is embedded on a worker thread while BM25 ranks on this one (onnxruntime and most of
+        bm25s's work release the GIL): the two overlap instead of adding up."""
         query, collection, where = request.query, request.collection, request.where
         mode, depth = request.mode, request.depth
         paths: dict[str, Ranked] = {}
@@ -197,12 +203,28 @@ class Searcher:
             with trace.stage("retrieve.bm25") as span:
                 paths["bm25"] = self.store.rank_text(collection, query, depth, where)
                 span.add(candidates=len(paths["bm25"]))
-        if embedding is not None:
-            vector = embedding.result()
-            with trace.stage("retrieve.dense") as span:
-                paths["dense"] = self.store.rank_vector(collection, vector, depth, where)
-                span.add(candidates=len(paths["dense"]))
-        return paths
+        if embedding is None:
+            return paths, None
+        vector = embedding.result()
+        with trace.stage("retrieve.dense") as span:
+            paths["dense"] = self.store.rank_vector(collection, vector, depth, where)
+            span.add(candidates=len(paths["dense"]))
+        return paths, vector
+
+    def _per_document(
+        self, trace: Trace, request: _Request, paths: dict[str, Ranked], vector: Matrix
+    ) -> dict[str, Ranked]:
+        """Both paths re-scored per candidate document, exactly: a document's score on a path is
+        its best chunk's, over all its chunks, whether or not that path ranked it in its top
+        ``depth``. Each document is keyed by its best dense chunk, which stands for it in the
+        results. Filters are per document, so every chunk of a candidate passes them."""
+        keys = list(dict.fromkeys(key for run in paths.values() for key, _ in run))
+        with trace.stage("complete", candidates=len(keys)) as span:
+            text = self.store.best_chunks(request.collection, keys, query=request.query)
+            dense = self.store.best_chunks(request.collection, keys, vector=vector)
+            chosen = {document: best[0] for document, best in {**text, **dense}.items()}
+            span.add(documents=len(chosen))
+        return {"bm25": _document_run(text, chosen), "dense": _document_run(dense, chosen)}
 
     def _embed_query(self, trace: Trace, query: str, settings: RetrievalSettings) -> Matrix:
         with trace.stage("embed", queries=1):
@@ -256,6 +278,15 @@ class Searcher:
                 hint="build the searcher through quarry.assembly, which loads the configured prompts",
             )
         return prompt
+
+
+def _fuses_documents(settings: RetrievalSettings) -> bool:
+    return settings.fusion_unit == "document" and settings.max_chunks_per_document == 1
+
+
+def _document_run(best: dict[str, tuple[str, float]], chosen: dict[str, str]) -> Ranked:
+    run = [(chosen[document], score) for document, (_, score) in best.items()]
+    return sorted(run, key=lambda pair: (-pair[1], pair[0]))
 
 
 def _fuse(paths: dict[str, Ranked], settings: RetrievalSettings) -> Ranked:

@@ -87,6 +87,36 @@ class SearchConformance:
         assert texts(store.search_text(coll, "NEAR", 5)) == ["NEAR a fish"]
         assert texts(store.search_text(coll, "salmon AND nothing", 5)) == ["salmon river"]
 
+    def test_best_chunks_scores_every_chunk_of_the_candidate_documents(self, store: Store, coll: str) -> None:
+        store.write(
+            coll,
+            upserts=[
+                make_write("mem://b/1", ["opening words", "salmon river salmon", "closing words"]),
+                make_write("mem://b/2", ["salmon note", "bread"]),
+                make_write("mem://b/3", ["salmon salmon salmon river"]),
+            ],
+        )
+        query, vector = "salmon river", EMBEDDER.embed_query("salmon river")
+        ranked_text, ranked_dense = store.rank_text(coll, query, 10), store.rank_vector(coll, vector, 10)
+        every = {hit.chunk.text: key for key, hit in store.hits(coll, ranked_dense, "dense").items()}
+        assert len(every) == 6
+        one, two = every["opening words"], every["bread"]  # neither is its document's best chunk
+        # asked through any chunk, a document answers with its best one, scored as rank_* scores it
+        for keys in ([one, two], [two, one, "no-such-chunk"]):
+            text = store.best_chunks(coll, keys, query=query)
+            dense = store.best_chunks(coll, keys, vector=vector)
+            assert len(text) == len(dense) == 2
+            assert {key for key, _ in text.values()} <= set(dict(ranked_text))
+            for key, score in text.values():
+                assert score == pytest.approx(dict(ranked_text)[key])
+            texts_by_key = {key: hit.chunk.text for key, hit in store.hits(coll, list(dense.values()), "dense").items()}
+            assert set(texts_by_key.values()) == {"salmon river salmon", "salmon note"}
+            for key, score in dense.values():
+                assert score == pytest.approx(dict(ranked_dense)[key], abs=1e-5)
+        assert store.best_chunks(coll, [], query=query) == {}
+        with pytest.raises(StoreError):
+            store.best_chunks(coll, [one], query=query, vector=vector)
+
     # -- AnyOf: list-valued metadata (access principals)
 
     def test_any_of_matches_lists_and_scalars(self, store: Store, coll: str) -> None:

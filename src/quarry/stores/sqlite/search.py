@@ -13,12 +13,13 @@ from quarry.stores.filters import Filter
 from quarry.stores.sqlite import sparse
 from quarry.stores.sqlite.ann import AnnIndexes
 from quarry.stores.sqlite.filters_sql import compile_filter
+from quarry.stores.sqlite.groups import best_per_document
 from quarry.stores.sqlite.rows import CHUNK_COLUMNS, to_hit
 from quarry.stores.sqlite.sparse import LoadedSparse
 from quarry.stores.sqlite.vectors import LoadedVectors, RowIds, allowed_rows, top_k
 from quarry.types import Hit, Matrix
 
-__all__ = ["hydrate", "text", "vector"]
+__all__ = ["best_text", "best_vector", "hydrate", "text", "vector"]
 
 
 def text(
@@ -116,3 +117,18 @@ def hydrate(conn: sqlite3.Connection, scored: Sequence[tuple[int, float]], retri
     ).fetchall()
     by_rowid = {row["chunk_rowid"]: row for row in rows}
     return {rowid: to_hit(by_rowid[rowid], score, retriever) for rowid, score in scored if rowid in by_rowid}
+
+
+def best_text(loaded: LoadedSparse, query: str, keys: RowIds) -> dict[int, tuple[int, float]]:
+    """For each document holding a chunk in ``keys``: ``document → (best chunk rowid, BM25 score)``
+    over all of its chunks (0 when none matches a query word)."""
+    scores = sparse.chunk_scores(loaded, query)
+    return best_per_document(loaded.groups, loaded.rowids, loaded.documents, keys, lambda rows: scores[rows])
+
+
+def best_vector(loaded: LoadedVectors, query: Matrix, keys: RowIds) -> dict[int, tuple[int, float]]:
+    """For each document holding a chunk in ``keys``: ``document → (best chunk rowid, cosine)``."""
+    q = _query_vector(query, loaded.dimension)
+    return best_per_document(
+        loaded.groups, loaded.rowids, loaded.documents, keys, lambda rows: np.einsum("ij,j->i", loaded.matrix[rows], q)
+    )

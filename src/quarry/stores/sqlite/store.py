@@ -30,7 +30,7 @@ from quarry.stores.sqlite import traces as trace_rows
 from quarry.stores.sqlite.ann import AnnIndexes, HnswParams
 from quarry.stores.sqlite.rows import to_chunk, to_collection, to_document, to_document_info, to_state
 from quarry.stores.sqlite.schema import connect, migrate
-from quarry.stores.sqlite.sparse import SparseIndex
+from quarry.stores.sqlite.sparse import BM25_B, BM25_K1, SparseIndex
 from quarry.stores.sqlite.vectors import LoadedVectors, VectorIndex, rows_of
 from quarry.stores.sqlite.writes import apply_write, delete_collection_rows
 from quarry.tracing.spans import Trace
@@ -61,9 +61,12 @@ class SQLiteStore:
         ann_connectivity: int = _HNSW.connectivity,
         ann_expansion_add: int = _HNSW.expansion_add,
         ann_expansion_search: int = _HNSW.expansion_search,
+        bm25_k1: float = BM25_K1,
+        bm25_b: float = BM25_B,
     ) -> None:
         """``ann_threshold``: collections with more chunks than this also get an HNSW index (0 or
-        less: never); the other ``ann_*`` are its M, ef_construction and ef_search."""
+        less: never); the other ``ann_*`` are its M, ef_construction and ef_search. ``bm25_*``:
+        the BM25 parameters of the text path (see :mod:`.sparse`)."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._busy_timeout_ms = busy_timeout_ms
@@ -71,7 +74,7 @@ class SQLiteStore:
         self._conns: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
         self._closed = False
         self._vectors = VectorIndex()
-        self._sparse = SparseIndex()
+        self._sparse = SparseIndex(bm25_k1, bm25_b)
         params = HnswParams(ann_threshold, ann_connectivity, ann_expansion_add, ann_expansion_search)
         self.ann_folder = self.path.with_name(self.path.name + ".ann")
         self._ann = AnnIndexes(self.ann_folder, params)
@@ -311,10 +314,7 @@ class SQLiteStore:
     def _rank_text(
         self, conn: sqlite3.Connection, collection: str, query: str, k: int, where: Filter | None
     ) -> list[tuple[int, float]]:
-        row = conn.execute("SELECT id, generation FROM collections WHERE name = ?", (collection,)).fetchone()
-        if row is None:
-            raise CollectionNotFound(collection)
-        loaded = self._sparse.get(conn, collection, (row["id"], row["generation"]))
+        loaded = self._sparse.get(conn, collection, _require_generation(conn, collection))
         return search.text(conn, collection, loaded, query, k, where, self._allowed)
 
     def _rank_vector(
@@ -341,6 +341,22 @@ class SQLiteStore:
         with self._read() as conn:
             loaded = self._loaded_vectors(conn, collection)
         return loaded is not None and self._ann.params.wanted(len(loaded.rowids)) and self._ann.wait(collection, loaded)
+
+    def best_chunks(
+        self, collection: str, keys: Sequence[str], *, query: str | None = None, vector: Matrix | None = None
+    ) -> dict[str, tuple[str, float]]:
+        """Exact per-document scores over the in-memory indexes (see the protocol)."""
+        if (query is None) == (vector is None):
+            raise StoreError("give best_chunks a query or a vector, not both", operation="best_chunks")
+        rowids = np.array(sorted({_rowid(key) for key in keys}), dtype=np.int64)
+        with self._read() as conn:
+            if query is not None:
+                row = _require_generation(conn, collection)
+                best = search.best_text(self._sparse.get(conn, collection, row), query, rowids)
+            else:
+                loaded = self._loaded_vectors(conn, collection)
+                best = {} if loaded is None or vector is None else search.best_vector(loaded, vector, rowids)
+        return {str(document): (str(rowid), score) for document, (rowid, score) in best.items()}
 
     def vectors(self, collection: str, keys: Sequence[str]) -> Matrix:
         """Rows of the in-memory matrix (no SQL per key); a missing chunk's row is zeros."""
@@ -373,6 +389,13 @@ class SQLiteStore:
 def _require(conn: sqlite3.Connection, collection: str) -> None:
     if conn.execute("SELECT 1 FROM collections WHERE name = ?", (collection,)).fetchone() is None:
         raise CollectionNotFound(collection)
+
+
+def _require_generation(conn: sqlite3.Connection, collection: str) -> tuple[int, int]:
+    row = conn.execute("SELECT id, generation FROM collections WHERE name = ?", (collection,)).fetchone()
+    if row is None:
+        raise CollectionNotFound(collection)
+    return int(row["id"]), int(row["generation"])
 
 
 def _rowid(key: str) -> int:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from quarry.errors import StoreError
+from quarry.stores.sqlite.groups import DocumentGroups
 from quarry.types import Matrix
 
 __all__ = ["LoadedVectors", "Mask", "RowIds", "VectorIndex", "allowed_rows", "rows_of", "to_blob", "top_k"]
@@ -33,6 +34,10 @@ class LoadedVectors:
     rowids: RowIds
     documents: RowIds
     matrix: Matrix
+    groups: DocumentGroups = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "groups", DocumentGroups.of(self.documents))
 
     @property
     def dimension(self) -> int:
