@@ -55,4 +55,5 @@ def best_per_document(
     maxima = np.maximum.reduceat(scores, bounds)
     at_max = np.flatnonzero(scores == np.repeat(maxima, lengths))
     first = at_max[np.searchsorted(at_max, bounds)]
-    return {int(d): (int(rowids[rows[i]]), float(scores[i])) for d, i in zip(wanted, first, strict=True)}
+    best_rows, best_scores = rowids[rows[first]].tolist(), scores[first].tolist()
+    return dict(zip(wanted.tolist(), zip(best_rows, best_scores, strict=True), strict=True))

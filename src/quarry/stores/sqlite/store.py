@@ -21,6 +21,7 @@ from pathlib import Path
 from types import TracebackType
 
 import numpy as np
+import numpy.typing as npt
 
 from quarry.errors import CollectionNotFound, StoreError
 from quarry.stores.base import CollectionInfo, DocumentInfo, DocumentWrite, SourceState, TraceRecord
@@ -348,7 +349,7 @@ class SQLiteStore:
         """Exact per-document scores over the in-memory indexes (see the protocol)."""
         if (query is None) == (vector is None):
             raise StoreError("give best_chunks a query or a vector, not both", operation="best_chunks")
-        rowids = np.array(sorted({_rowid(key) for key in keys}), dtype=np.int64)
+        rowids = _rowids(keys)
         with self._read() as conn:
             if query is not None:
                 row = _require_generation(conn, collection)
@@ -396,6 +397,15 @@ def _require_generation(conn: sqlite3.Connection, collection: str) -> tuple[int,
     if row is None:
         raise CollectionNotFound(collection)
     return int(row["id"]), int(row["generation"])
+
+
+def _rowids(keys: Sequence[str]) -> npt.NDArray[np.int64]:
+    """The distinct chunk rowids ``keys`` stand for (foreign keys become -1, which matches nothing)."""
+    try:
+        parsed = np.asarray(keys, dtype=np.str_).astype(np.int64) if keys else np.zeros(0, dtype=np.int64)
+    except (ValueError, OverflowError):
+        parsed = np.array([_rowid(key) for key in keys], dtype=np.int64)
+    return np.unique(parsed)
 
 
 def _rowid(key: str) -> int:
