@@ -192,24 +192,30 @@ class Searcher:
             )
 
     def _paths(self, trace: Trace, request: _Request) -> tuple[dict[str, Ranked], Matrix | None]:
-        """Rank on each path; also the query vector (``None`` in BM25 mode). In hybrid mode the
-        query is embedded on a worker thread while BM25 ranks on this one (onnxruntime and most of
-        bm25s's work release the GIL): the two overlap instead of adding up."""
+        """Rank on each path; also the query vector (``None`` in BM25 mode). In hybrid mode BM25
+        ranks on a worker thread while this one embeds the query (onnxruntime and most of bm25s's
+        work release the GIL): the two overlap instead of adding up. The embedding is the longer
+        of the two and the dense path waits for it, so it starts at once, on this thread."""
         query, collection, where = request.query, request.collection, request.where
         mode, depth = request.mode, request.depth
         paths: dict[str, Ranked] = {}
-        embedding = _embed_pool().submit(self._embed_query, trace, query, request.settings) if mode != "bm25" else None
-        if mode in ("hybrid", "bm25"):
-            with trace.stage("retrieve.bm25") as span:
-                paths["bm25"] = self.store.rank_text(collection, query, depth, where)
-                span.add(candidates=len(paths["bm25"]))
-        if embedding is None:
+        text = _rank_pool().submit(self._rank_text, trace, request) if mode == "hybrid" else None
+        if mode == "bm25":
+            paths["bm25"] = self._rank_text(trace, request)
             return paths, None
-        vector = embedding.result()
+        vector = self._embed_query(trace, query, request.settings)
+        if text is not None:
+            paths["bm25"] = text.result()
         with trace.stage("retrieve.dense") as span:
             paths["dense"] = self.store.rank_vector(collection, vector, depth, where)
             span.add(candidates=len(paths["dense"]))
         return paths, vector
+
+    def _rank_text(self, trace: Trace, request: _Request) -> Ranked:
+        with trace.stage("retrieve.bm25") as span:
+            ranked = self.store.rank_text(request.collection, request.query, request.depth, request.where)
+            span.add(candidates=len(ranked))
+        return ranked
 
     def _per_document(
         self, trace: Trace, request: _Request, paths: dict[str, Ranked], vector: Matrix
@@ -298,9 +304,9 @@ def _fuse(paths: dict[str, Ranked], settings: RetrievalSettings) -> Ranked:
 
 
 @functools.cache
-def _embed_pool() -> ThreadPoolExecutor:
-    """Threads that embed queries while the caller ranks with BM25 (shared by every Searcher)."""
-    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="quarry-query-embed")
+def _rank_pool() -> ThreadPoolExecutor:
+    """Threads that rank with BM25 while the caller embeds the query (shared by every Searcher)."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="quarry-bm25")
 
 
 def _rerank(reranker: Reranker, query: str, pairs: list[tuple[str, Hit]], depth: int) -> list[tuple[str, Hit]]:
