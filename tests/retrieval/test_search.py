@@ -18,6 +18,7 @@ from quarry.retrieval.search import Searcher
 from quarry.settings import RetrievalSettings, Settings, StoreSettings
 from quarry.stores.filters import Eq, Not
 from quarry.testing.chat import ScriptedChatModel
+from quarry.types import Matrix
 from tests.conftest import REPO
 
 
@@ -187,3 +188,23 @@ def test_routed_search_goes_to_the_collection_that_fits(samples: Quarry, dataset
     assert result.hits and all(collection in result.searched for collection, _ in result.hits)
     essay = search_across(samples.searcher, samples.router, "what did the author work on before college", k=4)
     assert essay.searched[0] == "essay" and essay.hits[0][0] == "essay"
+
+
+def test_routed_search_embeds_the_query_once(samples: Quarry, monkeypatch: pytest.MonkeyPatch) -> None:
+    embedder = samples.searcher.embedder
+    assert samples.router.embedder is embedder
+    calls: list[str] = []
+    embed_query = embedder.embed_query
+
+    def counting(text: str) -> Matrix:
+        calls.append(text)
+        return embed_query(text)
+
+    monkeypatch.setattr(embedder, "embed_query", counting)
+    query = "how many days of paid annual leave"
+    routed = search_across(samples.searcher, samples.router, query, k=4)
+    assert calls == [query]
+    first = routed.searched[0]
+    merged = [hit.chunk.id for collection, hit in routed.hits if collection == first]
+    direct = samples.searcher.search(query, first, k=4)  # embeds the query itself
+    assert merged and [hit.chunk.id for hit in direct.hits][: len(merged)] == merged

@@ -43,11 +43,14 @@ def search_across(
     mode: Mode | None = None,
     where: Filter | None = None,
 ) -> RoutedResult:
-    """Route ``query`` among ``collections`` (all when None), search the selected ones, merge by RRF."""
+    """Route ``query`` among ``collections`` (all when None), search the selected ones, merge by RRF.
+    The query is embedded once when the router and the searcher share a model."""
     began = time.perf_counter()
-    routes = router.rank(query, collections)
+    shared = router.embedder.model_id == searcher.embedder.model_id and mode != "bm25"
+    vector = searcher.embedder.embed_query(query) if shared else None
+    routes = router.rank(query, collections, vector=vector)
     results = {
-        route.collection: searcher.search(query, route.collection, k=k, mode=mode, where=where)
+        route.collection: searcher.search(query, route.collection, k=k, mode=mode, where=where, query_vector=vector)
         for route in routes
         if route.selected
     }

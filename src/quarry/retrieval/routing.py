@@ -72,10 +72,13 @@ class Router:
         self._descriptions: dict[tuple[str, str], Matrix] = {}
         self._lock = threading.Lock()
 
-    def rank(self, query: str, collections: Sequence[str] | None = None) -> list[Route]:
-        """Every candidate collection (all when ``collections`` is None), best first, ``selected`` set."""
+    def rank(
+        self, query: str, collections: Sequence[str] | None = None, *, vector: Matrix | None = None
+    ) -> list[Route]:
+        """Every candidate collection (all when ``collections`` is None), best first, ``selected`` set.
+        ``vector``: ``query`` already embedded by this router's embedder."""
         infos = self._infos(collections)
-        vector = self.embedder.embed_query(query)
+        vector = self.embedder.embed_query(query) if vector is None else vector
         scored = sorted((self._score(info, vector) for info in infos), key=lambda r: (-r.score, r.collection))
         return self._select(scored)
 

@@ -66,6 +66,7 @@ class _Request:
     depth: int
     where: Filter | None
     settings: RetrievalSettings
+    vector: Matrix | None = None  # the query's vector when the caller already has it
 
 
 class Searcher:
@@ -96,8 +97,11 @@ class Searcher:
         where: Filter | None = None,
         explain: bool = False,
         trace: Trace | None = None,
+        query_vector: Matrix | None = None,
     ) -> SearchResult:
-        """``trace``: record the search's stages in this (caller's) trace instead of opening one."""
+        """``trace``: record the search's stages in this (caller's) trace instead of opening one.
+        ``query_vector``: ``query`` already embedded by this searcher's embedder (routing has it),
+        so it is not embedded again."""
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}", key="k")
         settings = self.settings.for_collection(collection)
@@ -106,7 +110,7 @@ class Searcher:
         began = time.perf_counter()
         with self._trace(trace, query, collection=collection, mode=chosen, k=k) as trace:
             depth = max(k, settings.depth) if chosen == "hybrid" else k
-            request = _Request(query, collection, chosen, depth, where, settings)
+            request = _Request(query, collection, chosen, depth, where, settings, query_vector)
             expanded = self._multi_query(trace, request)
             paths, vector = (expanded, None) if expanded else self._paths(trace, request)
             by_document = chosen == "hybrid" and vector is not None and _fuses_documents(settings)
@@ -203,7 +207,7 @@ class Searcher:
         if mode == "bm25":
             paths["bm25"] = self._rank_text(trace, request)
             return paths, None
-        vector = self._embed_query(trace, query, request.settings)
+        vector = self._embed_query(trace, query, request.settings, request.vector)
         if text is not None:
             paths["bm25"] = text.result()
         with trace.stage("retrieve.dense") as span:
@@ -232,9 +236,14 @@ class Searcher:
             span.add(documents=len(chosen))
         return {"bm25": _document_run(text, chosen), "dense": _document_run(dense, chosen)}
 
-    def _embed_query(self, trace: Trace, query: str, settings: RetrievalSettings) -> Matrix:
-        with trace.stage("embed", queries=1):
-            vector = self.embedder.embed_query(query)
+    def _embed_query(
+        self, trace: Trace, query: str, settings: RetrievalSettings, given: Matrix | None = None
+    ) -> Matrix:
+        if given is not None:
+            vector = given
+        else:
+            with trace.stage("embed", queries=1):
+                vector = self.embedder.embed_query(query)
         expansion = settings.query_expansion
         if expansion.kind != "hyde" or self.chat is None:
             return vector
