@@ -11,7 +11,6 @@ those models' outputs; their sections in RESULTS.md have the figures. Needs the 
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from quarry.evaluation import EvalReport, compare, evaluate, hits_to_doc_ids, lo
 from quarry.retrieval.search import Searcher
 from quarry.settings import RetrievalSettings, Settings, StoreSettings
 from quarry.tracing import Tracer
-from results import machine, write_section
+from results import machine, scifact_parser, write_section
 
 DATA = Path(__file__).resolve().parents[2] / "shared/datasets/scifact"
 DEFAULT = "default: hybrid z-score 0.5 over documents scored on both paths, BM25 k1 0.9 b 0.4, int8 query twin"
@@ -92,11 +91,7 @@ Cosine between the twin's and the packaged model's query vectors: mean {cosines.
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--split", default="test")
-    parser.add_argument("--store", type=Path, default=Path("bench/_work/scifact"))
-    parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args()
+    args = scifact_parser(__doc__, "test").parse_args()
     data = load_beir(DATA, args.split)
     results = {}
     for name, (overrides, query_model, store_overrides) in ROWS.items():

@@ -15,7 +15,6 @@ must equal the default, which the script checks.
 
 from __future__ import annotations
 
-import argparse
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -33,7 +32,7 @@ from quarry.settings import RetrievalSettings, Settings, StoreSettings
 from quarry.stores.base import Store
 from quarry.stores.sqlite.sparse import fold
 from quarry.tracing import Tracer
-from results import machine, write_section
+from results import machine, scifact_parser, write_section
 
 DATA = Path(__file__).resolve().parents[2] / "shared/datasets/scifact"
 COLLECTION = "scifact"
@@ -153,11 +152,7 @@ def bm25_grid(folder: Path, embedder: MiniLMEmbedder, data: Any, base: EvalRepor
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--split", default="train")
-    parser.add_argument("--store", type=Path, default=Path("bench/_work/scifact"))
-    parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args()
+    args = scifact_parser(__doc__, "train").parse_args()
     data = load_beir(DATA, args.split)
     embedder = MiniLMEmbedder()
     quarry = build(Settings(store=StoreSettings(path=args.store / "quarry.db")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import platform
 import re
 import time
@@ -21,6 +22,15 @@ def machine() -> str:
         f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM, Python {platform.python_version()}, "
         f"{time.strftime('%Y-%m-%d')}"
     )
+
+
+def scifact_parser(doc: str | None, split: str) -> argparse.ArgumentParser:
+    """The options every SciFact bench shares: the split, where the store lives, and print-only."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", default=split)
+    parser.add_argument("--store", type=Path, default=Path("bench/_work/scifact"))
+    parser.add_argument("--no-write", action="store_true", help="print the results without updating RESULTS.md")
+    return parser
 
 
 def write_section(title: str, body: str) -> None:
