@@ -7,7 +7,7 @@ while chunk fusion only fuses the two top-``depth`` chunk lists. This bench hold
 
 Run: ``python bench/long_documents.py [--queries 200] [--no-write]``.
 Texts are Zipf-distributed words and chunk vectors are random unit vectors (the cost does not depend
-on what the vectors mean); each query is embedded by the packaged MiniLM, as in production. The two
+on what the vectors mean); each query is embedded by the default MiniLM query encoder, as in production. The two
 configurations alternate query by query, so machine noise falls on both alike.
 """
 
@@ -74,7 +74,7 @@ def main() -> None:
     body = f"""Command: `python bench/long_documents.py --queries {args.queries}`. Machine: {machine()}.
 
 {CHUNKS:,} chunks of 80 Zipf-distributed words with random 384-d unit vectors; `Searcher.search(k=10)`,
-hybrid, query embedded by the packaged MiniLM (included), {args.queries} queries of 2-6 words, the two
+hybrid, query embedded by MiniLM's default int8 query twin (included), {args.queries} queries of 2-6 words, the two
 configurations alternating query by query.
 
 | chunks per document | documents | {names} |
