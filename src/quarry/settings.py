@@ -110,7 +110,8 @@ class ExpandSettings(BaseModel):
 
 class QueryExpansionSettings(BaseModel):
     """LLM query expansion with the configured chat model. Off by default: with the local SmolLM2
-    both lowered SciFact test nDCG@10 (HyDE −0.007, multi-query −0.015; bench/RESULTS.md)."""
+    both lowered SciFact nDCG@10 at the current default (test: HyDE −0.019, multi-query −0.025;
+    train: −0.018, −0.017; bench/RESULTS.md)."""
 
     model_config = ConfigDict(extra="forbid")
 

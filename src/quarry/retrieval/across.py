@@ -3,8 +3,8 @@
 Scores from different collections are not comparable (BM25 statistics and z-scores are per
 collection), so the per-collection rankings are merged by rank (RRF, :func:`fuse_collections`).
 Routing matters for that merge: on a mixed four-collection test, merging all four put unrelated
-collections' top hits high (nDCG@10 0.371) while routed search kept 0.874, against 0.884 for
-searching the right collection alone (bench/RESULTS.md, "Routing").
+collections' top hits high (nDCG@10 0.369) while routed search kept 0.860, against 0.869 for
+searching the right collection alone (bench/RESULTS.md, "Query routing across collections").
 """
 
 from __future__ import annotations
