@@ -11,7 +11,6 @@ Every write is one ``BEGIN IMMEDIATE … COMMIT`` transaction; multi-query reads
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import threading
 import time
@@ -21,14 +20,14 @@ from pathlib import Path
 from types import TracebackType
 
 import numpy as np
-import numpy.typing as npt
 
 from quarry.errors import CollectionNotFound, StoreError
 from quarry.stores.base import CollectionInfo, DocumentInfo, DocumentWrite, SourceState, TraceRecord
 from quarry.stores.filters import Filter
-from quarry.stores.sqlite import search
+from quarry.stores.sqlite import catalog, search
 from quarry.stores.sqlite import traces as trace_rows
 from quarry.stores.sqlite.ann import AnnIndexes, HnswParams
+from quarry.stores.sqlite.keys import rowid_of, rowids_of
 from quarry.stores.sqlite.rows import to_chunk, to_collection, to_document, to_document_info, to_state
 from quarry.stores.sqlite.schema import connect, migrate
 from quarry.stores.sqlite.sparse import BM25_B, BM25_K1, SparseIndex
@@ -40,14 +39,6 @@ from quarry.types import Chunk, Document, Hit, Matrix
 __all__ = ["SQLiteStore"]
 
 _HNSW = HnswParams()  # the defaults
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-_COLLECTION_INFO = """
-SELECT c.name, c.description, c.embedder, c.created_at, c.generation,
-    (SELECT count(*) FROM documents d WHERE d.collection = c.name) AS documents,
-    (SELECT count(*) FROM documents d JOIN chunks ch ON ch.document = d.rowid WHERE d.collection = c.name) AS chunks
-FROM collections c
-"""
 
 
 class SQLiteStore:
@@ -148,33 +139,22 @@ class SQLiteStore:
     # -- collections
 
     def ensure_collection(self, name: str, *, embedder: str, description: str = "") -> CollectionInfo:
-        if not _NAME.match(name):
-            raise StoreError(
-                f"invalid collection name {name!r}",
-                operation="ensure_collection",
-                hint="use 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit",
-            )
-        conn = self._conn()
-        row = conn.execute("SELECT embedder FROM collections WHERE name = ?", (name,)).fetchone()
-        if row is None:
+        catalog.check_name(name)
+        built_with = catalog.embedder_of(self._conn(), name)
+        if built_with is None:
             with self._write() as conn:
-                inserted = conn.execute(
-                    "INSERT OR IGNORE INTO collections (name, description, embedder, created_at) VALUES (?, ?, ?, ?)",
-                    (name, description, embedder, time.time()),
-                ).rowcount
-                if inserted:  # start above any generation a deleted namesake reached (ids are never reused)
-                    conn.execute("UPDATE collections SET generation = id << 32 WHERE name = ?", (name,))
-                row = conn.execute("SELECT embedder FROM collections WHERE name = ?", (name,)).fetchone()
-        if row["embedder"] != embedder:
+                catalog.insert_collection(conn, name, description, embedder)
+                built_with = catalog.embedder_of(conn, name)
+        if built_with != embedder:
             raise StoreError(
-                f"collection {name!r} was built with embedder {row['embedder']!r}, not {embedder!r}",
+                f"collection {name!r} was built with embedder {built_with!r}, not {embedder!r}",
                 operation="ensure_collection",
                 hint="use a new collection name for another embedder, or delete this collection first",
             )
         return self.collection(name)
 
     def collections(self) -> list[CollectionInfo]:
-        rows = self._conn().execute(_COLLECTION_INFO + " ORDER BY c.name").fetchall()
+        rows = self._conn().execute(catalog.COLLECTION_INFO + " ORDER BY c.name").fetchall()
         return [to_collection(row) for row in rows]
 
     def collection(self, name: str) -> CollectionInfo:
@@ -193,7 +173,7 @@ class SQLiteStore:
             remembered = self._infos.get(name)
         if remembered is not None and remembered[0] == key:
             return remembered[1]
-        row = self._conn().execute(_COLLECTION_INFO + " WHERE c.name = ?", (name,)).fetchone()
+        row = self._conn().execute(catalog.COLLECTION_INFO + " WHERE c.name = ?", (name,)).fetchone()
         if row is None:
             raise CollectionNotFound(name)
         info = to_collection(row)
@@ -203,7 +183,7 @@ class SQLiteStore:
 
     def delete_collection(self, name: str) -> None:
         with self._write() as conn:
-            _require(conn, name)
+            catalog.require(conn, name)
             delete_collection_rows(conn, name)
         self._vectors.forget(name)
         self._ann.drop(name)
@@ -212,7 +192,7 @@ class SQLiteStore:
 
     def source_states(self, collection: str, prefix: str = "") -> dict[str, SourceState]:
         with self._read() as conn:
-            _require(conn, collection)
+            catalog.require(conn, collection)
             rows = conn.execute(
                 "SELECT * FROM sources WHERE collection = ? AND substr(uri, 1, ?) = ? ORDER BY uri",
                 (collection, len(prefix), prefix),
@@ -221,7 +201,7 @@ class SQLiteStore:
 
     def document_hashes(self, collection: str, source_uri: str) -> dict[str, str]:
         with self._read() as conn:
-            _require(conn, collection)
+            catalog.require(conn, collection)
             rows = conn.execute(
                 "SELECT uri, text_hash FROM documents WHERE collection = ? AND source_uri = ?",
                 (collection, source_uri),
@@ -230,7 +210,7 @@ class SQLiteStore:
 
     def find_text_hash(self, collection: str, text_hash: str) -> str | None:
         with self._read() as conn:
-            _require(conn, collection)
+            catalog.require(conn, collection)
             row = conn.execute(
                 "SELECT uri FROM documents WHERE collection = ? AND text_hash = ? AND duplicate_of IS NULL "
                 "ORDER BY uri LIMIT 1",
@@ -265,7 +245,7 @@ class SQLiteStore:
 
     def documents(self, collection: str, *, limit: int = 100, offset: int = 0) -> list[DocumentInfo]:
         with self._read() as conn:
-            _require(conn, collection)
+            catalog.require(conn, collection)
             rows = conn.execute(
                 "SELECT d.*, (SELECT count(*) FROM chunks c WHERE c.document = d.rowid) AS chunks "
                 "FROM documents d WHERE d.collection = ? ORDER BY d.uri LIMIT ? OFFSET ?",
@@ -275,13 +255,13 @@ class SQLiteStore:
 
     def document(self, collection: str, uri: str) -> Document | None:
         with self._read() as conn:
-            _require(conn, collection)
+            catalog.require(conn, collection)
             row = conn.execute("SELECT * FROM documents WHERE collection = ? AND uri = ?", (collection, uri)).fetchone()
         return None if row is None else to_document(row)
 
     def chunks(self, collection: str, document_uri: str) -> list[Chunk]:
         with self._read() as conn:
-            _require(conn, collection)
+            catalog.require(conn, collection)
             rows = conn.execute(
                 'SELECT d.id AS document_id, c.idx, c.text, c.start, c."end", c.heading_path, c.page, c.token_count '
                 "FROM documents d JOIN chunks c ON c.document = d.rowid WHERE d.collection = ? AND d.uri = ? "
@@ -315,7 +295,7 @@ class SQLiteStore:
     def _rank_text(
         self, conn: sqlite3.Connection, collection: str, query: str, k: int, where: Filter | None
     ) -> list[tuple[int, float]]:
-        loaded = self._sparse.get(conn, collection, _require_generation(conn, collection))
+        loaded = self._sparse.get(conn, collection, catalog.require_generation(conn, collection))
         return search.text(conn, collection, loaded, query, k, where, self._allowed)
 
     def _rank_vector(
@@ -349,10 +329,10 @@ class SQLiteStore:
         """Exact per-document scores over the in-memory indexes (see the protocol)."""
         if (query is None) == (vector is None):
             raise StoreError("give best_chunks a query or a vector, not both", operation="best_chunks")
-        rowids = _rowids(keys)
+        rowids = rowids_of(keys)
         with self._read() as conn:
             if query is not None:
-                row = _require_generation(conn, collection)
+                row = catalog.require_generation(conn, collection)
                 best = search.best_text(self._sparse.get(conn, collection, row), query, rowids)
             else:
                 loaded = self._loaded_vectors(conn, collection)
@@ -365,7 +345,7 @@ class SQLiteStore:
             loaded = self._loaded_vectors(conn, collection)
         if loaded is None:
             return np.zeros((len(keys), 0), dtype=np.float32)
-        return rows_of(loaded, np.array([_rowid(key) for key in keys], dtype=np.int64))
+        return rows_of(loaded, np.array([rowid_of(key) for key in keys], dtype=np.int64))
 
     def hits(self, collection: str, ranked: Sequence[tuple[str, float]], retriever: str) -> dict[str, Hit]:
         if not ranked:
@@ -385,33 +365,3 @@ class SQLiteStore:
 
     def trace(self, trace_id: str) -> TraceRecord | None:
         return trace_rows.find_trace(self._conn(), trace_id)
-
-
-def _require(conn: sqlite3.Connection, collection: str) -> None:
-    if conn.execute("SELECT 1 FROM collections WHERE name = ?", (collection,)).fetchone() is None:
-        raise CollectionNotFound(collection)
-
-
-def _require_generation(conn: sqlite3.Connection, collection: str) -> tuple[int, int]:
-    row = conn.execute("SELECT id, generation FROM collections WHERE name = ?", (collection,)).fetchone()
-    if row is None:
-        raise CollectionNotFound(collection)
-    return int(row["id"]), int(row["generation"])
-
-
-def _rowids(keys: Sequence[str]) -> npt.NDArray[np.int64]:
-    """The distinct chunk rowids ``keys`` stand for (foreign keys become -1, which matches nothing)."""
-    try:
-        parsed = np.asarray(keys, dtype=np.str_).astype(np.int64) if keys else np.zeros(0, dtype=np.int64)
-    except (ValueError, OverflowError):
-        parsed = np.array([_rowid(key) for key in keys], dtype=np.int64)
-    return np.unique(parsed)
-
-
-def _rowid(key: str) -> int:
-    """The chunk rowid a ``rank_*`` key stands for; -1 (matching no chunk) for a foreign key."""
-    try:
-        rowid = int(key)
-    except ValueError:
-        return -1
-    return rowid if 0 <= rowid < 2**63 else -1
