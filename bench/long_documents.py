@@ -6,9 +6,9 @@ while chunk fusion only fuses the two top-``depth`` chunk lists. This bench hold
 19,200 chunks (below the HNSW threshold, so both paths are exact) and varies chunks per document.
 
 Run: ``python bench/long_documents.py [--queries 200] [--no-write]``.
-Texts are Zipf-distributed words and chunk vectors are random unit vectors (the cost does not depend
-on what the vectors mean); each query is embedded by the default MiniLM query encoder, as in production. The two
-configurations alternate query by query, so machine noise falls on both alike.
+Texts are Zipf-distributed words and chunk vectors are random unit vectors (the cost does not
+depend on what the vectors mean); each query is embedded by the default MiniLM query encoder, as
+in production. The two configurations alternate query by query, so machine noise falls on both.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from quarry.settings import RetrievalSettings
 from quarry.stores.sqlite import SQLiteStore
 from quarry.tracing import Tracer
 from results import machine, write_section
-from store_search import corpus
+from store_search import QUERY_WORDS, corpus
 
 CHUNKS = 19_200
 PER_DOCUMENT = (1, 4, 16, 64, 256)
@@ -61,8 +61,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print the results without updating RESULTS.md")
     args = parser.parse_args()
     rng = np.random.default_rng(1)
-    _, words = corpus(10, 384, rng, 10)  # the same vocabulary the documents are drawn from
-    queries = [" ".join(rng.choice(words, size=int(rng.integers(2, 7)))) for _ in range(args.queries)]
+    queries = [" ".join(rng.choice(QUERY_WORDS, size=int(rng.integers(2, 7)))) for _ in range(args.queries)]
     embedder = MiniLMEmbedder()
     rows = []
     for per_document in PER_DOCUMENT:
@@ -74,8 +73,8 @@ def main() -> None:
     body = f"""Command: `python bench/long_documents.py --queries {args.queries}`. Machine: {machine()}.
 
 {CHUNKS:,} chunks of 80 Zipf-distributed words with random 384-d unit vectors; `Searcher.search(k=10)`,
-hybrid, query embedded by MiniLM's default int8 query twin (included), {args.queries} queries of 2-6 words, the two
-configurations alternating query by query.
+hybrid, query embedded by MiniLM's default int8 query twin (included), {args.queries} queries of
+2-6 words, the two configurations alternating query by query.
 
 | chunks per document | documents | {names} |
 |---:|---:|---:|---:|

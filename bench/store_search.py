@@ -20,20 +20,22 @@ from quarry.stores.sqlite import SQLiteStore
 from quarry.types import Chunk, Document
 
 CHUNKS_PER_DOCUMENT = 10
+VOCABULARY = [f"w{i:05d}" for i in range(20_000)]
+QUERY_WORDS = VOCABULARY[:5000]  # the commoner words, so most queries match something
 
 
 def corpus(
     chunks: int, dimension: int, rng: np.random.Generator, per_document: int = CHUNKS_PER_DOCUMENT
 ) -> tuple[list[DocumentWrite], list[str]]:
-    """Documents of ``per_document`` chunks of Zipf-distributed words with random unit vectors."""
-    vocabulary = [f"w{i:05d}" for i in range(20_000)]
-    weights = 1.0 / np.arange(1, len(vocabulary) + 1)  # Zipf-like word frequencies
+    """Documents of ``per_document`` chunks of Zipf-distributed words with random unit vectors,
+    and the words queries should draw from."""
+    weights = 1.0 / np.arange(1, len(VOCABULARY) + 1)  # Zipf-like word frequencies
     weights /= weights.sum()
     vectors = rng.standard_normal((chunks, dimension)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     writes = []
     for d in range(chunks // per_document):
-        texts = [" ".join(rng.choice(vocabulary, size=80, p=weights)) for _ in range(per_document)]
+        texts = [" ".join(rng.choice(VOCABULARY, size=80, p=weights)) for _ in range(per_document)]
         text = "\n\n".join(texts)
         doc = Document(f"bench://{d}", f"bench://{d}", text, f"doc {d}", metadata={"group": d % 4})
         spans, start = [], 0
@@ -42,7 +44,7 @@ def corpus(
             start += len(piece) + 2
         rows = vectors[d * per_document : (d + 1) * per_document]
         writes.append(DocumentWrite(doc, spans, rows))
-    return writes, vocabulary[:5000]
+    return writes, QUERY_WORDS
 
 
 def timed(call: Callable[[], object], runs: int) -> tuple[float, float]:

@@ -44,13 +44,13 @@ def search_across(
     where: Filter | None = None,
 ) -> RoutedResult:
     """Route ``query`` among ``collections`` (all when None), search the selected ones, merge by RRF.
-    The query is embedded once when the router and the searcher share a model."""
+    The query is embedded once when the router and the searcher share an embedder."""
     began = time.perf_counter()
-    shared = router.embedder.model_id == searcher.embedder.model_id and mode != "bm25"
-    vector = searcher.embedder.embed_query(query) if shared else None
+    vector = router.embedder.embed_query(query)  # the router always needs it
     routes = router.rank(query, collections, vector=vector)
+    shared = vector if router.embedder is searcher.embedder else None
     results = {
-        route.collection: searcher.search(query, route.collection, k=k, mode=mode, where=where, query_vector=vector)
+        route.collection: searcher.search(query, route.collection, k=k, mode=mode, where=where, query_vector=shared)
         for route in routes
         if route.selected
     }
