@@ -26,6 +26,7 @@ __all__ = [
     "ApiSettings",
     "ChunkingSettings",
     "EmbeddingSettings",
+    "EvaluationSettings",
     "GenerationSettings",
     "IngestSettings",
     "LLMBudgetSettings",
@@ -213,6 +214,9 @@ class LocalModelSettings(BaseModel):
     )
     n_threads: int = Field(1, ge=1, description="generation threads; 1 stays steady when other work shares the CPU")
     n_ctx: int = Field(4096, ge=256, description="context window of the in-process llama.cpp server")
+    repack: bool = Field(
+        True, description="run a Q8_0 copy of the weights (built once; Q4_1 SmolLM2 reads prompts ~1.8x slower)"
+    )
 
 
 class PriceSettings(BaseModel):
@@ -285,26 +289,74 @@ class ApiSettings(BaseModel):
 
 
 class GenerationSettings(BaseModel):
-    """Cited answers: which prompt, how much context, when to abstain (see ``quarry.generation``)."""
+    """Cited answers: which prompt, how much context, when to abstain (see ``quarry.generation``). Defaults
+    were chosen on the tune split of bench/qa/dev.jsonl (docs/answers.md)."""
 
-    prompt: str = Field("answer@3", description="prompt template name@version (quarry.generation.prompts)")
-    k: int = Field(2, ge=1, le=100, description="chunks retrieved per question (SmolLM2: 2 was fastest, as accurate)")
-    mode: Literal["dense", "bm25"] = Field("dense", description="retrieval mode used to answer")
-    max_context_tokens: int = Field(
-        110,
+    prompt: str = Field("answer@4", description="prompt template name@version (quarry.generation.prompts)")
+    k: int = Field(
+        5, ge=1, le=100, description="passages retrieved per question (the CLI, API and Python API honour it)"
+    )
+    mode: Literal["hybrid", "dense", "bm25"] | None = Field(
+        None, description="retrieval mode for answers; None = the same as search ([retrieval] mode)"
+    )
+    max_chunks_per_document: int = Field(
+        2, ge=0, description="chunks one document may contribute (neighbours merge into one passage); 0 = no limit"
+    )
+    max_context_tokens: int | None = Field(
+        None,
         ge=64,
-        description="token budget for the packed sources; a source that does not fit is trimmed to its "
-        "sentences that best match the question",
+        description="cap on the packed sources; None = the model's context window minus the prompt and the answer",
     )
-    max_tokens: int = Field(40, ge=1, description="completion tokens per answer (answer@3 stops runaway markers)")
-    min_score_dense: float = Field(0.25, description="abstain without calling the model below this top cosine")
-    min_score_bm25: float = Field(3.0, description="abstain without calling the model below this top BM25 score")
+    max_sources: int = Field(
+        2, ge=1, description="passages shown to the model (prompt reading dominates local latency)"
+    )
+    max_tokens: int = Field(96, ge=1, description="completion tokens per answer (answers end on a sentence)")
+    min_score_dense: float = Field(
+        0.25, description="abstain without calling the model when the best passage's cosine is below this"
+    )
+    min_score_bm25: float = Field(3.0, description="the same for bm25-only answers: the best BM25 score")
+    min_evidence_score: float = Field(
+        2.4,
+        description="abstain without calling the model when the best sentence's evidence score (quarry.generation."
+        "extractive) is below this; 2.4 chosen on the tune split: 9% false abstentions, 54% correct ones",
+    )
+    supported_score: float = Field(
+        2.6,
+        description="an answer is flagged supported only when its evidence scores at least this (chosen on the "
+        "tune split: flag/correctness agreement 0.76)",
+    )
     support_threshold: float = Field(
-        0.5, ge=0, le=1, description="share of a citing sentence's content words found in the cited span"
+        0.5, ge=0, le=1, description="share of a claim's content words its source must hold when it has no key terms"
     )
-    fallback_citations: bool = Field(True, description="when the model cites nothing, attach the best-overlap source")
+    answer_mode: Literal["generate", "extract"] = Field(
+        "generate",
+        description="generate: the model answers and the claim check keeps what the sources back; extract: no "
+        "model call, the best supporting sentence is quoted (tens of milliseconds)",
+    )
+    verify: bool = Field(True, description="check every claim's numbers, dates and names against the cited span")
+    extractive_fallback: bool = Field(
+        True, description="when the model's answer fails the check, quote the best supporting sentence instead"
+    )
+    condense: Literal["keywords", "llm", "off"] = Field(
+        "keywords",
+        description="how a follow-up in a conversation becomes a standalone query: the earlier turns' key terms, "
+        "a rewrite by the chat model, or not at all",
+    )
     context_window: int | None = Field(
         None, ge=256, description="model context in tokens; None = llm.local.n_ctx (local) or 128000"
+    )
+
+
+class EvaluationSettings(BaseModel):
+    """``quarry eval answers``: where runs are kept, the answer cache, and the judge model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    runs_dir: Path | None = Field(None, description="stored evaluation runs; None = <store folder>/evals")
+    cache: bool = Field(True, description="reuse answers of an unchanged configuration (keyed by question + config)")
+    judge: LLMProviderSettings = Field(
+        default_factory=lambda: LLMProviderSettings(),
+        description="the chat model that grades answers with --judge (local default, openai or anthropic)",
     )
 
 
@@ -321,6 +373,7 @@ class Settings(BaseSettings):
     generation: GenerationSettings = GenerationSettings()
     access: AccessSettings = AccessSettings()
     api: ApiSettings = ApiSettings()
+    evaluation: EvaluationSettings = EvaluationSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -26,7 +26,7 @@ from typing import Any, TextIO
 
 from quarry.errors import SourceError
 
-__all__ = ["CorpusDoc", "DatasetError", "Qrels", "RetrievalDataset", "load_beir", "load_qa"]
+__all__ = ["CorpusDoc", "DatasetError", "Qrels", "RetrievalDataset", "load_beir", "load_qa", "numbered_records"]
 
 Qrels = dict[str, dict[str, int]]
 """Relevance judgments: query id → document id → graded relevance (> 0 means relevant)."""
@@ -96,7 +96,7 @@ def load_qa(path: str | Path, *, name: str = "") -> RetrievalDataset:
     queries: dict[str, str] = {}
     answers: dict[str, str] = {}
     qrels: Qrels = {}
-    for line_no, key, record in _numbered_records(file, "id"):
+    for line_no, key, record in numbered_records(file, "id"):
         question = record.get("question")
         if not isinstance(question, str) or not question.strip():
             raise DatasetError('"question" must be a non-empty string', path=file, line=line_no)
@@ -161,7 +161,7 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
         raise DatasetError(f"cannot read the file: {exc}", path=path) from exc
 
 
-def _numbered_records(path: Path, id_key: str) -> Iterator[tuple[int, str, dict[str, Any]]]:
+def numbered_records(path: Path, id_key: str) -> Iterator[tuple[int, str, dict[str, Any]]]:
     """``(line, id, object)`` for each non-blank line of a JSONL file; ids must be unique."""
     seen: set[str] = set()
     for number, line in _lines(path):
@@ -185,7 +185,7 @@ def _numbered_records(path: Path, id_key: str) -> Iterator[tuple[int, str, dict[
 
 
 def _records(path: Path, id_key: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    for _, key, record in _numbered_records(path, id_key):
+    for _, key, record in numbered_records(path, id_key):
         yield key, record
 
 

@@ -15,7 +15,7 @@ from quarry.errors import ConfigError
 from quarry.evaluation.metrics import PerQuery
 from quarry.evaluation.stats import ConfidenceInterval, PairedTest
 
-__all__ = ["Comparison", "EvalReport", "Latency", "QueryResult", "comparison_table", "markdown_table"]
+__all__ = ["Comparison", "EvalReport", "Latency", "QueryResult", "comparison_table", "markdown_table", "table"]
 
 _LABELS = {"ndcg": "nDCG", "recall": "Recall", "precision": "P", "mrr": "MRR", "map": "MAP"}
 
@@ -159,7 +159,7 @@ def _row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], *, left: int = 1) -> str:
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], *, left: int = 1) -> str:
     """A Markdown table whose first ``left`` columns align left and the rest right."""
     rule = "|" + "|".join(["---"] * left + ["---:"] * (len(header) - left)) + "|"
     return "\n".join([_row(header), rule, *(_row(row) for row in rows)])
@@ -184,7 +184,7 @@ def markdown_table(
         ]
         for report in rows_of
     ]
-    return _table(header, rows) + "\n\n± is half the width of the 95% percentile-bootstrap CI."
+    return table(header, rows) + "\n\n± is half the width of the 95% percentile-bootstrap CI."
 
 
 def comparison_table(comparisons: Comparison | Sequence[Comparison], *, digits: int = 3) -> str:
@@ -206,4 +206,4 @@ def comparison_table(comparisons: Comparison | Sequence[Comparison], *, digits: 
         ]
         for c in items
     ]
-    return _table(header, rows, left=3)
+    return table(header, rows, left=3)

@@ -1,4 +1,4 @@
-"""Grounded, cited answers: versioned prompts, context packing, citation checking, abstention."""
+"""Grounded, cited answers: versioned prompts, context packing, claim checking, abstention."""
 
 from quarry.generation.answer import Answerer
 from quarry.generation.base import (
@@ -6,7 +6,10 @@ from quarry.generation.base import (
     AnswerEvent,
     Citation,
     CitationEvent,
+    Claim,
     DoneEvent,
+    Passage,
+    RevisionEvent,
     TokenEvent,
     UsageEvent,
 )
@@ -19,8 +22,11 @@ __all__ = [
     "Answerer",
     "Citation",
     "CitationEvent",
+    "Claim",
     "DoneEvent",
+    "Passage",
     "PromptTemplate",
+    "RevisionEvent",
     "Source",
     "TokenEvent",
     "UsageEvent",

@@ -1,76 +1,106 @@
-"""Grounded, cited answers: retrieve → (maybe abstain) → pack → generate → cite, all in one trace.
+"""Grounded, cited answers: condense → retrieve → (maybe abstain) → pack → generate → check, in one trace.
 
 :class:`Answerer` answers ``question`` over one collection:
 
-1. *Retrieve* with the searcher (``generation.mode``, ``k``), whose stages (embed, retrieve.bm25,
-   retrieve.dense, fuse, fetch) land in the answer's own trace; the ``retrieve`` span records hits and
-   the top score.
-2. *Abstain early* — without calling the model — when there are no hits or the top score is below
-   ``generation.min_score_dense`` / ``min_score_bm25`` for the mode used (weak retrieval support).
-3. *Pack* the hits into numbered sources under ``min(max_context_tokens, context window − answer tokens −
-   prompt)`` (:mod:`quarry.generation.packing`) and render the configured prompt version; sources go in the
-   user message (SmolLM2 cites poorly otherwise).
-4. *Generate*, streaming: the model call is wrapped in :class:`~quarry.llm.Traced`, so the trace gets an
-   ``llm`` span with model, tokens, cost, latency and time to first token (plus ``prompt_version``).
-5. *Cite* (:mod:`quarry.generation.citations`): invented numbers are stripped, the rest mapped to exact
-   spans and checked for lexical support. When the reply contains the prompt's abstain marker ("I don't
-   know") or a "cannot answer" phrase, the answer is ``abstained`` and carries no citations. When the model
-   cites nothing, ``generation.fallback_citations`` attaches the source whose text overlaps the whole
-   answer most (if it reaches the support threshold), marked ``fallback=True``.
+1. *Condense* a follow-up in a conversation into a standalone query (:mod:`quarry.generation.conversation`).
+2. *Retrieve* with the same searcher as search (hybrid by default, the caller's filter and principals
+   applied inside both paths), ``k`` passages, up to ``max_chunks_per_document`` of one document.
+3. *Abstain early* — no model call — when nothing is found, when the best passage's cosine is below
+   ``min_score_dense``, or when no passage carries one of the question's qualifiers (a year, a code, a
+   name: :mod:`quarry.generation.questions`) — the documents are about something else.
+4. *Pack* whole passages, those carrying every qualifier first, neighbours merged, tables with their
+   header rows, under ``context window − prompt − answer budget`` (optionally capped), at most
+   ``max_sources`` of them.
+5. *Generate*, streaming, with the configured prompt (and the caller's own system message first).
+6. *Check* (:mod:`quarry.generation.checking`): claims the sources do not back are removed; when nothing
+   is left the best supporting sentence is quoted instead; ``supported`` is set from the check.
 
-``stream`` yields :class:`TokenEvent` s as the model produces them (raw text: a marker that is later found
-invalid is still in the tokens; ``Answer.text`` is the cleaned text), then one :class:`CitationEvent` per
-citation, one :class:`UsageEvent` and one :class:`DoneEvent` with the :class:`Answer`. ``Answer.ttft_s`` and
-``seconds`` are end to end (retrieval included); the ``llm`` span keeps the model's own figures.
+``stream`` yields :class:`TokenEvent` s as the model writes, a :class:`RevisionEvent` when the check changed
+the text, then one :class:`CitationEvent` per citation, one :class:`UsageEvent` and one :class:`DoneEvent`
+with the :class:`Answer`. Times are from the call (``ttft_s``: to the first token). The trace nests
+``condense``, ``retrieve`` (with the search's own stages), ``pack``, ``llm.load`` (only when the model had to
+start), ``llm`` and ``check`` under the ``answer`` root.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from quarry.generation.base import (
     Answer,
     AnswerEvent,
-    Citation,
     CitationEvent,
     DoneEvent,
+    Passage,
+    RevisionEvent,
     TokenEvent,
     UsageEvent,
 )
-from quarry.generation.citations import close_cut_marker, fallback_citations, resolve
-from quarry.generation.packing import Source, format_sources, pack
+from quarry.generation.checking import Checked, CheckPolicy, check_answer, extract_only
+from quarry.generation.citations import close_cut_marker
+from quarry.generation.conversation import condense
+from quarry.generation.extractive import Quote
+from quarry.generation.packing import Source, format_sources
 from quarry.generation.prompts import load_prompt
-from quarry.llm import ChatModel, ChatSettings, Done, TextDelta, Traced, count_messages
+from quarry.generation.questions import Question, analyse, missing_qualifiers
+from quarry.generation.selection import Selector, embedder_similarity
+from quarry.llm import ChatModel, ChatSettings, Done, TextDelta, Traced, count_messages, load_model
 from quarry.llm import UsageEvent as LLMUsage
 from quarry.retrieval.search import Searcher, SearchResult
 from quarry.settings import GenerationSettings
 from quarry.stores.base import Store
 from quarry.stores.filters import Filter
 from quarry.tracing import Trace, Tracer
-from quarry.types import Usage
+from quarry.types import Hit, Message, Usage
 
 __all__ = ["NO_SUPPORT", "Answerer"]
 
 NO_SUPPORT = "I don't know: the documents I found do not support an answer to this question."
-_CANNOT = ("cannot answer", "can't answer", "unable to answer", "do not contain the answer", "don't contain the answer")
 _CONTEXT_MARGIN = 32
 
 
 @dataclass
 class _Run:
-    """What one generation produced, gathered while streaming."""
+    """One answer in progress: what was asked, found and packed, and what the model produced while streaming."""
 
     began: float
+    question: str = ""
+    query: str = ""
+    asked: Question = field(default_factory=lambda: analyse(""))
+    sources: list[Source] = field(default_factory=list)  # what the model reads
+    extra: list[Source] = field(default_factory=list)  # the other retrieved passages
+    quotes: list[Quote] = field(default_factory=list)  # extractive candidates over both, best first
+    retrieved: tuple[Passage, ...] = ()
     parts: list[str] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     model: str = ""
+    finish_reason: str = ""
     ttft_s: float | None = None
 
     @property
     def text(self) -> str:
         return close_cut_marker("".join(self.parts).strip())
+
+
+def _passage(hit: Hit) -> Passage:
+    c = hit.chunk
+    return Passage(hit.document_uri, hit.title, c.start, c.end, c.text, score=hit.score)
+
+
+def _source_passage(source: Source) -> Passage:
+    return Passage(
+        source.document_uri, source.title, source.start, source.end, source.text, source.number, source.score
+    )
+
+
+def _dense_top(result: SearchResult) -> float | None:
+    """The best cosine among the hits (from the dense path's scores), None when it was not run."""
+    if result.mode == "dense":
+        return max((h.score for h in result.hits), default=0.0)
+    found = [e.paths["dense"][1] for e in result.explanations if "dense" in e.paths]
+    return max(found) if found else None
 
 
 class Answerer:
@@ -89,77 +119,149 @@ class Answerer:
         self.tracer = tracer or searcher.tracer
         self.context_window = self.settings.context_window or context_window
         self.prompt = load_prompt(self.settings.prompt)
+        self.selector = Selector(
+            store,
+            embedder_similarity(searcher.embedder),
+            max_sources=self.settings.max_sources,
+            model=chat_model.model_id,
+        )
 
-    def answer(self, question: str, collection: str, *, k: int | None = None, where: Filter | None = None) -> Answer:
-        """The whole answer (the stream, consumed)."""
-        for event in self.stream(question, collection, k=k, where=where):
+    def answer(
+        self,
+        question: str,
+        collection: str,
+        *,
+        k: int | None = None,
+        where: Filter | None = None,
+        history: Sequence[Message] = (),
+        system: str | None = None,
+    ) -> Answer:
+        """The whole answer (the stream, consumed to its end so the trace closes normally)."""
+        found: Answer | None = None
+        for event in self.stream(question, collection, k=k, where=where, history=history, system=system):
             if isinstance(event, DoneEvent):
-                return event.answer
-        raise AssertionError("an answer stream ended without a DoneEvent")  # pragma: no cover
+                found = event.answer
+        if found is None:  # pragma: no cover - stream always ends with a DoneEvent
+            raise AssertionError("an answer stream ended without a DoneEvent")
+        return found
 
     def stream(
-        self, question: str, collection: str, *, k: int | None = None, where: Filter | None = None
+        self,
+        question: str,
+        collection: str,
+        *,
+        k: int | None = None,
+        where: Filter | None = None,
+        history: Sequence[Message] = (),
+        system: str | None = None,
     ) -> Iterator[AnswerEvent]:
-        """Tokens as they come, then citations, usage and the final :class:`Answer`."""
-        run = _Run(time.perf_counter())
+        """Tokens as they come, a revision if the check changed them, then citations, usage and the answer."""
+        run = _Run(time.perf_counter(), question)
         with self.tracer.trace("answer", question, collection=collection, prompt=self.prompt.ref) as trace:
-            result = self._retrieve(trace, question, collection, k or self.settings.k, where)
-            weak = self._weak(result)
-            sources = [] if weak else self._pack(trace, question, collection, result)
-            weak = weak or ("" if sources else "no source fits the context budget")
-            if weak:
-                answer = self._abstain(trace, question, weak, run)
+            run.query = self._condense(trace, question, history)
+            run.asked = analyse(run.query)
+            result = self._retrieve(trace, run.query, collection, k or self.settings.k, where)
+            run.retrieved = tuple(_passage(h) for h in result.hits)
+            reason = self._weak(result)
+            if not reason:
+                self._pack(trace, run, collection, result)
+                reason = self._unmatched(run.asked, [*run.sources, *run.extra]) or self._thin(run)
+            if reason:
+                answer = self._abstain(trace, run, reason)
+                yield TokenEvent(answer.text)
+            elif self.settings.answer_mode == "extract":
+                answer = self._extract(trace, run)
                 yield TokenEvent(answer.text)
             else:
-                yield from self._generate(trace, question, sources, run)
-                answer = self._finish(trace, question, sources, run)
+                yield from self._generate(trace, run, system)
+                answer = self._answer(trace, run, self._check(trace, run))
+                if answer.text != run.text:
+                    yield RevisionEvent(answer.text, answer.note or "the claim check changed the answer")
             for citation in answer.citations:
                 yield CitationEvent(citation)
             yield UsageEvent(answer.usage)
             yield DoneEvent(answer)
 
-    def _retrieve(self, trace: Trace, question: str, collection: str, k: int, where: Filter | None) -> SearchResult:
+    def _condense(self, trace: Trace, question: str, history: Sequence[Message]) -> str:
+        if not history or self.settings.condense == "off":
+            return question
+        with trace.stage("condense") as span:
+            query = condense(question, history, mode=self.settings.condense, model=self.chat_model)
+            span.attributes["query"] = query[:200]
+        return query
+
+    def _retrieve(self, trace: Trace, query: str, collection: str, k: int, where: Filter | None) -> SearchResult:
         mode = self.settings.mode
         with trace.stage("retrieve") as span:
-            result = self.searcher.search(question, collection, k=k, mode=mode, where=where, trace=trace)
-            span.attributes.update(retriever=mode)
-            span.attributes["top_score"] = round(max((h.score for h in result.hits), default=0.0), 6)
+            result = self.searcher.search(
+                query,
+                collection,
+                k=k,
+                mode=mode,
+                where=where,
+                trace=trace,
+                explain=True,
+                max_chunks_per_document=self.settings.max_chunks_per_document,
+            )
+            span.attributes.update(retriever=result.mode, k=k)
+            span.attributes["top_dense"] = round(_dense_top(result) or 0.0, 6)
             span.add(hits=len(result.hits))
         return result
-
-    def _budget(self, question: str) -> int:
-        frame = count_messages(self.prompt.render(question, ""), self.chat_model.model_id)
-        room = self.context_window - self.settings.max_tokens - frame - _CONTEXT_MARGIN
-        return max(0, min(self.settings.max_context_tokens, room))
-
-    def _pack(self, trace: Trace, question: str, collection: str, result: SearchResult) -> list[Source]:
-        with trace.stage("pack") as span:
-            budget = self._budget(question)
-            sources = pack(
-                result.hits,
-                budget_tokens=budget,
-                model=self.chat_model.model_id,
-                store=self.store,
-                collection=collection,
-                question=question,
-            )
-            span.add(sources=len(sources), chunks=sum(len(s.chunks) for s in sources), budget_tokens=budget)
-        return sources
 
     def _weak(self, result: SearchResult) -> str:
         """Why retrieval support is too weak to ask the model ("" when it is fine)."""
         if not result.hits:
             return "no sources found"
-        top = max(h.score for h in result.hits)
-        floor = self.settings.min_score_dense if self.settings.mode == "dense" else self.settings.min_score_bm25
-        if top < floor:
-            return f"weak retrieval support: top {self.settings.mode} score {top:.3f} < {floor}"
+        if result.mode == "bm25":
+            top = max(h.score for h in result.hits)
+            floor = self.settings.min_score_bm25
+            return f"weak retrieval support: top bm25 score {top:.3f} < {floor}" if top < floor else ""
+        cosine = _dense_top(result)
+        floor = self.settings.min_score_dense
+        if cosine is not None and cosine < floor:
+            return f"weak retrieval support: best passage cosine {cosine:.3f} < {floor}"
         return ""
 
-    def _abstain(self, trace: Trace, question: str, reason: str, run: _Run) -> Answer:
-        trace.root.attributes.update(abstained=True, abstain_reason=reason)
+    def _budget(self, question: str) -> int:
+        frame = count_messages(self.prompt.render(question, ""), self.chat_model.model_id)
+        room = self.context_window - self.settings.max_tokens - frame - _CONTEXT_MARGIN
+        cap = self.settings.max_context_tokens
+        return max(0, min(room, cap) if cap is not None else room)
+
+    def _pack(self, trace: Trace, run: _Run, collection: str, result: SearchResult) -> None:
+        with trace.stage("pack") as span:
+            budget = self._budget(run.asked.text)
+            chosen = self.selector.select(run.asked, collection, result.hits, budget)
+            run.sources, run.extra, run.quotes = chosen.sources, chosen.extra, chosen.quotes
+            span.add(
+                sources=len(chosen.sources),
+                chunks=sum(len(s.chunks) for s in chosen.sources),
+                budget_tokens=budget,
+                tokens=chosen.tokens,
+                candidates=len(chosen.sources) + len(chosen.extra),
+            )
+
+    def _thin(self, run: _Run) -> str:
+        """Why the evidence is too thin to answer: no sentence scores ``min_evidence_score`` ("" if one does)."""
+        best = run.quotes[0].score if run.quotes else 0.0
+        floor = self.settings.min_evidence_score
+        return (
+            f"no sentence of the sources answers it well enough (evidence {best:.2f} < {floor})" if best < floor else ""
+        )
+
+    @staticmethod
+    def _unmatched(asked: Question, sources: Sequence[Source]) -> str:
+        """Why the sources cannot answer: a qualifier of the question that none of them carries ("" if none)."""
+        if not sources:
+            return "no source fits the context budget"
+        missing = [set(missing_qualifiers(asked, s.qualifier_text(), document_words=s.document_words)) for s in sources]
+        absent = sorted(set.intersection(*missing))
+        return f"the sources do not mention {', '.join(absent)}" if absent else ""
+
+    def _abstain(self, trace: Trace, run: _Run, reason: str) -> Answer:
+        trace.root.attributes.update(abstained=True, abstain_reason=reason, supported=False)
         return Answer(
-            question,
+            run.question,
             NO_SUPPORT,
             (),
             abstained=True,
@@ -168,11 +270,26 @@ class Answerer:
             prompt_version=self.prompt.ref,
             trace_id=trace.trace_id,
             seconds=time.perf_counter() - run.began,
+            method="abstained",
+            query=run.query,
+            retrieved=run.retrieved,
         )
 
-    def _generate(self, trace: Trace, question: str, sources: list[Source], run: _Run) -> Iterator[AnswerEvent]:
+    def _messages(self, question: str, sources: Sequence[Source], system: str | None) -> list[Message]:
         messages = self.prompt.render(question, format_sources(sources, titles=self.prompt.source_titles))
+        if system and system.strip():
+            if messages and messages[0].role == "system":
+                return [Message("system", f"{system.strip()}\n\n{messages[0].content}"), *messages[1:]]
+            return [Message("system", system.strip()), *messages]
+        return messages
+
+    def _generate(self, trace: Trace, run: _Run, system: str | None) -> Iterator[AnswerEvent]:
+        started = time.time()
+        loading = load_model(self.chat_model)
+        if loading > 0:
+            trace.record("llm.load", started, loading, model=self.chat_model.model_id)
         call = ChatSettings(max_tokens=self.settings.max_tokens, stop=self.prompt.stop or None)
+        messages = self._messages(run.question, run.sources, system)
         for event in Traced(self.chat_model, trace).stream(messages, settings=call):
             if isinstance(event, TextDelta) and event.text:
                 if run.ttft_s is None:
@@ -182,41 +299,68 @@ class Answerer:
             elif isinstance(event, LLMUsage):
                 run.usage = event.usage
             elif isinstance(event, Done):
-                run.model = event.model
+                run.model, run.finish_reason = event.model, event.finish_reason
         llm = next(s for s in trace.spans if s.name == "llm")
-        llm.attributes["prompt_version"] = self.prompt.ref
+        llm.attributes.update(prompt_version=self.prompt.ref, finish_reason=run.finish_reason)
 
-    def _said_cannot(self, text: str) -> bool:
-        said = text.lower().replace("\u2019", "'")
-        return self.prompt.abstain_marker.lower() in said or any(p in said for p in _CANNOT)
+    @property
+    def policy(self) -> CheckPolicy:
+        s = self.settings
+        return CheckPolicy(
+            self.prompt.abstain_marker, s.support_threshold, s.verify, s.extractive_fallback, s.supported_score
+        )
 
-    def _finish(self, trace: Trace, question: str, sources: list[Source], run: _Run) -> Answer:
-        with trace.stage("cite") as span:
-            threshold = self.settings.support_threshold
-            resolved = resolve(run.text, sources, threshold=threshold)
-            abstained = self._said_cannot(resolved.text)
-            citations: tuple[Citation, ...] = () if abstained else resolved.citations
-            if not citations and not abstained and self.settings.fallback_citations:
-                citations = fallback_citations(resolved.text, sources, threshold=threshold)
+    def _check(self, trace: Trace, run: _Run) -> Checked:
+        with trace.stage("check") as span:
+            checked = check_answer(run.text, run.sources, run.asked, run.quotes, self.policy, extra=run.extra)
+            span.attributes.update(method=checked.method, supported=checked.supported)
             span.add(
-                citations=len(citations),
-                supported=sum(c.supported for c in citations),
-                fallback=sum(c.fallback for c in citations),
-                removed=len(resolved.removed),
+                claims=len(checked.claims),
+                unsupported=sum(not c.supported for c in checked.claims),
+                citations=len(checked.citations),
+                removed=len(checked.removed),
             )
-        reason = "the model said the sources do not answer the question" if abstained else ""
-        trace.root.attributes.update(abstained=abstained, abstain_reason=reason)
-        return Answer(
-            question,
-            resolved.text,
-            citations,
+        return checked
+
+    def _extract(self, trace: Trace, run: _Run) -> Answer:
+        with trace.stage("check") as span:
+            found = extract_only([*run.sources, *run.extra], run.quotes, self.policy)
+            span.attributes.update(method="extractive", supported=bool(found and found.supported))
+        if found is None:
+            return self._abstain(trace, run, "no sentence of the sources matches the question")
+        return self._answer(trace, run, found)
+
+    def _answer(self, trace: Trace, run: _Run, checked: Checked) -> Answer:
+        abstained = checked.method == "abstained"
+        reason = checked.reason
+        trace.root.attributes.update(
             abstained=abstained,
-            abstain_reason=reason,
-            removed_citations=resolved.removed,
+            abstain_reason=reason if abstained else "",
+            supported=checked.supported,
+            method=checked.method,
+            ttft_s=round(run.ttft_s or 0.0, 4),
+        )
+        return Answer(
+            run.question,
+            checked.text,
+            checked.citations,
+            abstained=abstained,
+            abstain_reason=reason if abstained else "",
+            removed_citations=checked.removed,
             usage=run.usage,
             model=run.model or self.chat_model.model_id,
             prompt_version=self.prompt.ref,
             trace_id=trace.trace_id,
             seconds=time.perf_counter() - run.began,
             ttft_s=run.ttft_s,
+            supported=checked.supported,
+            truncated=run.finish_reason == "length",
+            finish_reason=run.finish_reason,
+            method=checked.method,
+            model_text=run.text,
+            note=reason,
+            claims=checked.claims,
+            query=run.query,
+            sources=tuple(_source_passage(s) for s in run.sources),
+            retrieved=run.retrieved,
         )

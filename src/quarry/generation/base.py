@@ -13,7 +13,10 @@ __all__ = [
     "AnswerEvent",
     "Citation",
     "CitationEvent",
+    "Claim",
     "DoneEvent",
+    "Passage",
+    "RevisionEvent",
     "TokenEvent",
     "UsageEvent",
 ]
@@ -45,10 +48,44 @@ class Citation:
 
 
 @dataclass(frozen=True, slots=True)
+class Passage:
+    """A span of a stored document: one that retrieval returned, or a numbered source the model read."""
+
+    document_uri: str
+    title: str
+    start: int
+    end: int
+    text: str
+    number: int = 0
+    score: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One sentence of the answer and the claim check's verdict: ``source`` is the number of the source
+    that backs it (``None``: nothing does), ``missing`` the key terms its cited source lacks."""
+
+    text: str
+    supported: bool
+    source: int | None = None
+    missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """``text`` keeps only valid ``[n]`` markers; ``removed_citations`` lists numbers the model made
     up (not among the sources) and were stripped; ``abstained`` is True when Quarry declined to
-    answer (weak retrieval support, or the model said it cannot answer)."""
+    answer (weak retrieval support, a qualifier no source carries, or the model said it cannot answer).
+
+    ``method`` says where the text came from: ``generated`` (the model's sentences that passed the
+    claim check), ``extractive`` (the model's answer failed the check, so the best supporting sentence
+    is quoted) or ``abstained``. ``supported`` is the answer-level verdict: every claim is backed by the
+    span it cites, that span carries the question's qualifiers and holds what the question asks for.
+    ``truncated`` says the model was cut off by its token limit (``finish_reason == "length"``);
+    ``model_text`` is what the model wrote before the check. ``query`` is what was searched (a follow-up
+    in a conversation is condensed into a standalone query); ``sources`` are the passages the model read,
+    ``retrieved`` every passage retrieval returned.
+    """
 
     question: str
     text: str
@@ -62,6 +99,24 @@ class Answer:
     trace_id: str = ""
     seconds: float = 0.0
     ttft_s: float | None = None
+    supported: bool = False
+    truncated: bool = False
+    finish_reason: str = ""
+    method: str = "generated"
+    model_text: str = ""
+    note: str = ""  # why the claim check changed the model's answer (empty when it did not)
+    claims: tuple[Claim, ...] = ()
+    query: str = ""
+    sources: tuple[Passage, ...] = ()
+    retrieved: tuple[Passage, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionEvent:
+    """The claim check changed the streamed text: ``text`` replaces it, ``reason`` says why."""
+
+    text: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,4 +139,4 @@ class DoneEvent:
     answer: Answer
 
 
-AnswerEvent = TokenEvent | CitationEvent | UsageEvent | DoneEvent
+AnswerEvent = TokenEvent | RevisionEvent | CitationEvent | UsageEvent | DoneEvent

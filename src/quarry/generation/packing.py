@@ -16,6 +16,7 @@ skipped; smaller later hits may still fit. Sources are numbered
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -24,7 +25,15 @@ from quarry.llm.tokens import count_tokens
 from quarry.stores.base import Store
 from quarry.types import Chunk, Hit
 
-__all__ = ["MIN_TRIM_TOKENS", "Source", "format_sources", "pack"]
+__all__ = [
+    "MIN_TRIM_TOKENS",
+    "Source",
+    "add_table_headers",
+    "format_sources",
+    "pack",
+    "source_tokens",
+    "table_preamble",
+]
 
 MIN_TRIM_TOKENS = 40
 
@@ -38,6 +47,12 @@ class Source:
     title: str
     chunks: list[Chunk] = field(default_factory=list)
     score: float = 0.0
+    preamble: str = ""  # shown to the model before the text, not part of the span (a table's header rows)
+    document_words: frozenset[str] = frozenset()  # every word of the whole document (qualifier checks)
+
+    def qualifier_text(self) -> str:
+        """The text a question's numbers must occur in: title, table header and the passage."""
+        return f"{self.title}\n{self.preamble}\n{self.text}"
 
     @property
     def start(self) -> int:
@@ -66,6 +81,10 @@ class Source:
             end = max(end, chunk.end)
         return "".join(parts)
 
+    def shown(self) -> str:
+        """What the model reads: the preamble (if any), then the text."""
+        return f"{self.preamble}\n{self.text.strip()}" if self.preamble else self.text.strip()
+
     def header(self) -> str:
         label = self.title or self.document_uri.rsplit("/", 1)[-1]
         page = f", page {self.page}" if self.page is not None else ""
@@ -90,13 +109,55 @@ def format_sources(sources: Sequence[Source], *, titles: bool = True) -> str:
     """The sources block of a prompt, one blank line between sources: ``[n] title, page p`` then the text,
     or with ``titles=False`` just ``[n] text`` (small models copy header lines into their answers)."""
     if not titles:
-        return "\n\n".join(f"[{s.number}] {s.text.strip()}" for s in sources)
-    return "\n\n".join(f"{s.header()}\n{s.text.strip()}" for s in sources)
+        return "\n\n".join(f"[{s.number}] {s.shown()}" for s in sources)
+    return "\n\n".join(f"{s.header()}\n{s.shown()}" for s in sources)
+
+
+def source_tokens(source: Source, model: str = "") -> int:
+    """What ``source`` costs in the prompt, in the answering model's tokens (header and preamble included)."""
+    return _cost(source, model)
 
 
 def _cost(source: Source, model: str) -> int:
     text = source.text if source.chunks else ""
-    return count_tokens(source.header() + "\n" + text + "\n\n", model)
+    return count_tokens(source.header() + "\n" + source.preamble + "\n" + text + "\n\n", model)
+
+
+_SEPARATOR_ROW = re.compile(r"^\s*\|[\s|:-]+\|?\s*$")
+
+
+def table_preamble(document_text: str, start: int) -> str:
+    """The header and separator rows of the Markdown table that ``document_text[start:]`` continues
+    ("" when ``start`` is not inside a table body)."""
+    line_start = document_text.rfind("\n", 0, start) + 1
+    if not document_text[line_start:].lstrip(" ").startswith("|"):
+        return ""
+    before = document_text[:line_start].split("\n")[:-1]  # the whole lines before it
+    rows: list[str] = []
+    for line in reversed(before):
+        if not line.lstrip().startswith("|"):
+            break
+        rows.append(line)
+        if _SEPARATOR_ROW.match(line) and len(rows) < len(before):
+            index = len(before) - len(rows) - 1
+            if before[index].lstrip().startswith("|"):
+                return before[index] + "\n" + line
+    return ""
+
+
+def add_table_headers(sources: Sequence[Source], store: Store, collection: str) -> None:
+    """Give each source that starts inside a Markdown table the table's header rows as its preamble."""
+    texts: dict[str, str] = {}
+    for source in sources:
+        first = source.text.lstrip().split("\n", 1)[0]
+        if not first.startswith("|") or _SEPARATOR_ROW.match(first):
+            continue
+        if source.document_uri not in texts:
+            document = store.document(collection, source.document_uri)
+            texts[source.document_uri] = document.text if document is not None else ""
+        text = texts[source.document_uri]
+        lead = len(source.text) - len(source.text.lstrip())
+        source.preamble = table_preamble(text, source.start + lead) if text else ""
 
 
 class _Packer:
@@ -178,15 +239,19 @@ def pack(
     store: Store | None = None,
     collection: str = "",
     question: str = "",
+    keep_order: bool = False,
 ) -> list[Source]:
-    """Numbered sources from ``hits`` (best first) within ``budget_tokens``; see the module docstring.
-    With ``question``, a hit that does not fit is trimmed to its best-matching sentences (see
-    :mod:`quarry.generation.trimming`) when at least :data:`MIN_TRIM_TOKENS` remain."""
+    """Numbered sources from ``hits`` (best score first, or as given with ``keep_order``) within
+    ``budget_tokens``; see the module docstring. With ``question``, a hit that does not fit is trimmed to
+    its best-matching sentences (see :mod:`quarry.generation.trimming`) when at least
+    :data:`MIN_TRIM_TOKENS` remain. With a ``store``, a source that starts inside a Markdown table gets the
+    table's header rows as its ``preamble``."""
     packer = _Packer(budget_tokens, model, question)
-    for hit in sorted(hits, key=lambda h: -h.score):
+    for hit in hits if keep_order else sorted(hits, key=lambda h: -h.score):
         packer.offer(hit)
     if store is not None and collection:
         _bridge(packer, store, collection)
+        add_table_headers(packer.sources, store, collection)
     for number, source in enumerate(packer.sources, 1):
         source.number = number
     return packer.sources

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["content_words"]
+__all__ = ["content_words", "stems"]
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -19,3 +19,17 @@ def content_words(text: str) -> set[str]:
     """Lower-cased words of ``text`` without ``[n]`` markers and stop words, a plural ``s`` trimmed."""
     words = _WORD.findall(MARKER.sub(" ", text.lower()))
     return {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words if w not in _STOP and len(w) > 1}
+
+
+_STEMMER: list[object] = []
+
+
+def stems(text: str) -> set[str]:
+    """Snowball stems of ``text``'s words, stop words dropped (``programs`` and ``programming`` → ``program``)."""
+    if not _STEMMER:
+        import Stemmer
+
+        _STEMMER.append(Stemmer.Stemmer("english"))
+    stemmer = _STEMMER[0]
+    words = [w for w in _WORD.findall(MARKER.sub(" ", text.lower())) if w not in _STOP]
+    return set(stemmer.stemWords(words))  # type: ignore[attr-defined]

@@ -19,6 +19,7 @@ from quarry.llm.base import (
     ToolSpec,
     UsageEvent,
     collect,
+    load_model,
     merge,
 )
 from quarry.llm.factory import build_chat_model, build_provider
@@ -63,6 +64,7 @@ __all__ = [
     "count_messages",
     "count_tokens",
     "is_retryable",
+    "load_model",
     "local_server_url",
     "locate_model",
     "merge",

@@ -39,6 +39,7 @@ __all__ = [
     "ToolSpec",
     "UsageEvent",
     "collect",
+    "load_model",
     "merge",
 ]
 
@@ -193,3 +194,23 @@ def collect(events: Iterable[StreamEvent], *, model: str = "", started: float | 
             finish, answered_by, reason = event.finish_reason, event.model or model, event.fallback_reason
     latency = time.perf_counter() - began
     return Completion("".join(parts), tuple(calls), usage, answered_by, finish, latency, ttft, fallback_reason=reason)
+
+
+def load_model(model: object) -> float:
+    """Load ``model`` now if it loads lazily (a local model starting its server); the seconds it took.
+
+    Wrappers are looked through (``inner``, and the first of a fallback chain's ``models``); a provider
+    without a ``load`` method (a remote API) costs nothing here and returns 0."""
+    seen = 0
+    while seen < 16:
+        load = getattr(model, "load", None)
+        if callable(load):
+            return float(load())
+        inner = getattr(model, "inner", None)
+        if inner is None:
+            models = getattr(model, "models", None)
+            inner = models[0] if models else None
+        if inner is None:
+            return 0.0
+        model, seen = inner, seen + 1
+    return 0.0

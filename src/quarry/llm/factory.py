@@ -33,7 +33,11 @@ def build_provider(config: LLMProviderSettings) -> ChatModel:
     if config.provider == "local":
         local = config.local
         return LocalChatModel(
-            config.model or local.model, n_threads=local.n_threads, n_ctx=local.n_ctx, defaults=defaults
+            config.model or local.model,
+            n_threads=local.n_threads,
+            n_ctx=local.n_ctx,
+            defaults=defaults,
+            repack=local.repack,
         )
     if not config.model:
         raise ConfigError(

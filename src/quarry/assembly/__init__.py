@@ -143,10 +143,15 @@ class Quarry:
         """The configured chat model with retries, fallback and metering (see ``quarry.llm.factory``)."""
         return build_chat_model(self.settings.llm)
 
+    @property
+    def context_window(self) -> int:
+        """The chat model's context in tokens (the local server's ``n_ctx``; 128k for hosted models)."""
+        llm = self.settings.llm
+        return self.settings.generation.context_window or (llm.local.n_ctx if llm.provider == "local" else 128_000)
+
     @cached_property
     def answerer(self) -> Answerer:
-        llm = self.settings.llm
-        window = llm.local.n_ctx if llm.provider == "local" else 128_000
+        window = self.context_window
         return Answerer(
             self.searcher,
             self.store,

@@ -1,0 +1,156 @@
+"""Answers on the dev set (bench/qa/dev.jsonl): Quarry's default pipeline next to a plain LlamaIndex query engine
+(top-k 2 and 5) with the same embedding model and the same GGUF, for each candidate local model, in one run.
+
+    python bench/answers.py [--split test] [--models smollm2,qwen2.5-0.5b,gemma3-270m] [--threads 2]
+                            [--systems quarry,extract,llamaindex-2,llamaindex-5] [--limit N] [--no-write]
+
+Every system is scored by the same code (``quarry.evaluation``): accuracy (reference contained) with a 95%
+bootstrap CI, correct abstention on unanswerable questions, false abstention on answerable ones, citation
+precision/recall against the gold documents, a cited quote containing the answer, supported-flag agreement,
+truncated answers, latency p50/p95 and time to first token; and a paired test of Quarry against LlamaIndex
+top-5 on the same questions. The corpus is ingested into bench/_work/qa/ first (see bench/qa_corpus.py).
+``extract`` is Quarry with ``generation.answer_mode = "extract"`` (no model call). Peak RSS is the process's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from qa_corpus import COLLECTION, DEV_SET, ensure_corpus
+from results import machine, write_section
+
+from quarry.assembly import Quarry
+from quarry.assembly.evaluation import answer_target
+from quarry.evaluation.answer_runner import AnswerRun, compare_runs, run_answers
+from quarry.evaluation.outcome import AnswerSystem
+from quarry.evaluation.qa import QASet, load_qa_set
+from quarry.evaluation.runs import save_run
+from quarry.settings import Settings
+from quarry.types import Document
+
+HERE = Path(__file__).resolve().parent
+STORE = HERE / "_work" / "qa" / "quarry.db"
+RUNS = HERE / "_work" / "qa" / "runs"
+COLUMNS = ("correct", "contains", "abstained_unanswerable", "abstained_answerable", "citation_precision",
+           "citation_recall", "quote_has_answer", "supported_agreement", "truncated")
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--models", default="smollm2,qwen2.5-0.5b,gemma3-270m")
+    parser.add_argument("--systems", default="quarry,extract,llamaindex-2,llamaindex-5")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--limit", type=int)
+    parser.add_argument("--no-write", action="store_true")
+    return parser.parse_args()
+
+
+def settings_for(model: str, threads: int, **generation: Any) -> Settings:
+    return Settings(store={"path": STORE}, llm={"local": {"model": model, "n_threads": threads}},
+                    generation=generation)
+
+
+def documents(quarry: Quarry) -> list[Document]:
+    """Every document of the dev collection, as Quarry parsed it."""
+    found: list[Document] = []
+    offset = 0
+    while page := quarry.store.documents(COLLECTION, limit=500, offset=offset):
+        for info in page:
+            document = quarry.store.document(COLLECTION, info.uri)
+            if document is not None and info.duplicate_of is None:
+                found.append(document)
+        offset += len(page)
+    return found
+
+
+def measure(qa: QASet, system: AnswerSystem, name: str, config: dict[str, Any], config_key: str = "") -> AnswerRun:
+    def progress(done: int, total: int, _: object) -> None:
+        print(f"\r  {name}: {done}/{total}", end="", file=sys.stderr, flush=True)
+
+    run = run_answers(qa, system, name=name, config=config, config_key=config_key, progress=progress)
+    print(file=sys.stderr)
+    save_run(run, RUNS)
+    return run
+
+
+def quarry_run(qa: QASet, model: str, threads: int, name: str, **generation: Any) -> AnswerRun:
+    quarry = ensure_corpus(settings_for(model, threads, **generation))
+    quarry.answerer.answer(qa.items[0].question, COLLECTION)  # loads the model before the clock runs
+    target = answer_target(quarry.answerer, quarry.store, quarry.settings, COLLECTION, None)
+    run = measure(qa, target, name, target.config)
+    quarry.close()
+    return run
+
+
+def llamaindex_runs(qa: QASet, model: str, threads: int, ks: list[int], vectors: dict[str, list[float]]) -> list[AnswerRun]:
+    from llamaindex_qa import LlamaIndexQA
+
+    quarry = ensure_corpus(settings_for(model, threads))
+    corpus = documents(quarry)
+    found = []
+    for k in ks:
+        system = LlamaIndexQA(corpus, quarry.chat_model, top_k=k, vectors=vectors)
+        system(qa.items[0])  # loads the model
+        found.append(measure(qa, system, f"LlamaIndex top-{k}", {"model": quarry.chat_model.model_id, "top_k": k}))
+    quarry.close()
+    return found
+
+
+def cell(run: AnswerRun, metric: str) -> str:
+    ci = run.summary.get(metric)
+    if ci is None or (run.name.startswith("LlamaIndex") and metric.startswith("supported")):
+        return "—"
+    return f"{ci.mean:.2f} [{ci.low:.2f}, {ci.high:.2f}]"
+
+
+def table(model: str, runs: list[AnswerRun]) -> str:
+    header = ["system", *COLUMNS, "p50 s", "p95 s", "TTFT p50 s"]
+    lines = [f"**{model}**", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for run in runs:
+        ttft = f"{run.ttft.p50:.2f}" if run.ttft.p50 else "—"
+        lines.append("| " + " | ".join([run.name, *(cell(run, m) for m in COLUMNS), f"{run.latency.p50:.2f}",
+                                         f"{run.latency.p95:.2f}", ttft]) + " |")
+    baseline = next((r for r in runs if r.name == "LlamaIndex top-5"), None)
+    quarry = next((r for r in runs if r.name == "Quarry"), None)
+    if baseline and quarry:
+        for c in compare_runs(baseline, quarry, ["correct", "contains", "token_f1"]):
+            lines.append(f"\nQuarry − LlamaIndex top-5, {c.metric}: {c.difference.mean:+.3f} "
+                         f"[{c.difference.low:+.3f}, {c.difference.high:+.3f}], paired p = {c.p_value:.4f} (n = {c.test.n})")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    args = arguments()
+    qa = load_qa_set(DEV_SET, split=args.split)
+    if args.limit:
+        qa = QASet(qa.name, qa.items[: args.limit])
+    systems = args.systems.split(",")
+    vectors: dict[str, list[float]] = {}
+    sections = []
+    for model in args.models.split(","):
+        runs = []
+        if "quarry" in systems:
+            runs.append(quarry_run(qa, model, args.threads, "Quarry"))
+        if "extract" in systems:
+            runs.append(quarry_run(qa, model, args.threads, "Quarry extract (no model)", answer_mode="extract"))
+        ks = [int(s.split("-")[1]) for s in systems if s.startswith("llamaindex-")]
+        if ks:
+            runs += llamaindex_runs(qa, model, args.threads, ks, vectors)
+        sections.append(table(f"{model}, {args.threads} thread(s)", runs))
+        print(sections[-1])
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    command = "python bench/answers.py " + shlex.join(sys.argv[1:])
+    body = (f"`{command}` — {machine()}. {qa.name}: {len(qa.items)} questions ({qa.answerable} answerable). "
+            f"Accuracy columns are means with 95% bootstrap CIs; peak RSS {peak:.0f} MB.\n\n" + "\n\n".join(sections))
+    if not args.no_write:
+        write_section("Answers: Quarry vs LlamaIndex on the dev set", body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Extractive answers: the span of the sources that best answers the question, quoted with its citation.
+
+Candidates are every sentence and every pair of consecutive sentences of every source (a table row counts
+alone, scored together with its table's header). Each is scored by
+
+- ``lexical``: the question's stemmed words it holds, each weighted by its rarity among the candidates
+  (an IDF over this small pool, so "Fortran" outweighs "author"), as a share of the question's weight;
+- ``fits``: it holds what the question asks for — a number the question does not contain for "how many" and
+  date questions, a name the question does not contain for "who"/"where", and any new number or name for
+  the rest (a sentence that only restates the question scores nothing here);
+- ``missing``: how many of the question's qualifiers its *passage* lacks (a year, a code, a name);
+- ``pair``: two sentences rather than one (the answer often follows the sentence that matches the question);
+- ``dense``: cosine between the question and the candidate, computed for the best ``DENSE_POOL`` only.
+
+``score = 3·lexical + 1·fits − 0.5·missing + 0.2·pair + 1·dense``. The weights were chosen on the tune split
+of bench/qa/dev.jsonl (bench/answer_levers.py): top-1 answer containment 0.71 against 0.55 for lexical
+overlap alone and 0.68 without the dense term; the plateau is flat around them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+from quarry.generation.packing import Source
+from quarry.generation.questions import Question, missing_qualifiers
+from quarry.generation.terms import key_terms, text_words
+from quarry.generation.words import stems
+
+__all__ = ["Quote", "Similarity", "best_quote", "candidate_spans", "rank_quotes"]
+
+Similarity = Callable[[str, Sequence[str]], Sequence[float]]
+"""(question, texts) → cosine of each text with the question."""
+
+_SENTENCE = re.compile(r"\S[^\n]*?(?:[.!?](?=\s|$)|(?=\n)|$)")
+_SEPARATOR = re.compile(r"[\s|:-]+")
+_MAX_CHARS = 600
+LEXICAL, FITS, MISSING, PAIR, DENSE = 3.0, 1.0, 0.5, 0.2, 1.0
+DENSE_POOL = 5  # candidates re-scored with the embedder (top-5 did as well as all on the tune split)
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    source: int  # the source's number
+    text: str  # exact text of the span
+    start: int  # offsets within the source text
+    end: int
+    score: float
+    lexical: float
+    fits: bool
+    missing: tuple[str, ...]
+    scored: str = ""  # the text that was scored (a table row with its header)
+
+
+def _table_header(lines: list[str], index: int) -> str:
+    start = index
+    while start > 0 and lines[start - 1].lstrip().startswith("|"):
+        start -= 1
+    return lines[start] if start < index else ""
+
+
+def candidate_spans(text: str, preamble: str = "") -> list[tuple[int, int, str]]:
+    """``(start, end, scored text)`` per sentence or table row of ``text``; a row is scored with its header."""
+    spans: list[tuple[int, int, str]] = []
+    lines = text.split("\n")
+    head = [p for p in preamble.split("\n") if p.strip()]
+    offset = 0
+    for index, line in enumerate(lines):
+        if line.lstrip().startswith("|"):
+            if not _SEPARATOR.fullmatch(line):
+                header = _table_header(head + lines, len(head) + index)
+                spans.append((offset, offset + len(line), f"{header} {line}" if header else line))
+        else:
+            for match in _SENTENCE.finditer(line):
+                if len(match.group().strip()) > 2:
+                    spans.append((offset + match.start(), offset + match.end(), match.group()))
+        offset += len(line) + 1
+    return [(s, e, t) for s, e, t in spans if e - s <= _MAX_CHARS]
+
+
+def _windows(source: Source) -> list[tuple[int, int, str, bool]]:
+    spans = candidate_spans(source.text, source.preamble)
+    found = [(s, e, t, False) for s, e, t in spans]
+    for (s1, _, t1), (_, e2, t2) in pairwise(spans):
+        if not t1.lstrip().startswith("|") and not t2.lstrip().startswith("|") and e2 - s1 <= _MAX_CHARS:
+            found.append((s1, e2, t1 + " " + t2, True))
+    return found
+
+
+def _fits(question: Question, text: str, asked: frozenset[str]) -> bool:
+    """Whether ``text`` holds a new value of the kind asked for (``asked``: the question's own words, so a
+    question word written in capitals is not a new name)."""
+    terms = key_terms(text)
+    numbers = terms.numbers - question.qualifiers.numbers
+    names = terms.names - question.qualifiers.names - asked
+    if question.kind in ("number", "date"):
+        return bool(numbers)
+    if question.kind == "name":
+        return bool(names)
+    return bool(numbers or names)
+
+
+def rank_quotes(question: Question, sources: Sequence[Source], *, similarity: Similarity | None = None) -> list[Quote]:
+    """Every candidate span of ``sources`` that shares a word with the question, best first."""
+    pool = [(source, window) for source in sources for window in _windows(source)]
+    bags = [stems(window[2]) for _, window in pool]
+    asked = stems(question.text)
+    idf = {w: math.log(1 + len(bags) / (1 + sum(w in bag for bag in bags))) for w in asked}
+    total = sum(idf.values()) or 1.0
+    missing = {
+        s.number: tuple(missing_qualifiers(question, s.qualifier_text(), document_words=s.document_words))
+        for s in sources
+    }
+    asked_words = text_words(question.text)
+    quotes = []
+    for (source, (start, end, scored, pair)), bag in zip(pool, bags, strict=True):
+        lexical = sum(idf[w] for w in asked & bag) / total
+        if lexical <= 0:
+            continue
+        fits = _fits(question, scored, asked_words)
+        gone = missing[source.number]
+        score = LEXICAL * lexical + FITS * fits - MISSING * len(gone) + PAIR * pair
+        text = source.text[start:end]
+        quotes.append(Quote(source.number, text, start, end, score, lexical, fits, gone, scored))
+    quotes.sort(key=lambda q: -q.score)
+    if similarity is not None and quotes:
+        head = quotes[:DENSE_POOL]
+        cosines = similarity(question.text, [q.scored for q in head])
+        rescored = [
+            Quote(q.source, q.text, q.start, q.end, q.score + DENSE * float(c), q.lexical, q.fits, q.missing, q.scored)
+            for q, c in zip(head, cosines, strict=True)
+        ]
+        quotes = sorted(rescored, key=lambda q: -q.score) + quotes[DENSE_POOL:]
+    return quotes
+
+
+def best_quote(question: Question, sources: Sequence[Source], *, similarity: Similarity | None = None) -> Quote | None:
+    """The best candidate span (None when no sentence shares a word with the question)."""
+    ranked = rank_quotes(question, sources, similarity=similarity)
+    return ranked[0] if ranked else None

@@ -1,0 +1,120 @@
+"""What a question asks for, and the qualifiers an answer's source must match (no model involved).
+
+:func:`analyse` gives the expected answer type (``number``, ``date``, ``name`` or ``any``), the question's
+*qualifiers* — its numbers (a year, a quarter, a product code) and names — and its content words. A source
+that lacks one of the qualifiers is about something else (another year, another product): the answer
+pipeline prefers sources that carry them all and abstains when none does, instead of answering with a
+neighbour's figure.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from quarry.generation.terms import KeyTerms, key_terms, number_terms, text_words
+from quarry.generation.words import content_words
+
+__all__ = ["Question", "analyse", "missing_qualifiers", "type_matches"]
+
+_NUMBER_Q = re.compile(r"\bhow (many|much|long|old|far|large|big|tall|often)\b", re.IGNORECASE)
+_QUANTITIES = frozenset(
+    [
+        "revenue",
+        "revenues",
+        "sales",
+        "cost",
+        "costs",
+        "price",
+        "rate",
+        "amount",
+        "total",
+        "number",
+        "percentage",
+        "percent",
+        "share",
+        "proportion",
+        "concentration",
+        "runtime",
+        "age",
+        "size",
+        "count",
+        "loss",
+        "profit",
+        "income",
+        "budget",
+        "tax",
+        "fee",
+        "salary",
+        "population",
+        "length",
+    ]
+)
+_DATE_Q = re.compile(r"^\s*when\b|\b(what|which|in what|on what) (year|date|day|month)\b", re.IGNORECASE)
+_NAME_Q = re.compile(
+    r"^\s*(who|whom|whose|where)\b|\b(at whose|which (city|country|company|person|publisher|town|state|university))\b",
+    re.IGNORECASE,
+)
+_QUESTION_WORDS = frozenset(["what", "which", "who", "whom", "whose", "when", "where", "why", "how"])
+_QUOTED = re.compile(r"[\"“]([^\"”]{2,60})[\"”]")
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    text: str
+    kind: str  # "number" | "date" | "name" | "any"
+    qualifiers: KeyTerms
+    words: frozenset[str]
+    quoted: tuple[str, ...] = ()
+
+
+def _kind(text: str) -> str:
+    if _DATE_Q.search(text):
+        return "date"
+    words = set(re.findall(r"[a-z]+", text.lower()))
+    if _NUMBER_Q.search(text) or (words & _QUANTITIES and text.lower().lstrip().startswith(("what", "how"))):
+        return "number"
+    if _NAME_Q.search(text):
+        return "name"
+    return "any"
+
+
+def analyse(question: str) -> Question:
+    """The type, qualifiers and content words of ``question``."""
+    terms = key_terms(question)
+    names = frozenset(n for n in terms.names if n not in _QUESTION_WORDS and len(n) > 1)
+    digits = frozenset(n for n in terms.numbers if re.search(rf"(?<![\d.,]){re.escape(n)}", question.replace(",", "")))
+    return Question(
+        text=question,
+        kind=_kind(question),
+        qualifiers=KeyTerms(digits, names),
+        words=frozenset(content_words(question)),
+        quoted=tuple(m.group(1).lower() for m in _QUOTED.finditer(question)),
+    )
+
+
+def missing_qualifiers(question: Question, text: str, *, document_words: frozenset[str] | None = None) -> list[str]:
+    """The question's qualifiers that ``text`` does not carry (numbers first, then names, then quotes).
+
+    Numbers (a year, a quarter, a code) must be in ``text`` itself — the passage — since a document often
+    holds the same figure for several years. Names may be anywhere in the passage's document when its
+    words are given (``document_words``): a receipt names its shop once, at the top."""
+    numbers = number_terms(text)
+    words = text_words(text) | (document_words or frozenset())
+    lowered = " ".join(text.lower().split())
+    missing = [n for n in sorted(question.qualifiers.numbers) if n not in numbers]
+    missing += [n for n in sorted(question.qualifiers.names) if n not in words]
+    missing += [q for q in question.quoted if q not in lowered]
+    return missing
+
+
+def type_matches(question: Question, answer: str) -> bool:
+    """Whether ``answer`` holds what the question asks for: a number (beyond those the question itself
+    names) for number/date questions, a name for name questions; anything for the rest."""
+    if question.kind in ("number", "date"):
+        return bool(number_terms(answer) - question.qualifiers.numbers) or (
+            question.kind == "date" and bool(key_terms(answer).names - question.qualifiers.names)
+        )
+    if question.kind == "name":
+        return bool(key_terms(answer).names - question.qualifiers.names)
+    return True

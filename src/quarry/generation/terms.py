@@ -1,0 +1,203 @@
+"""Key terms of a sentence: the numbers, dates and names a claim stands or falls by (no model involved).
+
+``key_terms("Viaweb opened with 6 stores in January 1996.")`` → numbers ``{"6", "1996"}``, names
+``{"viaweb", "january"}``. Numbers are normalised (thousands separators, currency signs and a trailing ``%``
+dropped, so ``"$12,553"`` and ``"12553"`` are the same term). Names are capitalised words and code-like tokens
+(``TRS-80``, ``GOT1``, ``SKU-6678``), lower-cased; a capitalised first word counts only when it is not a common
+word (so "The" or "Which" opening a sentence is not a name). Words are compared by their stems' first five
+letters (``Italian`` ~ ``Italy`` does not match; ``Harvard's`` ~ ``Harvard`` does).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from quarry.generation.words import MARKER, content_words
+
+__all__ = ["KeyTerms", "key_terms", "number_terms", "text_words"]
+
+_NUMBER = re.compile(r"(?<![\w.])[$£€]?\d[\d,]*(?:\.\d+)?%?(?![\w])|(?<![\w])\d+(?:\.\d+)?(?=[a-zA-Z%])")
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-./]*[A-Za-z0-9]|[A-Za-z0-9]")
+_WORD = re.compile(r"[a-z0-9]+")
+_NUMBER_WORDS = {
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+    "eleven": "11",
+    "twelve": "12",
+    "thirteen": "13",
+    "fourteen": "14",
+    "fifteen": "15",
+    "sixteen": "16",
+    "twenty": "20",
+    "thirty": "30",
+    "hundred": "100",
+}
+_COMMON = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "this",
+        "that",
+        "these",
+        "those",
+        "it",
+        "its",
+        "he",
+        "she",
+        "they",
+        "we",
+        "i",
+        "you",
+        "his",
+        "her",
+        "their",
+        "our",
+        "my",
+        "your",
+        "there",
+        "here",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "from",
+        "with",
+        "of",
+        "to",
+        "and",
+        "or",
+        "but",
+        "if",
+        "as",
+        "after",
+        "before",
+        "during",
+        "since",
+        "until",
+        "while",
+        "about",
+        "above",
+        "under",
+        "over",
+        "between",
+        "into",
+        "through",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "do",
+        "does",
+        "did",
+        "has",
+        "have",
+        "had",
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "may",
+        "might",
+        "must",
+        "not",
+        "no",
+        "yes",
+        "also",
+        "then",
+        "than",
+        "so",
+        "such",
+        "all",
+        "any",
+        "each",
+        "every",
+        "some",
+        "both",
+        "one",
+        "two",
+        "three",
+        "first",
+        "second",
+        "last",
+        "next",
+        "answer",
+        "according",
+        "source",
+        "sources",
+        "question",
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyTerms:
+    numbers: frozenset[str]
+    names: frozenset[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.numbers or self.names)
+
+
+def _number(token: str) -> str:
+    value = token.strip("$£€%").replace(",", "")
+    if "." in value:
+        value = value.rstrip("0").rstrip(".") or "0"
+    return value.lstrip("0") or "0"
+
+
+def number_terms(text: str) -> frozenset[str]:
+    """Normalised numbers in ``text``, written numbers from one to twenty included."""
+    text = MARKER.sub(" ", text)
+    found = {_number(m.group()) for m in _NUMBER.finditer(text) if any(c.isdigit() for c in m.group())}
+    found |= {_NUMBER_WORDS[w] for w in _WORD.findall(text.lower()) if w in _NUMBER_WORDS}
+    return frozenset(found)
+
+
+def _stem(word: str) -> str:
+    return word.lower().replace("’", "'").split("'")[0][:5]
+
+
+def _names(text: str) -> frozenset[str]:
+    names: set[str] = set()
+    for sentence in re.split(r"(?<=[.!?])\s+|\n+", MARKER.sub(" ", text)):
+        for position, token in enumerate(_TOKEN.findall(sentence)):
+            coded = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+            capital = token[0].isupper() and token.lower() not in _COMMON
+            if coded or (capital and (position > 0 or token.lower() not in _COMMON)):
+                names.add(_stem(token) if not coded else token.lower())
+    return frozenset(names)
+
+
+def key_terms(text: str) -> KeyTerms:
+    """The numbers and names in ``text`` (see the module docstring)."""
+    return KeyTerms(number_terms(text), _names(text))
+
+
+def text_words(text: str) -> frozenset[str]:
+    """What a span offers to a claim: its stemmed words, coded tokens and content words."""
+    tokens = _TOKEN.findall(text)
+    found = {_stem(t) for t in tokens} | {t.lower() for t in tokens if any(c.isdigit() for c in t)}
+    return frozenset(found | content_words(text))
