@@ -1,4 +1,4 @@
-"""Builders for hits and sources, a stub searcher/store, and the real systems the end-to-end tests use."""
+"""Builders for hits and chunks, a stub store for packing, and the real systems the answer tests run on."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from quarry.assembly import Quarry, build
 from quarry.embeddings import Embedder
 from quarry.generation import Answerer
-from quarry.ingest.sources import FileSource
-from quarry.retrieval.search import SearchResult
+from quarry.ingest.sources import FileSource, FolderSource
+from quarry.retrieval.search import Searcher
 from quarry.settings import (
     GenerationSettings,
     LLMSettings,
@@ -20,7 +20,6 @@ from quarry.settings import (
     Settings,
     StoreSettings,
 )
-from quarry.stores.filters import Filter
 from quarry.testing.chat import ScriptedChatModel
 from quarry.tracing import Trace, Tracer
 from quarry.types import Chunk, Hit
@@ -47,37 +46,6 @@ class ListSink:
 
 
 @dataclass
-class StubSearcher:
-    """Returns fixed hits; records its calls. Stands in for :class:`quarry.retrieval.search.Searcher`."""
-
-    hits: list[Hit]
-    tracer: Tracer = field(default_factory=lambda: Tracer([ListSink()]))
-    calls: list[tuple[str, str, int, str]] = field(default_factory=list)
-
-    def search(
-        self,
-        query: str,
-        collection: str,
-        *,
-        k: int = 10,
-        mode: str = "dense",
-        where: Filter | None = None,
-        trace: Trace | None = None,
-    ) -> SearchResult:
-        self.calls.append((query, collection, k, mode))
-        if trace is not None:  # like the real searcher: its stages go into the caller's trace
-            with trace.stage(f"retrieve.{mode}", hits=len(self.hits[:k])):
-                pass
-        return SearchResult(query, collection, mode, self.hits[:k], 0.001, trace.trace_id if trace else "search")
-
-    @property
-    def sink(self) -> ListSink:
-        sink = self.tracer.sinks[0]
-        assert isinstance(sink, ListSink)
-        return sink
-
-
-@dataclass
 class StubStore:
     """Only what packing needs: a document's chunks in order."""
 
@@ -96,15 +64,32 @@ HANDBOOK = [
 ]
 
 
-def answerer(
-    script: Sequence[str], hits: Sequence[Hit] | None = None, **settings: object
-) -> tuple[Answerer, StubSearcher, ScriptedChatModel]:
-    searcher = StubSearcher(
-        list(hits if hits is not None else [hit(HANDBOOK[1], 0.7), hit(HANDBOOK[2], 0.4, uri="/docs/b.md", title="B")])
-    )
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
+
+@pytest.fixture(scope="module")
+def samples_system(tmp_path_factory: pytest.TempPathFactory, minilm: Embedder) -> Iterator[Quarry]:
+    """A real system (SQLite store, MiniLM, hybrid retrieval) holding the bundled samples in collection "s";
+    tests swap its chat model for a scripted one where they need to know what the model says."""
+    folder = tmp_path_factory.mktemp("samples")
+    quarry = build(Settings(store=StoreSettings(path=folder / "quarry.db")))
+    quarry.__dict__["embedder"] = minilm
+    report = quarry.ingestor.run(FolderSource(SAMPLES, max_bytes=10**7), "s")
+    assert report.ok
+    yield quarry
+    quarry.close()
+
+
+def scripted(
+    quarry: Quarry, script: Sequence[str], **generation: object
+) -> tuple[Answerer, ScriptedChatModel, ListSink]:
+    """An Answerer over ``quarry``'s real store and searcher whose model says ``script`` (in order)."""
     model = ScriptedChatModel(script)
-    made = Answerer(searcher, StubStore(), model, settings=GenerationSettings(**settings))  # type: ignore[arg-type]
-    return made, searcher, model
+    sink = ListSink()
+    tracer = Tracer([sink])
+    searcher = Searcher(quarry.store, quarry.embedder, tracer, quarry.settings.retrieval)
+    made = Answerer(searcher, quarry.store, model, settings=GenerationSettings(**generation), tracer=tracer)
+    return made, model, sink
 
 
 @pytest.fixture(scope="module")

@@ -137,7 +137,7 @@ class SearchResponse(BaseModel):
 class AnswerRequest(_Strict):
     collection: str = Field(pattern=COLLECTION)
     question: str = Field(min_length=1, max_length=4000)
-    k: int = Field(5, ge=1, le=50)
+    k: int | None = Field(None, ge=1, le=50, description="passages retrieved; default: the server's generation.k")
     filter: dict[str, Any] | None = Field(None, description=FILTER_DOC)
     stream: bool = Field(False, description="stream server-sent events (same as Accept: text/event-stream)")
 
@@ -164,16 +164,31 @@ class UsageOut(BaseModel):
     model: str
 
 
+class ClaimOut(BaseModel):
+    text: str
+    supported: bool
+    source: int | None = Field(description="the number of the source that backs it (null: none does)")
+    missing: list[str] = Field(description="key terms (numbers, names) the cited source does not contain")
+
+
 class AnswerResponse(BaseModel):
     question: str
     text: str
     citations: list[CitationOut]
     abstained: bool
     abstain_reason: str
+    supported: bool = Field(description="every claim is backed by the span it cites, which matches the question")
+    method: str = Field(description="generated (the model's checked sentences), extractive (a quote) or abstained")
+    truncated: bool = Field(description="the model was cut off by its token limit")
+    finish_reason: str
+    note: str = Field(description="why the claim check changed the model's answer (empty when it did not)")
+    claims: list[ClaimOut]
     usage: UsageOut
     model: str
+    prompt_version: str
     trace_id: str
     took_ms: float
+    ttft_ms: float | None = Field(description="time to the first token, from the request")
 
 
 class TraceOut(BaseModel):

@@ -8,6 +8,7 @@ from quarry.api.jobs import Job
 from quarry.api.schemas import (
     AnswerResponse,
     CitationOut,
+    ClaimOut,
     CollectionOut,
     DocumentOut,
     HitOut,
@@ -83,10 +84,21 @@ def answer_out(answer: Answer) -> AnswerResponse:
         citations=[citation_out(c) for c in answer.citations],
         abstained=answer.abstained,
         abstain_reason=answer.abstain_reason,
+        supported=answer.supported,
+        method=answer.method,
+        truncated=answer.truncated,
+        finish_reason=answer.finish_reason,
+        note=answer.note,
+        claims=[
+            ClaimOut(text=c.text, supported=c.supported, source=c.source, missing=list(c.missing))
+            for c in answer.claims
+        ],
         usage=usage_out(answer.usage),
         model=answer.model,
+        prompt_version=answer.prompt_version,
         trace_id=answer.trace_id,
         took_ms=round(answer.seconds * 1000, 2),
+        ttft_ms=None if answer.ttft_s is None else round(answer.ttft_s * 1000, 2),
     )
 
 

@@ -121,7 +121,11 @@ def answers(
     target = answer_target(quarry.answerer, quarry.store, quarry.settings, collection, k)
     store = AnswerCache(quarry.settings.store.path.with_name(quarry.settings.store.path.stem + ".answers.db"))
     use_cache = cache and quarry.settings.evaluation.cache
-    label = name or f"{target.config['model']} {quarry.settings.generation.prompt}"
+    generation = quarry.settings.generation
+    mode = (
+        "extract (no model)" if generation.answer_mode == "extract" else f"{target.config['model']} {generation.prompt}"
+    )
+    label = name or mode
     began, correct = time.perf_counter(), 0
     with _progress() as bar:
         task = bar.add_task(f"answering {len(qa.items)} questions", total=len(qa.items), status="")

@@ -61,11 +61,11 @@ def markdown_report(run: AnswerRun, comparisons: Sequence[Comparison] = (), *, w
         ci = run.summary.get(metric)
         if ci is not None:
             lines.append(_row([metric, _ci(ci), str(len(run.scores(metric)))]))
+    ttft = f"time to first token p50 {run.ttft.p50:.2f} s" if run.ttft.p50 else "no model call timed"
     lines += [
         "",
-        f"Latency per answer p50 {run.latency.p50:.2f} s, p95 {run.latency.p95:.2f} s; time to first token p50 "
-        f"{run.ttft.p50:.2f} s; {run.prompt_tokens + run.completion_tokens:,} tokens, ${run.cost_usd:.4f}; "
-        f"run took {run.seconds:.0f} s.",
+        f"Latency per answer p50 {run.latency.p50:.2f} s, p95 {run.latency.p95:.2f} s; {ttft}; "
+        f"{run.prompt_tokens + run.completion_tokens:,} tokens, ${run.cost_usd:.4f}; run took {run.seconds:.0f} s.",
     ]
     if run.judge:
         lines += ["", "Judge: " + ", ".join(f"{k} {v}" for k, v in run.judge.items() if not isinstance(v, dict))]

@@ -6,8 +6,9 @@
     {"id": "pg-u1", "question": "How much did Yahoo pay for Viaweb?", "answerable": false}
 
 Fields: ``id`` and ``question`` are required. ``answers`` lists reference answers, any one of which counts
-(``"answer": "…"`` is read as a one-element list). ``answerable`` defaults to true when there are answers and
-must be false when there are none. ``gold_docs`` (or the retrieval format's ``relevant``) names the documents
+(``"answer": "…"`` is read as a one-element list). ``answerable`` defaults to true; a question the documents do
+not answer says ``"answerable": false`` (a question with no answers and no such mark is an error, not a silent
+unanswerable). ``gold_docs`` (or the retrieval format's ``relevant``) names the documents
 that answer it; a gold id matches a stored document uri that equals it or ends with ``/id`` or ``#id``, so
 a file name, a path relative to a dataset root or a corpus id (``…/corpus.jsonl#4983``) all work.
 ``gold_passages`` are exact sentences of those documents (whitespace and case are ignored when they are
@@ -79,7 +80,7 @@ def _item(key: str, record: dict[str, Any], path: Path, line: int) -> QAItem:
     if not isinstance(question, str) or not question.strip():
         raise DatasetError('"question" must be a non-empty string', path=path, line=line)
     answers = _strings(record.get("answers", record.get("answer")), "answers", path, line)
-    answerable = record.get("answerable", bool(answers))
+    answerable = record.get("answerable", True)
     if not isinstance(answerable, bool):
         raise DatasetError('"answerable" must be true or false', path=path, line=line)
     if answerable and not answers:

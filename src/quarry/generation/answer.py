@@ -24,6 +24,7 @@ start), ``llm`` and ``check`` under the ``answer`` root.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ from quarry.generation.packing import Source, format_sources
 from quarry.generation.prompts import load_prompt
 from quarry.generation.questions import Question, analyse, missing_qualifiers
 from quarry.generation.selection import Selector, embedder_similarity
-from quarry.llm import ChatModel, ChatSettings, Done, TextDelta, Traced, count_messages, load_model
+from quarry.llm import ChatModel, ChatSettings, Done, TextDelta, Traced, count_messages, count_tokens, load_model
 from quarry.llm import UsageEvent as LLMUsage
 from quarry.retrieval.search import Searcher, SearchResult
 from quarry.settings import GenerationSettings
@@ -59,6 +60,7 @@ __all__ = ["NO_SUPPORT", "Answerer"]
 
 NO_SUPPORT = "I don't know: the documents I found do not support an answer to this question."
 _CONTEXT_MARGIN = 32
+_SENTENCE_END = re.compile(r"[\w)\]%][.!?](?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])*\s")
 
 
 @dataclass
@@ -284,24 +286,41 @@ class Answerer:
         return messages
 
     def _generate(self, trace: Trace, run: _Run, system: str | None) -> Iterator[AnswerEvent]:
+        """Stream the model's answer; stop reading once it has ``max_sentences`` sentences (small models run on
+        until the token limit otherwise), which counts as a normal end, not a truncation."""
         started = time.time()
         loading = load_model(self.chat_model)
         if loading > 0:
             trace.record("llm.load", started, loading, model=self.chat_model.model_id)
         call = ChatSettings(max_tokens=self.settings.max_tokens, stop=self.prompt.stop or None)
         messages = self._messages(run.question, run.sources, system)
-        for event in Traced(self.chat_model, trace).stream(messages, settings=call):
+        events = Traced(self.chat_model, trace).stream(messages, settings=call)
+        for event in events:
             if isinstance(event, TextDelta) and event.text:
                 if run.ttft_s is None:
                     run.ttft_s = time.perf_counter() - run.began
                 run.parts.append(event.text)
                 yield TokenEvent(event.text)
+                if self._enough(run.text + " "):
+                    run.finish_reason = "sentences"
+                    break
             elif isinstance(event, LLMUsage):
                 run.usage = event.usage
             elif isinstance(event, Done):
                 run.model, run.finish_reason = event.model, event.finish_reason
         llm = next(s for s in trace.spans if s.name == "llm")
+        if run.finish_reason == "sentences":
+            close = getattr(events, "close", None)
+            if callable(close):
+                close()  # releases the connection; the server stops generating
+            model = self.chat_model.model_id
+            run.usage = Usage(count_messages(messages, model), count_tokens(run.text, model), model=model)
+            llm.add(prompt_tokens=run.usage.prompt_tokens, completion_tokens=run.usage.completion_tokens)
         llm.attributes.update(prompt_version=self.prompt.ref, finish_reason=run.finish_reason)
+
+    def _enough(self, text: str) -> bool:
+        limit = self.settings.max_sentences
+        return limit is not None and len(_SENTENCE_END.findall(text)) >= limit
 
     @property
     def policy(self) -> CheckPolicy:

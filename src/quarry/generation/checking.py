@@ -27,7 +27,7 @@ from quarry.generation.extractive import Quote
 from quarry.generation.packing import Source
 from quarry.generation.questions import Question, missing_qualifiers, type_matches
 from quarry.generation.terms import key_terms, text_words
-from quarry.generation.verify import Verification, verify
+from quarry.generation.verify import Verification, split_sentences, verify
 
 __all__ = ["CANNOT", "CheckPolicy", "Checked", "check_answer", "extract_only", "render_quote", "said_cannot"]
 
@@ -99,8 +99,8 @@ def _agrees(question: Question, answer: str, quotes: Sequence[Quote]) -> Quote |
 
     A small model that reads a sentence with several figures ("14 controls, 17 patients and 14 treated
     patients") often picks the wrong one. So the answer is kept only when its new facts are in the best
-    candidate and that candidate holds no other value of the kind asked for (numbers for "how many" and
-    dates, names for "who"); otherwise the candidate itself is quoted."""
+    candidate and the sentence of it that holds them holds no other value of the kind asked for (numbers
+    for "how many" and dates, names for "who"); otherwise the candidate itself is quoted."""
     if not quotes:
         return None
     top = quotes[0]
@@ -110,6 +110,8 @@ def _agrees(question: Question, answer: str, quotes: Sequence[Quote]) -> Quote |
         return None  # no new fact of its own: the candidate says more, so quote it
     if not said.numbers <= offered.numbers or not all(n in offered.names or n in lowered for n in said.names):
         return None
+    holding = [t for t in split_sentences(top.scored) if said.numbers <= _fresh(question, t).numbers] or [top.scored]
+    offered = _fresh(question, holding[0])  # the values the sentence holding the answer offers
     numbers, names = offered.numbers - said.numbers, offered.names - said.names
     ambiguous = {"number": numbers, "date": numbers, "name": names}.get(question.kind, numbers | names)
     return None if ambiguous else top

@@ -4,8 +4,9 @@
 (``generation.condense``):
 
 - ``keywords`` (default): a follow-up that leans on earlier turns — it has a pronoun or demonstrative
-  (it, they, that, this, he, she, there, …) or fewer than three content words — gets the key terms
-  (names and numbers) of the earlier user turns appended, most recent first. No model call, so it never
+  (it, they, that, this, he, she, there, …), opens like a follow-up ("and …", "what about …") or has a single
+  content word — gets the content words of
+  the last user turn and the names and numbers of earlier ones appended. No model call, so it never
   invents a subject; a self-contained question is searched as it is.
 - ``llm``: the chat model rewrites the follow-up with the conversation in front of it (versioned prompt
   ``condense@1``); an empty or overlong rewrite falls back to the keywords.
@@ -34,25 +35,30 @@ _ANAPHORA = re.compile(
 _MAX_REWRITE_CHARS = 400
 
 
+_FOLLOW_UP = re.compile(r"^\s*(and|or|but|also|what about|how about|same for|then)\b", re.IGNORECASE)
+
+
 def leans_on_context(question: str) -> bool:
-    return bool(_ANAPHORA.search(question)) or len(content_words(question)) < 3
+    """A pronoun or demonstrative, a follow-up opener ("and …", "what about …") or a single content word."""
+    return bool(_ANAPHORA.search(question) or _FOLLOW_UP.search(question)) or len(content_words(question)) < 2
 
 
 def keyword_query(question: str, history: Sequence[Message]) -> str:
-    """``question`` plus the names and numbers of earlier user turns (newest first) when it needs them."""
+    """``question`` plus what it leans on: the content words of the last user turn and the names and numbers
+    of the earlier ones (newest first), when the question needs them."""
     if not leans_on_context(question):
         return question
-    own = key_terms(question)
+    asked = content_words(question)
+    users = [m.content or "" for m in history if m.role == "user"]
     extra: list[str] = []
-    for message in reversed(history):
-        if message.role != "user":
-            continue
-        for word in re.findall(r"[\w$%.-]+", message.content or ""):
+    for position, text in enumerate(reversed(users)):
+        for word in re.findall(r"[\w$%.-]+", text):
+            word = word.strip(".,")
             terms = key_terms(word)
-            fresh = (terms.names - own.names) or (terms.numbers - own.numbers)
-            if fresh and word not in extra:
-                extra.append(word.strip(".,"))
-    return f"{question} ({' '.join(extra[:8])})" if extra else question
+            wanted = (position == 0 and word.lower() in content_words(text)) or bool(terms.names or terms.numbers)
+            if wanted and word.lower() not in asked and word not in extra:
+                extra.append(word)
+    return f"{question} ({' '.join(extra[:12])})" if extra else question
 
 
 def condense(

@@ -53,8 +53,14 @@ class Verification:
 
     @property
     def text(self) -> str:
-        """The supported sentences, each followed by the marker of the source that backs it."""
-        return " ".join(f"{s.text} [{s.source}]" for s in self.supported).strip()
+        """The supported sentences, each cited to the source that backs it (``… year [1].``)."""
+        return " ".join(_cited(s.text, s.source) for s in self.supported if s.source is not None).strip()
+
+
+def _cited(sentence: str, source: int) -> str:
+    if sentence[-1:] in ".!?":
+        return f"{sentence[:-1]} [{source}]{sentence[-1]}"
+    return f"{sentence} [{source}]"
 
 
 def split_sentences(text: str) -> list[str]:

@@ -1,8 +1,10 @@
 """``POST /v1/answer``: a cited answer as JSON, or streamed as server-sent events.
 
-Stream events, in order: ``token`` (``{"text"}``) as the model writes, then ``citation`` (one per
-source), ``usage``, and ``done`` (the whole answer, as the JSON response would have it). A failure after
-the stream started ends it with an ``error`` event carrying the usual error body.
+Stream events, in order: ``token`` (``{"text"}``) as the model writes, a ``revision`` (``{"text", "reason"}``)
+when the claim check replaced what was streamed (show its text instead), then ``citation`` (one per source),
+``usage``, and ``done`` (the whole answer, as the JSON response would have it). A failure after the stream
+started ends it with an ``error`` event carrying the usual error body. ``k`` defaults to the server's
+``generation.k``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from quarry.api.metrics import Metrics
 from quarry.api.schemas import AnswerRequest, AnswerResponse
 from quarry.api.sse import SSE_HEADERS, SSE_RESPONSE, event, guarded, primed
 from quarry.api.wire import answer_out, citation_out, usage_out
-from quarry.generation.base import AnswerEvent, CitationEvent, DoneEvent, TokenEvent, UsageEvent
+from quarry.generation.base import AnswerEvent, CitationEvent, DoneEvent, RevisionEvent, TokenEvent, UsageEvent
 
 __all__ = ["router", "wants_stream"]
 
@@ -50,6 +52,8 @@ def _sse(events: Iterator[AnswerEvent], metrics: Metrics) -> Iterator[str]:
         match item:
             case TokenEvent(text):
                 yield event({"text": text}, "token")
+            case RevisionEvent(text, reason):
+                yield event({"text": text, "reason": reason}, "revision")
             case CitationEvent(citation):
                 yield event(citation_out(citation).model_dump(), "citation")
             case UsageEvent(usage):

@@ -1,9 +1,11 @@
 """OpenAI-compatible ``/v1/chat/completions`` and ``/v1/models``.
 
-The model name picks the collection: ``quarry:<collection>``. The last user message is the question
-(earlier turns are not used for retrieval). Citations travel in an extension field,
-``quarry_citations``: on the assistant ``message`` of a completion, and on the final chunk of a stream
-(the chunk whose ``finish_reason`` is ``"stop"``), which also carries ``usage``.
+The model name picks the collection: ``quarry:<collection>``. The last user message is the question; the turns
+before it are the conversation, so a follow-up ("and for secondary carers?") is condensed into a standalone query
+for retrieval, and the caller's system message is put before Quarry's own instructions. Citations travel in an
+extension field, ``quarry_citations``: on the assistant ``message`` of a completion, and on the final chunk of a
+stream (the chunk whose ``finish_reason`` is ``"stop"``), which also carries ``usage`` and, when the claim check
+replaced the streamed text, ``quarry_revision`` (``{"text", "reason"}``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from quarry.api.metrics import Metrics
 from quarry.api.routes.answer import wants_stream
 from quarry.api.sse import SSE_HEADERS, SSE_RESPONSE, event, guarded, primed
 from quarry.api.wire import citation_out
-from quarry.generation.base import Answer, AnswerEvent, DoneEvent, TokenEvent
+from quarry.generation.base import Answer, AnswerEvent, DoneEvent, RevisionEvent, TokenEvent
+from quarry.types import Message
 
 __all__ = ["router"]
 
@@ -43,7 +46,9 @@ class ChatCompletionRequest(BaseModel):
     model: str = Field(max_length=80, description="quarry:<collection>")
     messages: list[ChatMessage] = Field(min_length=1, max_length=100)
     stream: bool = False
-    quarry_k: int = Field(5, ge=1, le=50, description="extension: chunks to retrieve")
+    quarry_k: int | None = Field(
+        None, ge=1, le=50, description="extension: passages to retrieve (default generation.k)"
+    )
 
 
 class ModelOut(BaseModel):
@@ -72,16 +77,17 @@ def chat_completions(body: ChatCompletionRequest, request: Request, caller: Call
         raise ApiError(404, "model_not_found", "models are named quarry:<collection>; list them at /v1/models")
     collection = body.model[len(PREFIX) :]
     caller.require("read", collection)
-    question = _question(body.messages)
+    question, history, system = _conversation(body.messages)
     where = caller.restrict(None)
     answerer = answerer_of(context)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     if wants_stream(request, body.stream):
-        events = primed(iter(answerer.stream(question, collection, k=body.quarry_k, where=where)))
+        stream = answerer.stream(question, collection, k=body.quarry_k, where=where, history=history, system=system)
+        events = primed(iter(stream))
         chunks = _chunks(events, completion_id, body.model, context.metrics)
         lines = guarded(chunks, lambda error: event(error))
         return StreamingResponse(lines, media_type="text/event-stream", headers=SSE_HEADERS)
-    answer = answerer.answer(question, collection, k=body.quarry_k, where=where)
+    answer = answerer.answer(question, collection, k=body.quarry_k, where=where, history=history, system=system)
     context.metrics.observe_usage(answer.usage, answer.model)
     message = {"role": "assistant", "content": answer.text, "quarry_citations": _citations(answer)}
     return {
@@ -94,17 +100,22 @@ def chat_completions(body: ChatCompletionRequest, request: Request, caller: Call
     }
 
 
-def _question(messages: list[ChatMessage]) -> str:
-    for message in reversed(messages):
-        if message.role == "user":
-            if isinstance(message.content, str):
-                text = message.content
-            else:
-                parts = message.content or []
-                text = " ".join(str(p.get("text", "")) for p in parts if p.get("type") == "text")
-            if text.strip():
-                return text[:4000]
-    raise ApiError(400, "invalid_request", "send at least one user message with text")
+def _text(message: ChatMessage) -> str:
+    if isinstance(message.content, str):
+        return message.content
+    return " ".join(str(p.get("text", "")) for p in message.content or [] if p.get("type") == "text")
+
+
+def _conversation(messages: list[ChatMessage]) -> tuple[str, list[Message], str | None]:
+    """The question (the last user message), the turns before it, and the caller's system message."""
+    last = next(
+        (i for i in range(len(messages) - 1, -1, -1) if messages[i].role == "user" and _text(messages[i]).strip()), None
+    )
+    if last is None:
+        raise ApiError(400, "invalid_request", "send at least one user message with text")
+    system = "\n\n".join(_text(m) for m in messages if m.role in ("system", "developer") and _text(m).strip()) or None
+    history = [Message(m.role, _text(m)[:4000]) for m in messages[:last] if m.role in ("user", "assistant")]
+    return _text(messages[last])[:4000], history, system[:4000] if system else None
 
 
 def _citations(answer: Answer) -> list[dict[str, Any]]:
@@ -136,10 +147,14 @@ def _chunks(events: Iterator[AnswerEvent], completion_id: str, model: str, metri
         return event(body)
 
     yield chunk({"role": "assistant", "content": ""})
+    revision: dict[str, str] | None = None
     for item in events:
         if isinstance(item, TokenEvent):
             yield chunk({"content": item.text})
+        elif isinstance(item, RevisionEvent):
+            revision = {"text": item.text, "reason": item.reason}
         elif isinstance(item, DoneEvent):
             metrics.observe_usage(item.answer.usage, item.answer.model)
-            yield chunk({}, "stop", quarry_citations=_citations(item.answer), usage=_usage(item.answer))
+            extra = {"quarry_revision": revision} if revision else {}
+            yield chunk({}, "stop", quarry_citations=_citations(item.answer), usage=_usage(item.answer), **extra)
     yield event("[DONE]")
