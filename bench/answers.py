@@ -3,6 +3,11 @@
 
     python bench/answers.py [--split test] [--models smollm2,qwen2.5-0.5b,gemma3-270m] [--threads 2]
                             [--systems quarry,extract,llamaindex-2,llamaindex-5] [--limit N] [--no-write]
+    python bench/answers.py --report   # the table from the newest stored run of each system and model
+
+Runs are stored in bench/_work/qa/runs, so the slow LlamaIndex rows can be measured in a separate invocation
+(``--systems llamaindex-2,llamaindex-5``) from Quarry's (``--systems quarry,extract`` on a quiet machine, since
+its latency is a target) and ``--report`` then writes one section with both.
 
 Every system is scored by the same code (``quarry.evaluation``): accuracy (reference contained) with a 95%
 bootstrap CI, correct abstention on unanswerable questions, false abstention on answerable ones, citation
@@ -22,8 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from qa_corpus import COLLECTION, DEV_SET, ensure_corpus
-from results import machine, write_section
-
 from quarry.assembly import Quarry
 from quarry.assembly.evaluation import answer_target
 from quarry.evaluation.answer_runner import AnswerRun, compare_runs, run_answers
@@ -32,12 +35,22 @@ from quarry.evaluation.qa import QASet, load_qa_set
 from quarry.evaluation.runs import save_run
 from quarry.settings import Settings
 from quarry.types import Document
+from results import machine, write_section
 
 HERE = Path(__file__).resolve().parent
 STORE = HERE / "_work" / "qa" / "quarry.db"
 RUNS = HERE / "_work" / "qa" / "runs"
-COLUMNS = ("correct", "contains", "abstained_unanswerable", "abstained_answerable", "citation_precision",
-           "citation_recall", "quote_has_answer", "supported_agreement", "truncated")
+COLUMNS = (
+    "correct",
+    "contains",
+    "abstained_unanswerable",
+    "abstained_answerable",
+    "citation_precision",
+    "citation_recall",
+    "quote_has_answer",
+    "supported_agreement",
+    "truncated",
+)
 
 
 def arguments() -> argparse.Namespace:
@@ -48,12 +61,12 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--report", action="store_true", help="no runs: the table from the stored runs")
     return parser.parse_args()
 
 
 def settings_for(model: str, threads: int, **generation: Any) -> Settings:
-    return Settings(store={"path": STORE}, llm={"local": {"model": model, "n_threads": threads}},
-                    generation=generation)
+    return Settings(store={"path": STORE}, llm={"local": {"model": model, "n_threads": threads}}, generation=generation)
 
 
 def documents(quarry: Quarry) -> list[Document]:
@@ -83,12 +96,14 @@ def quarry_run(qa: QASet, model: str, threads: int, name: str, **generation: Any
     quarry = ensure_corpus(settings_for(model, threads, **generation))
     quarry.answerer.answer(qa.items[0].question, COLLECTION)  # loads the model before the clock runs
     target = answer_target(quarry.answerer, quarry.store, quarry.settings, COLLECTION, None)
-    run = measure(qa, target, name, target.config)
+    run = measure(qa, target, f"{name} · {model}", target.config)
     quarry.close()
     return run
 
 
-def llamaindex_runs(qa: QASet, model: str, threads: int, ks: list[int], vectors: dict[str, list[float]]) -> list[AnswerRun]:
+def llamaindex_runs(
+    qa: QASet, model: str, threads: int, ks: list[int], vectors: dict[str, list[float]]
+) -> list[AnswerRun]:
     from llamaindex_qa import LlamaIndexQA
 
     quarry = ensure_corpus(settings_for(model, threads))
@@ -97,7 +112,8 @@ def llamaindex_runs(qa: QASet, model: str, threads: int, ks: list[int], vectors:
     for k in ks:
         system = LlamaIndexQA(corpus, quarry.chat_model, top_k=k, vectors=vectors)
         system(qa.items[0])  # loads the model
-        found.append(measure(qa, system, f"LlamaIndex top-{k}", {"model": quarry.chat_model.model_id, "top_k": k}))
+        config = {"model": quarry.chat_model.model_id, "top_k": k}
+        found.append(measure(qa, system, f"LlamaIndex top-{k} · {model}", config))
     quarry.close()
     return found
 
@@ -114,15 +130,37 @@ def table(model: str, runs: list[AnswerRun]) -> str:
     lines = [f"**{model}**", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for run in runs:
         ttft = f"{run.ttft.p50:.2f}" if run.ttft.p50 else "—"
-        lines.append("| " + " | ".join([run.name, *(cell(run, m) for m in COLUMNS), f"{run.latency.p50:.2f}",
-                                         f"{run.latency.p95:.2f}", ttft]) + " |")
-    baseline = next((r for r in runs if r.name == "LlamaIndex top-5"), None)
-    quarry = next((r for r in runs if r.name == "Quarry"), None)
+        lines.append(
+            "| "
+            + " | ".join(
+                [run.name, *(cell(run, m) for m in COLUMNS), f"{run.latency.p50:.2f}", f"{run.latency.p95:.2f}", ttft]
+            )
+            + " |"
+        )
+    baseline = next((r for r in runs if r.name.startswith("LlamaIndex top-5")), None)
+    quarry = next((r for r in runs if r.name.startswith("Quarry ·")), None)
     if baseline and quarry:
         for c in compare_runs(baseline, quarry, ["correct", "contains", "token_f1"]):
-            lines.append(f"\nQuarry − LlamaIndex top-5, {c.metric}: {c.difference.mean:+.3f} "
-                         f"[{c.difference.low:+.3f}, {c.difference.high:+.3f}], paired p = {c.p_value:.4f} (n = {c.test.n})")
+            lines.append(
+                f"\nQuarry − LlamaIndex top-5, {c.metric}: {c.difference.mean:+.3f} "
+                f"[{c.difference.low:+.3f}, {c.difference.high:+.3f}], paired p = {c.p_value:.4f} (n = {c.test.n})"
+            )
     return "\n".join(lines)
+
+
+def stored(qa: QASet, models: list[str], systems: list[str]) -> dict[str, list[AnswerRun]]:
+    """The newest stored run of each (model, system) on ``qa``'s questions."""
+    from quarry.evaluation.runs import list_runs, load_run
+
+    names = {"quarry": "Quarry", "extract": "Quarry extract (no model)", "llamaindex-2": "LlamaIndex top-2",
+             "llamaindex-5": "LlamaIndex top-5"}  # fmt: skip
+    newest: dict[str, AnswerRun] = {}
+    for info in list_runs(RUNS):  # newest first
+        if info.name not in newest:
+            run = load_run(info.path)
+            if run.fingerprint == qa.fingerprint():
+                newest[info.name] = run
+    return {m: [newest[f"{names[s]} · {m}"] for s in systems if f"{names[s]} · {m}" in newest] for m in models}
 
 
 def main() -> None:
@@ -130,11 +168,11 @@ def main() -> None:
     qa = load_qa_set(DEV_SET, split=args.split)
     if args.limit:
         qa = QASet(qa.name, qa.items[: args.limit])
-    systems = args.systems.split(",")
+    systems, models = args.systems.split(","), args.models.split(",")
     vectors: dict[str, list[float]] = {}
-    sections = []
-    for model in args.models.split(","):
-        runs = []
+    by_model: dict[str, list[AnswerRun]] = {}
+    for model in [] if args.report else models:
+        runs = by_model.setdefault(model, [])
         if "quarry" in systems:
             runs.append(quarry_run(qa, model, args.threads, "Quarry"))
         if "extract" in systems:
@@ -142,12 +180,16 @@ def main() -> None:
         ks = [int(s.split("-")[1]) for s in systems if s.startswith("llamaindex-")]
         if ks:
             runs += llamaindex_runs(qa, model, args.threads, ks, vectors)
-        sections.append(table(f"{model}, {args.threads} thread(s)", runs))
-        print(sections[-1])
+    if args.report:
+        by_model = stored(qa, models, systems)
+    sections = [table(f"{model}, {args.threads} thread(s)", runs) for model, runs in by_model.items() if runs]
+    print("\n\n".join(sections))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     command = "python bench/answers.py " + shlex.join(sys.argv[1:])
-    body = (f"`{command}` — {machine()}. {qa.name}: {len(qa.items)} questions ({qa.answerable} answerable). "
-            f"Accuracy columns are means with 95% bootstrap CIs; peak RSS {peak:.0f} MB.\n\n" + "\n\n".join(sections))
+    body = (
+        f"`{command}` — {machine()}. {qa.name}: {len(qa.items)} questions ({qa.answerable} answerable). "
+        f"Accuracy columns are means with 95% bootstrap CIs; peak RSS {peak:.0f} MB.\n\n" + "\n\n".join(sections)
+    )
     if not args.no_write:
         write_section("Answers: Quarry vs LlamaIndex on the dev set", body)
 

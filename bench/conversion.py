@@ -72,7 +72,7 @@ def score_row(name: str, reference: str, text: str, ms: float, note: str) -> tup
 def run() -> str:
     references = sorted((TEST_FILES / "expected_outputs").glob("*.md"))
     sections = []
-    variants = (("PDF tables off (default)", ParserRegistry()), ("PDF tables on", ParserRegistry(pdf_tables=True)))
+    variants = (("PDF tables off", ParserRegistry()), ("PDF tables on (default)", ParserRegistry(pdf_tables=True)))
     for label, registry in variants:
         rows = ["| file | ratio | recall | ms | note |", "| --- | ---: | ---: | ---: | --- |"]
         scored: list[list[float]] = []

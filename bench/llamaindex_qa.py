@@ -41,8 +41,8 @@ from quarry.evaluation.outcome import AnswerOutcome, CitedSpan, Passage
 from quarry.evaluation.qa import QAItem
 from quarry.generation.checking import said_cannot
 from quarry.llm import ChatModel, ChatSettings
-from quarry.types import Message
 from quarry.types import Document as QuarryDocument
+from quarry.types import Message
 
 CONTEXT_WINDOW = 4096
 ANSWER_TOKENS = 64
@@ -61,8 +61,9 @@ class SameGGUF(CustomLLM):
 
     @property
     def metadata(self) -> LLMMetadata:
-        return LLMMetadata(context_window=CONTEXT_WINDOW, num_output=ANSWER_TOKENS, is_chat_model=True,
-                           model_name=self._model.model_id)
+        return LLMMetadata(
+            context_window=CONTEXT_WINDOW, num_output=ANSWER_TOKENS, is_chat_model=True, model_name=self._model.model_id
+        )
 
     def _call(self, messages: list[Message]) -> str:
         done = self._model.complete(messages, settings=ChatSettings(max_tokens=ANSWER_TOKENS, temperature=0.0))
@@ -74,8 +75,17 @@ class SameGGUF(CustomLLM):
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        converted = [Message("system" if m.role == MessageRole.SYSTEM else "assistant" if m.role == MessageRole.ASSISTANT
-                             else "user", m.content or "") for m in messages]
+        converted = [
+            Message(
+                "system"
+                if m.role == MessageRole.SYSTEM
+                else "assistant"
+                if m.role == MessageRole.ASSISTANT
+                else "user",
+                m.content or "",
+            )
+            for m in messages
+        ]
         return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=self._call(converted)))
 
     @llm_completion_callback()
@@ -94,14 +104,23 @@ class SameGGUF(CustomLLM):
 class LlamaIndexQA:
     """The query engine over ``documents``; call it with a question item."""
 
-    def __init__(self, documents: Sequence[QuarryDocument], chat: ChatModel, *, top_k: int,
-                 vectors: dict[str, list[float]]) -> None:
+    def __init__(
+        self, documents: Sequence[QuarryDocument], chat: ChatModel, *, top_k: int, vectors: dict[str, list[float]]
+    ) -> None:
         wordpiece = load_tokenizer()
         Settings.tokenizer = lambda text: wordpiece.encode(text, add_special_tokens=False).ids
         self.embed_model = QuarryMiniLM(MiniLMEmbedder(), vectors, embed_batch_size=512)
         self.llm = SameGGUF(chat)
-        docs = [Document(id_=d.uri, text=d.text, metadata={"uri": d.uri}, excluded_embed_metadata_keys=["uri"],
-                         excluded_llm_metadata_keys=["uri"]) for d in documents]
+        docs = [
+            Document(
+                id_=d.uri,
+                text=d.text,
+                metadata={"uri": d.uri},
+                excluded_embed_metadata_keys=["uri"],
+                excluded_llm_metadata_keys=["uri"],
+            )
+            for d in documents
+        ]
         self.index = VectorStoreIndex.from_documents(docs, embed_model=self.embed_model)
         self.engine = self.index.as_query_engine(similarity_top_k=top_k, llm=self.llm)
         self.top_k = top_k

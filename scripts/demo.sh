@@ -14,5 +14,7 @@ quarry search "how many days of annual leave do I get" --collection demo -k 3
 quarry search "payload of the robot arm" --collection demo -k 3 --mode bm25
 echo "== ask (the packaged local model answers; the sources it cites are listed after the answer)"
 quarry ask "What is the daily meal allowance when travelling?" --collection demo
+echo "== evaluate the answers on the bundled question set (answers are cached: a re-run is instant)"
+quarry eval answers --dataset samples/qa.jsonl --collection demo --out .quarry/demo-answers.html
 echo "== traces"
 quarry traces --limit 5

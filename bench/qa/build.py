@@ -81,7 +81,9 @@ def check(item_id: str, text: str, answers: list[str], passage: str) -> None:
         raise SystemExit(f"{item_id}: no reference answer occurs in the gold passage")
 
 
-def item(item_id: str, question: str, answers: list[str], doc: str, passage: str | None, split: str) -> dict[str, object]:
+def item(
+    item_id: str, question: str, answers: list[str], doc: str, passage: str | None, split: str
+) -> dict[str, object]:
     record: dict[str, object] = {"id": item_id, "question": question}
     if passage is None:
         record.update(answerable=False, answers=[], gold_docs=[doc], gold_passages=[])
@@ -160,7 +162,10 @@ def main() -> None:
     for r in records:
         key = (str(r["split"]), bool(r["answerable"]))
         counts[key] = counts.get(key, 0) + 1
-    print(f"wrote {OUT} ({len(records)} questions): " + ", ".join(f"{s} {'answerable' if a else 'unanswerable'} {n}" for (s, a), n in sorted(counts.items())))
+    print(
+        f"wrote {OUT} ({len(records)} questions): "
+        + ", ".join(f"{s} {'answerable' if a else 'unanswerable'} {n}" for (s, a), n in sorted(counts.items()))
+    )
     if args.corpus:
         print(f"corpus: {len(corpus_files())} files and {write_scifact_subset(abstracts)}")
 

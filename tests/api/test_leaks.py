@@ -76,7 +76,8 @@ def test_answers_do_not_leak(api: Api) -> None:
     assert leaked.status_code == 200 and SECRET in leaked.text  # the scripted model echoes its sources
     answer = api.client.post("/v1/answer", json=body, headers=outsider)
     assert answer.status_code == 200, answer.text
-    assert not answer.json()["abstained"] and answer.json()["citations"]  # answered from what it may see
+    # what the outsider may see never mentions L5 (only Ann's note and the HR file do): it abstains, and says why
+    assert answer.json()["abstained"] and "l5" in answer.json()["abstain_reason"]
     _assert_clean(answer.text)
     streamed = api.client.post("/v1/answer", json={**body, "stream": True}, headers=outsider)
     assert streamed.status_code == 200 and "event: done" in streamed.text

@@ -29,8 +29,9 @@ def test_eval_answers_reports_stores_caches_compares_and_gates(samples_store: Pa
     assert run_id is not None
     page = (samples_store / "report.html").read_text()
     assert "<svg" in page and "Worst questions" in page
-    again = quarry("eval", "answers", "--dataset", dataset, "-c", "s", "--baseline", run_id.group(1),
-                   "--fail-under", "token_f1=0.99", "--fail-under", "quote_valid=1", cwd=samples_store, check=1)  # fmt: skip
+    gates = ["--fail-under", "token_f1=0.99", "--fail-under", "quote_valid=1"]
+    again = quarry("eval", "answers", "--dataset", dataset, "-c", "s", "--baseline", run_id.group(1), *gates,
+                   cwd=samples_store, check=1)  # fmt: skip
     assert "12 answers from the cache" in again.stdout and "Δ (B − A)" in again.stdout
     assert "gate failed: token_f1:" in again.stderr and "quote_valid" not in again.stderr
     listed = quarry("eval", "runs", cwd=samples_store)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from quarry.assembly import Quarry
-from quarry.generation import DoneEvent, TokenEvent
+from quarry.generation import DoneEvent, RevisionEvent, TokenEvent
 from quarry.settings import GenerationSettings
 from tests.cli.test_cli import SAMPLES, quarry
 
@@ -38,7 +38,11 @@ def test_streaming_from_the_real_model_and_abstaining_off_topic(essay_system: Qu
     tokens = [e for e in events if isinstance(e, TokenEvent)]
     done = events[-1]
     assert len(tokens) > 1 and isinstance(done, DoneEvent)
-    assert "".join(t.text for t in tokens).strip().startswith(done.answer.text[:10])
+    streamed = "".join(t.text for t in tokens).strip()
+    assert streamed == done.answer.model_text
+    revisions = [e for e in events if isinstance(e, RevisionEvent)]
+    assert (done.answer.text != streamed) == bool(revisions)  # a changed answer is always announced
+    assert done.answer.method in ("generated", "extractive") and done.answer.citations
     off = essay_system.answerer.answer("How do I bake sourdough bread?", "pg")
     assert off.abstained and off.usage.total_tokens == 0
 

@@ -54,7 +54,7 @@ def test_tokens_choose_the_encoding_by_family() -> None:
 
 def test_settings_default_to_the_local_model() -> None:
     llm = Settings().llm
-    assert llm.provider == "local" and llm.local.model == "smollm2" and llm.local.n_threads == 1
+    assert llm.provider == "local" and llm.local.model == "smollm2" and llm.local.n_threads == 2 and llm.local.repack
 
 
 def test_factory_composes_local_with_metering_only() -> None:

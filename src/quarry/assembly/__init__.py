@@ -68,7 +68,7 @@ class Quarry:
 
     @cached_property
     def parsers(self) -> ParserRegistry:
-        return default_registry()
+        return default_registry(pdf_tables=self.settings.ingest.pdf_tables)
 
     @cached_property
     def tracer(self) -> Tracer:

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from quarry.cli.app import CollectionOpt, JsonOpt, app, console, system
-from quarry.generation import Answer, Citation, CitationEvent, DoneEvent, TokenEvent
+from quarry.generation import Answer, Citation, CitationEvent, DoneEvent, RevisionEvent, TokenEvent
 
 
 def answer_dict(answer: Answer) -> dict[str, object]:
@@ -44,9 +44,11 @@ def _footer(answer: Answer) -> str:
     u = answer.usage
     ttft = f", first token {answer.ttft_s:.2f} s" if answer.ttft_s is not None else ""
     removed = f"; removed invented citation(s) {list(answer.removed_citations)}" if answer.removed_citations else ""
+    verdict = "supported" if answer.supported else "not supported"
     return (
-        f"{answer.model} · {answer.prompt_version} · {u.prompt_tokens}+{u.completion_tokens} tokens · "
-        f"${u.cost_usd:.6f} · {answer.seconds:.2f} s{ttft}{removed} · trace {answer.trace_id[:12]}"
+        f"{answer.model} · {answer.prompt_version} · {answer.method}, {verdict} · {u.prompt_tokens}+"
+        f"{u.completion_tokens} tokens · ${u.cost_usd:.6f} · {answer.seconds:.2f} s{ttft}{removed} · "
+        f"trace {answer.trace_id[:12]}"
     )
 
 
@@ -84,6 +86,9 @@ def ask(
         if isinstance(event, TokenEvent):
             sys.stdout.write(event.text)
             sys.stdout.flush()
+        elif isinstance(event, RevisionEvent):
+            console.print(f"\n[yellow]revised by the claim check[/] ({event.reason}):")
+            sys.stdout.write(event.text)
         elif isinstance(event, CitationEvent):
             continue
         elif isinstance(event, DoneEvent):

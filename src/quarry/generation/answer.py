@@ -49,6 +49,7 @@ from quarry.generation.questions import Question, analyse, missing_qualifiers
 from quarry.generation.selection import Selector, embedder_similarity
 from quarry.llm import ChatModel, ChatSettings, Done, TextDelta, Traced, count_messages, count_tokens, load_model
 from quarry.llm import UsageEvent as LLMUsage
+from quarry.llm.metering import find_prices
 from quarry.retrieval.search import Searcher, SearchResult
 from quarry.settings import GenerationSettings
 from quarry.stores.base import Store
@@ -295,10 +296,13 @@ class Answerer:
         call = ChatSettings(max_tokens=self.settings.max_tokens, stop=self.prompt.stop or None)
         messages = self._messages(run.question, run.sources, system)
         events = Traced(self.chat_model, trace).stream(messages, settings=call)
+        called = time.perf_counter()
+        first: float | None = None
         for event in events:
             if isinstance(event, TextDelta) and event.text:
                 if run.ttft_s is None:
-                    run.ttft_s = time.perf_counter() - run.began
+                    first = time.perf_counter()
+                    run.ttft_s = first - run.began
                 run.parts.append(event.text)
                 yield TokenEvent(event.text)
                 if self._enough(run.text + " "):
@@ -313,10 +317,25 @@ class Answerer:
             close = getattr(events, "close", None)
             if callable(close):
                 close()  # releases the connection; the server stops generating
-            model = self.chat_model.model_id
-            run.usage = Usage(count_messages(messages, model), count_tokens(run.text, model), model=model)
-            llm.add(prompt_tokens=run.usage.prompt_tokens, completion_tokens=run.usage.completion_tokens)
+            run.model = run.model or self.chat_model.model_id.split(":", 1)[-1]
+            run.usage = self._stopped_usage(messages, run)
+            llm.attributes["model"] = run.model
+            llm.add(
+                prompt_tokens=run.usage.prompt_tokens,
+                completion_tokens=run.usage.completion_tokens,
+                cost_usd=run.usage.cost_usd,
+                latency_s=time.perf_counter() - called,
+                ttft_s=(first or called) - called,
+            )
         llm.attributes.update(prompt_version=self.prompt.ref, finish_reason=run.finish_reason)
+
+    def _stopped_usage(self, messages: Sequence[Message], run: _Run) -> Usage:
+        """Tokens of a stream Quarry stopped itself (the provider never reported them), counted with the model's
+        tokenizer and priced with the configured price table when the model is metered."""
+        model_id = self.chat_model.model_id
+        usage = Usage(count_messages(messages, model_id), count_tokens(run.text, model_id), model=run.model)
+        prices = find_prices(self.chat_model)
+        return prices.priced(usage, run.model) if prices is not None else usage
 
     def _enough(self, text: str) -> bool:
         limit = self.settings.max_sentences

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from quarry.generation.packing import Source
@@ -53,6 +53,8 @@ class Quote:
     fits: bool
     missing: tuple[str, ...]
     scored: str = ""  # the text that was scored (a table row with its header)
+    pair: bool = False  # two sentences
+    dense: float = 0.0  # cosine with the question (only the best DENSE_POOL get one)
 
 
 def _table_header(lines: list[str], index: int) -> str:
@@ -124,14 +126,13 @@ def rank_quotes(question: Question, sources: Sequence[Source], *, similarity: Si
         gone = missing[source.number]
         score = LEXICAL * lexical + FITS * fits - MISSING * len(gone) + PAIR * pair
         text = source.text[start:end]
-        quotes.append(Quote(source.number, text, start, end, score, lexical, fits, gone, scored))
+        quotes.append(Quote(source.number, text, start, end, score, lexical, fits, gone, scored, pair))
     quotes.sort(key=lambda q: -q.score)
     if similarity is not None and quotes:
         head = quotes[:DENSE_POOL]
         cosines = similarity(question.text, [q.scored for q in head])
         rescored = [
-            Quote(q.source, q.text, q.start, q.end, q.score + DENSE * float(c), q.lexical, q.fits, q.missing, q.scored)
-            for q, c in zip(head, cosines, strict=True)
+            replace(q, score=q.score + DENSE * float(c), dense=float(c)) for q, c in zip(head, cosines, strict=True)
         ]
         quotes = sorted(rescored, key=lambda q: -q.score) + quotes[DENSE_POOL:]
     return quotes

@@ -18,7 +18,7 @@ from quarry.llm.pricing import PriceTable
 from quarry.llm.tokens import count_messages, count_tokens
 from quarry.types import Message, Usage
 
-__all__ = ["Budget", "Budgeted", "Metered"]
+__all__ = ["Budget", "Budgeted", "Metered", "find_prices"]
 
 
 class _Delegate:
@@ -208,3 +208,15 @@ class Budgeted(_Delegate):
             close = getattr(events, "close", None)
             if close is not None:
                 close()
+
+
+def find_prices(model: object) -> PriceTable | None:
+    """The price table of the :class:`Metered` wrapper in ``model``'s chain (None when it is not metered)."""
+    for _ in range(16):
+        if isinstance(model, Metered):
+            return model.prices
+        inner = getattr(model, "inner", None)
+        if inner is None:
+            return None
+        model = inner
+    return None

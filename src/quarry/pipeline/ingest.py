@@ -50,7 +50,7 @@ class Ingestor:
         self.access = AccessPolicy(access)
         self.fingerprint = content_hash(
             f"quarry {__version__}|{embedder.model_id}|{chunking.max_tokens}|{chunking.overlap_tokens}"
-            f"|access {self.access.fingerprint}"
+            f"|access {self.access.fingerprint}|parsers {getattr(parsers, 'fingerprint', '')}"
         )
 
     def run(

@@ -1,12 +1,13 @@
 """PDF: pypdfium2 (PDFium, C++) text per page, one :class:`PageSpan` per page.
 
-PDFium is fast (≈2–7 ms for a 3-page invoice) and robust on broken files. With ``tables=True``
-pages are read with pdfplumber instead, rendering detected tables as pipe tables interleaved
-with the surrounding lines (a page whose table rendering lost words keeps PDFium's text). That
-costs ≈25× more (≈55–150 ms per file vs 2–6 ms on markitdown's test PDFs, see
-``bench/RESULTS.md``) for a better layout match, so it is off by default — and pdfplumber (with
-pdfminer.six and cryptography) is an optional extra, ``pip install 'quarry[pdf-tables]'``, imported
-only when tables are on. PDFium is not thread-safe: all PDFium calls run under one lock.
+PDFium is fast (≈2–7 ms for a 3-page invoice) and robust on broken files. With ``tables=True`` (the
+default through ``[ingest] pdf_tables``) pages are also read with pdfplumber, rendering detected tables as
+Markdown pipe tables interleaved with the surrounding lines (a page whose table rendering lost words keeps
+PDFium's text), so a table reaches retrieval and the answering model row by row with its header. That costs
+≈25–35× more (≈80–250 ms per file vs 2–6 ms on markitdown's test PDFs, see ``bench/RESULTS.md``) for a closer
+layout match (0.91 vs 0.84 similarity to the reference conversions); ``pdf_tables = false`` reads plain text
+only. pdfplumber is imported only when tables are on. PDFium is not thread-safe: all PDFium calls run under
+one lock.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ __all__ = ["PdfParser"]
 
 _PDFIUM_LOCK = threading.Lock()
 _ERR_PASSWORD = 4
-_TABLES_HINT = "pip install 'quarry[pdf-tables]'"
+_TABLES_HINT = "pip install pdfplumber (a dependency of quarry; was it removed?)"
 _OCR_HINT = "scanned PDF without a text layer? OCR is not supported; run it through OCR (e.g. ocrmypdf) first"
 
 
@@ -103,7 +104,7 @@ def _require_pdfplumber() -> None:
 
 
 def _plumber_pages(data: bytes) -> list[str]:
-    import pdfplumber  # optional extra `pdf-tables`, checked by PdfParser.__init__
+    import pdfplumber  # checked by PdfParser.__init__
 
     with pdfplumber.open(io.BytesIO(data)) as pdf:
         return [_plumber_page(page) for page in pdf.pages]

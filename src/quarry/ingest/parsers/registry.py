@@ -96,9 +96,15 @@ class ParserRegistry:
         self, parsers: Iterable[Parser] | None = None, *, pdf_tables: bool = False, max_bytes: int | None = None
     ) -> None:
         self._parsers = list(parsers) if parsers is not None else _default_parsers(pdf_tables)
+        self.pdf_tables = pdf_tables and parsers is None
         self._by_extension = {ext: p for p in self._parsers for ext in p.extensions}
         self._by_media_type = {mt: p for p in self._parsers for mt in p.media_types}
         self.max_bytes = max_bytes
+
+    @property
+    def fingerprint(self) -> str:
+        """What changes the parsed text (part of the ingest fingerprint: changing it re-parses sources)."""
+        return f"pdf_tables={int(self.pdf_tables)}"
 
     def supported_extensions(self) -> list[str]:
         """Every extension with a parser (plus ``.gz`` wrapping any of them), sorted."""
@@ -165,6 +171,7 @@ class ParserRegistry:
 
 
 @cache
-def default_registry() -> ParserRegistry:
-    """The process-wide registry with every built-in parser (PDF tables off)."""
-    return ParserRegistry()
+def default_registry(*, pdf_tables: bool = True) -> ParserRegistry:
+    """The process-wide registry with every built-in parser; PDF tables become Markdown tables (pdfplumber)
+    unless ``pdf_tables`` is off (then PDFs are read ~35x faster, as plain text)."""
+    return ParserRegistry(pdf_tables=pdf_tables)
