@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -45,7 +45,13 @@ CONFIG_FILE = "quarry.toml"
 
 
 class StoreSettings(BaseModel):
-    path: Path = Field(Path(".quarry/quarry.db"), description="the SQLite file holding everything")
+    url: str | None = Field(
+        None,
+        description="the engine: sqlite:///path/to/quarry.db (default: path below) or postgresql://user@host/db",
+    )
+    path: Path = Field(
+        Path(".quarry/quarry.db"), description="the SQLite file (when url is unset); caches and runs sit beside it"
+    )
     ann_threshold: int = Field(
         20_000,
         description="collections with more chunks also get an HNSW index (exact search passes 5 ms near 20k); "
@@ -58,6 +64,28 @@ class StoreSettings(BaseModel):
         0.9, ge=0, description="BM25 term saturation; 0.9 and bm25_b 0.4 (Anserini's defaults) chosen on SciFact train"
     )
     bm25_b: float = Field(0.4, ge=0, le=1, description="BM25 length normalisation")
+
+    @field_validator("url")
+    @classmethod
+    def _known_engine(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+        if scheme == "sqlite" and (not url[7:].startswith("///") or len(url) <= 10):
+            raise ValueError("write sqlite:///relative/path.db or sqlite:////absolute/path.db")
+        if scheme not in ("sqlite", "postgresql", "postgres") and not scheme.startswith("postgresql+"):
+            raise ValueError("use sqlite:///path/to/quarry.db (the default) or postgresql://user@host/db")
+        return url
+
+    @property
+    def engine(self) -> Literal["sqlite", "postgresql"]:
+        return "postgresql" if self.url and not self.url.lower().startswith("sqlite:") else "sqlite"
+
+    def sqlite_file(self) -> Path | None:
+        """The file a ``sqlite:///`` URL names (relative paths are relative to the config file), else None."""
+        if not self.url or self.engine != "sqlite":
+            return None
+        return Path(self.url[10:])
 
 
 class EmbeddingSettings(BaseModel):
@@ -424,9 +452,12 @@ def load_settings(config: Path | None = None) -> Settings:
         ) from exc
     finally:  # a later plain Settings() reads ./quarry.toml again, not this file
         _config_path = Path(CONFIG_FILE)
+    base = path.parent if path.is_file() else Path.cwd()
     if not settings.store.path.is_absolute():
-        base = path.parent if path.is_file() else Path.cwd()
         settings.store.path = (base / settings.store.path).resolve()
+    sqlite_file = settings.store.sqlite_file()
+    if sqlite_file is not None:  # the URL names the file everything sits beside
+        settings.store.path = sqlite_file if sqlite_file.is_absolute() else (base / sqlite_file).resolve()
     return settings
 
 

@@ -1,4 +1,4 @@
-"""Operations: /metrics needs credentials, jobs live in SQLite (survive a restart, shared by processes),
+"""Operations: /metrics needs credentials, jobs live in the job store (survive a restart, shared by processes),
 verified keys are remembered but revocation from another connection still applies at once."""
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from quarry.api import create_app
-from quarry.api.job_store import INTERRUPTED, Job, JobStore, jobs_path
-from quarry.api.keys import KeyStore
 from quarry.embeddings import Embedder
+from quarry.stores.jobs import INTERRUPTED, Job
+from quarry.stores.sqlite import SQLiteJobStore as JobStore
+from quarry.stores.sqlite import SQLiteKeyStore as KeyStore
 from tests.api.conftest import Api, make_settings, make_system, wait_job
 
 SCRAPE = "scrape-token-for-tests"
@@ -73,12 +74,14 @@ def test_jobs_survive_a_restart_and_are_shared(tmp_path: Path, minilm: Embedder)
 
 
 def test_jobs_of_a_dead_process_are_marked_interrupted(tmp_path: Path) -> None:
-    path = jobs_path(make_settings(tmp_path))
+    store_path = make_settings(tmp_path).store.path
+    path = store_path.with_name(store_path.stem + ".jobs.db")
     child = subprocess.run(
         [
             sys.executable,
             "-c",
-            f"from pathlib import Path\nfrom quarry.api.job_store import Job, JobStore\n"
+            f"from pathlib import Path\nfrom quarry.stores.jobs import Job\n"
+            f"from quarry.stores.sqlite import SQLiteJobStore as JobStore\n"
             f"s = JobStore(Path({str(path)!r})); j = Job('dead1', 'upload', 'c', 'k1', 'r'); s.add(j)\n"
             f"j.status = 'running'; s.save(j)",
         ],

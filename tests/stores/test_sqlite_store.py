@@ -18,14 +18,42 @@ import numpy as np
 import pytest
 
 from quarry.errors import StoreError
-from quarry.stores.base import Store
+from quarry.stores.base import Store, TraceStore
 from quarry.stores.filters import Eq
-from quarry.stores.sqlite import SQLiteStore
+from quarry.stores.jobs import JobStore
+from quarry.stores.keys import KeyStore
+from quarry.stores.sqlite import SQLiteJobStore, SQLiteKeyStore, SQLiteStore, SQLiteTraceStore
 from quarry.stores.sqlite.fts import match_query
 from quarry.stores.sqlite.schema import SCHEMA_VERSION
 from quarry.testing.embedders import HashEmbedder
+from quarry.testing.state_conformance import JobStoreConformance, KeyStoreConformance
 from quarry.testing.store_conformance import EMBEDDER, StoreConformance, make_write
+from quarry.testing.trace_conformance import TraceStoreConformance
 from quarry.tracing.spans import Span, Trace
+
+
+class TestSQLiteTraceStore(TraceStoreConformance):
+    @pytest.fixture
+    def traces(self, tmp_path: Path) -> Iterator[TraceStore]:
+        store = SQLiteTraceStore(tmp_path / "store.traces.db")
+        yield store
+        store.close()
+
+
+class TestSQLiteKeyStore(KeyStoreConformance):
+    @pytest.fixture
+    def keys(self, tmp_path: Path) -> Iterator[KeyStore]:
+        store = SQLiteKeyStore(tmp_path / "store.keys.db")
+        yield store
+        store.close()
+
+
+class TestSQLiteJobStore(JobStoreConformance):
+    @pytest.fixture
+    def jobs(self, tmp_path: Path) -> Iterator[JobStore]:
+        store = SQLiteJobStore(tmp_path / "store.jobs.db")
+        yield store
+        store.close()
 
 
 class TestSQLiteStore(StoreConformance):
@@ -153,14 +181,16 @@ def test_failure_mid_sql_rolls_back(sqlite_store: SQLiteStore, monkeypatch: pyte
     assert sqlite_store.collection("docs").documents == 1
 
 
-def test_ambiguous_trace_prefix(sqlite_store: SQLiteStore) -> None:
+def test_ambiguous_trace_prefix(tmp_path: Path) -> None:
+    traces = SQLiteTraceStore(tmp_path / "store.traces.db")
     for trace_id in ("abc1", "abc2"):
-        sqlite_store.save_trace(Trace(trace_id, "search", Span("q", trace_id, None, time.time())))
+        traces.save_trace(Trace(trace_id, "search", Span("q", trace_id, None, time.time())))
     with pytest.raises(StoreError, match="ambiguous"):
-        sqlite_store.trace("abc")
-    record = sqlite_store.trace("abc2")
+        traces.trace("abc")
+    record = traces.trace("abc2")
     assert record is not None
     assert record.trace_id == "abc2"
+    traces.close()
 
 
 def test_match_query_quotes_every_word() -> None:

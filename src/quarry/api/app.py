@@ -14,9 +14,7 @@ from fastapi import FastAPI
 from quarry import __version__
 from quarry.api.context import ApiContext, RequestTagger
 from quarry.api.errors import install_handlers
-from quarry.api.job_store import JobStore, jobs_path
 from quarry.api.jobs import JobManager
-from quarry.api.keys import KeyStore, keys_path
 from quarry.api.metrics import Metrics
 from quarry.api.middleware import ServiceMiddleware
 from quarry.api.routes import answer, collections, documents, health, jobs, openai, search, traces
@@ -72,8 +70,8 @@ def create_app(
     ``close_quarry``: close the system when the app stops (worker processes own theirs)."""
     settings = settings or quarry.settings
     metrics = Metrics()
-    keys = KeyStore(keys_path(settings))
-    jobs_manager = JobManager(lambda: quarry.ingestor, metrics, JobStore(jobs_path(settings)))
+    keys = quarry.key_store
+    jobs_manager = JobManager(lambda: quarry.ingestor, metrics, quarry.job_store)
     quarry.tracer.sinks.insert(0, RequestTagger())
     share = max(1, workers)
     limiter = RateLimiter(settings.api.rate_per_s / share, max(1, settings.api.rate_burst // share))
@@ -85,8 +83,7 @@ def create_app(
         await anyio.to_thread.run_sync(_warm_up, quarry)
         yield
         await anyio.to_thread.run_sync(jobs_manager.shutdown)
-        keys.close()
-        if close_quarry:
+        if close_quarry:  # the key and job stores belong to the system and close with it
             quarry.close()
 
     app = FastAPI(title="Quarry", version=__version__, description=DESCRIPTION, lifespan=lifespan, responses=_ERRORS)

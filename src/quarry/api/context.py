@@ -10,13 +10,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from quarry.api.errors import CALLER_KEY, REQUEST_ID, ApiError
 from quarry.api.jobs import JobManager
-from quarry.api.keys import KeyStore
 from quarry.api.metrics import Metrics
 from quarry.api.security import Caller, RateLimiter, authenticate
 from quarry.assembly import Quarry
 from quarry.cache.results import ResultCache
 from quarry.errors import QuarryError
 from quarry.settings import Settings
+from quarry.stores.keys import KeyStore
 from quarry.tracing import Trace
 
 __all__ = ["ApiContext", "CallerDep", "ContextDep", "RequestTagger", "answerer_of", "bearer"]

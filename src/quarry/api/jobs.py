@@ -1,8 +1,8 @@
 """Background ingest jobs: one worker thread per process (SQLite has one writer), progress from pipeline events.
 
-Jobs are rows in ``<store>.jobs.db`` (:mod:`quarry.api.job_store`): they survive a restart and every
-worker process sees them. A job runs in the process that accepted it; progress is written at most
-every ``FLUSH_S`` seconds and at each status change. Each job belongs to the key that started it;
+Jobs are rows of the configured :class:`~quarry.stores.jobs.JobStore` (``<store>.jobs.db`` by default): they
+survive a restart and every worker process sees them. A job runs in the process that accepted it; progress is
+written at most every ``FLUSH_S`` seconds and at each status change. Each job belongs to the key that started it;
 only that key (or an admin key) can read it.
 """
 
@@ -15,13 +15,13 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from quarry.api.job_store import Job, JobStore
 from quarry.api.metrics import Metrics
 from quarry.errors import QuarryError
 from quarry.ingest.sources import Source
 from quarry.pipeline import Ingestor, IngestReport, Progress
+from quarry.stores.jobs import Job, JobStore
 
-__all__ = ["Job", "JobManager"]
+__all__ = ["Job", "JobManager", "record_progress"]
 
 log = logging.getLogger("quarry.api")
 
@@ -50,13 +50,13 @@ class JobManager:
         return self._store.list(owner, limit)
 
     def shutdown(self) -> None:
-        """Finish the running job, fail the queued ones, close the file (idempotent: lifespans may repeat)."""
+        """Finish the running job and fail the queued ones (idempotent: lifespans may repeat). The job store
+        belongs to the system (``Quarry.job_store``) and is closed with it."""
         if self._stopped:
             return
         self._stopped = True
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._store.fail_unfinished()  # jobs cancelled while queued would otherwise stay 'queued'
-        self._store.close()
 
     def _run(self, job: Job, source: Callable[[], Source]) -> None:
         job.status, job.started_at = "running", time.time()
@@ -81,10 +81,20 @@ class JobManager:
         last = [time.monotonic()]
 
         def on_progress(event: Progress) -> None:
-            job.on_progress(event)
+            record_progress(job, event)
             now = time.monotonic()
             if now - last[0] >= FLUSH_S:
                 last[0] = now
                 self._store.save(job)
 
         return on_progress
+
+
+def record_progress(job: Job, event: Progress) -> None:
+    """Count one pipeline event into ``job``'s progress."""
+    if event.kind == "start":
+        job.total = event.total
+    elif event.kind == "unit":
+        job.units[event.status] = job.units.get(event.status, 0) + 1
+    elif event.kind == "chunks":
+        job.chunks += event.count

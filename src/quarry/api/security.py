@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from quarry.api.errors import ApiError
-from quarry.api.keys import ApiKey, KeyStore, Scope
 from quarry.pipeline.access import PRINCIPALS
 from quarry.settings import AccessSettings
 from quarry.stores.filters import And, AnyOf, Eq, Filter, Or
+from quarry.stores.keys import ApiKey, KeyStore, Scope
 
 __all__ = ["ALL", "PUBLIC", "Caller", "RateLimiter", "authenticate"]
 

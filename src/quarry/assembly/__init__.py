@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 from quarry.cache import EmbeddingCache
 from quarry.embeddings import Embedder, MiniLMEmbedder, OpenAICompatibleEmbedder
@@ -24,7 +25,10 @@ from quarry.retrieval.rerankers import (
 from quarry.retrieval.routing import Router
 from quarry.retrieval.search import Searcher
 from quarry.settings import EmbeddingSettings, Settings
-from quarry.stores.sqlite import SQLiteStore
+from quarry.stores.base import Store, TraceStore
+from quarry.stores.jobs import JobStore
+from quarry.stores.keys import KeyStore
+from quarry.stores.sqlite import SQLiteJobStore, SQLiteKeyStore, SQLiteStore, SQLiteTraceStore
 from quarry.tracing import SpanSink, Tracer
 from quarry.tracing.otel import OtelSink
 
@@ -38,8 +42,24 @@ class Quarry:
 
     settings: Settings
 
+    def _side_file(self, suffix: str) -> Path:
+        path = self.settings.store.path
+        return path.with_name(path.stem + suffix)
+
+    def _engine(self) -> str:
+        engine = self.settings.store.engine
+        if engine != "sqlite":
+            raise ConfigError(
+                f"the {engine} store engine is not available in this version of Quarry",
+                key="store.url",
+                hint="use sqlite:///path/to/quarry.db (the default) until the PostgreSQL adapters ship",
+            )
+        return engine
+
     @cached_property
-    def store(self) -> SQLiteStore:
+    def store(self) -> Store:
+        """The knowledge base (collections, documents, both indexes) on the configured engine."""
+        self._engine()
         s = self.settings.store
         return SQLiteStore(
             s.path,
@@ -52,11 +72,23 @@ class Quarry:
         )
 
     @cached_property
-    def trace_store(self) -> SQLiteStore:
-        """Traces live in their own SQLite file beside the store: logging never waits on an
-        ingest's write lock, and a run that changes nothing leaves the knowledge base untouched."""
-        path = self.settings.store.path
-        return SQLiteStore(path.with_name(path.stem + ".traces.db"))
+    def trace_store(self) -> TraceStore:
+        """Traces in their own file beside the store: logging never waits on an ingest's write lock, and a
+        run that changes nothing leaves the knowledge base untouched."""
+        self._engine()
+        return SQLiteTraceStore(self._side_file(".traces.db"))
+
+    @cached_property
+    def key_store(self) -> KeyStore:
+        """API keys (``[api] keys_path`` overrides where the SQLite file lives)."""
+        self._engine()
+        return SQLiteKeyStore(self.settings.api.keys_path or self._side_file(".keys.db"))
+
+    @cached_property
+    def job_store(self) -> JobStore:
+        """Ingest jobs every API worker process shares."""
+        self._engine()
+        return SQLiteJobStore(self._side_file(".jobs.db"))
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -164,7 +196,7 @@ class Quarry:
     def close(self) -> None:
         if "chat_model" in self.__dict__:
             self.__dict__["chat_model"].close()
-        for name in ("store", "trace_store"):
+        for name in ("store", "trace_store", "key_store", "job_store"):
             if name in self.__dict__:
                 self.__dict__[name].close()
         embedder = self.__dict__.get("embedder")

@@ -8,18 +8,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from quarry.api.keys import SCOPES, KeyStore, keys_path
 from quarry.cli.app import JsonOpt, app, console, system
 from quarry.errors import ConfigError, QuarryError
+from quarry.stores.keys import SCOPES, KeyStore
 
 keys_app = typer.Typer(help="Create, list and revoke API keys for `quarry serve`.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
 
 def _keys(ctx: typer.Context) -> KeyStore:
-    store = KeyStore(keys_path(system(ctx).settings))
-    ctx.call_on_close(store.close)
-    return store
+    return system(ctx).key_store  # closed with the system when the command ends
 
 
 @keys_app.command("create")

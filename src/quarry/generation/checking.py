@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -26,8 +27,9 @@ from quarry.generation.citations import resolve
 from quarry.generation.extractive import Quote
 from quarry.generation.packing import Source
 from quarry.generation.questions import Question, missing_qualifiers, type_matches
-from quarry.generation.terms import key_terms, text_words
+from quarry.generation.terms import key_terms, number_terms, text_words
 from quarry.generation.verify import Verification, split_sentences, verify
+from quarry.generation.words import stems
 
 __all__ = ["CANNOT", "CheckPolicy", "Checked", "check_answer", "extract_only", "render_quote", "said_cannot"]
 
@@ -73,7 +75,7 @@ def render_quote(quote: Quote) -> str:
         cells = [c.strip() for c in text.strip("|").split("|")]
         names = [c.strip() for c in header.strip("|").split("|")] if header else []
         if len(names) == len(cells):
-            text = "; ".join(f"{n}: {c}" for n, c in zip(names, cells, strict=True) if c and n) or text
+            text = "; ".join(f"{n}: {c}" if n else c for n, c in zip(names, cells, strict=True) if c) or text
         else:
             text = " ".join(c for c in cells if c)
         return f"{text} [{quote.source}]"
@@ -99,8 +101,9 @@ def _agrees(question: Question, answer: str, quotes: Sequence[Quote]) -> Quote |
 
     A small model that reads a sentence with several figures ("14 controls, 17 patients and 14 treated
     patients") often picks the wrong one. So the answer is kept only when its new facts are in the best
-    candidate and the sentence of it that holds them holds no other value of the kind asked for (numbers
-    for "how many" and dates, names for "who"); otherwise the candidate itself is quoted."""
+    candidate, in the sentence of it that matches the question best, that sentence holds no other value of
+    the kind asked for (numbers for "how many" and dates, names for "who"), and a figure the source writes
+    with a magnitude keeps it ("1 billion", not "1"); otherwise the candidate itself is quoted."""
     if not quotes:
         return None
     top = quotes[0]
@@ -110,11 +113,37 @@ def _agrees(question: Question, answer: str, quotes: Sequence[Quote]) -> Quote |
         return None  # no new fact of its own: the candidate says more, so quote it
     if not said.numbers <= offered.numbers or not all(n in offered.names or n in lowered for n in said.names):
         return None
-    holding = [t for t in split_sentences(top.scored) if said.numbers <= _fresh(question, t).numbers] or [top.scored]
+    sentences = split_sentences(top.scored) or [top.scored]
+    holding = [t for t in sentences if _holds(question, t, said)] or [top.scored]
+    asked = stems(question.text)
+    if len(stems(holding[0]) & asked) < max(len(stems(t) & asked) for t in sentences):
+        return None  # the fact comes from a sentence beside the one that matches the question
     offered = _fresh(question, holding[0])  # the values the sentence holding the answer offers
     numbers, names = offered.numbers - said.numbers, offered.names - said.names
     ambiguous = {"number": numbers, "date": numbers, "name": names}.get(question.kind, numbers | names)
-    return None if ambiguous else top
+    if ambiguous or not _same_magnitude(answer, holding[0], said.numbers):
+        return None
+    return top
+
+
+def _holds(question: Question, sentence: str, said: KeyFacts) -> bool:
+    """Whether ``sentence`` holds every new fact of the answer (its numbers and its names)."""
+    facts = _fresh(question, sentence)
+    lowered = sentence.lower()
+    return said.numbers <= facts.numbers and all(n in facts.names or n in lowered for n in said.names)
+
+
+_MAGNITUDE = re.compile(r"(\d[\d,.]*)\s*(thousand|million|billion|trillion|bn|%|percent)\b", re.IGNORECASE)
+
+
+def _same_magnitude(answer: str, sentence: str, numbers: frozenset[str]) -> bool:
+    """A number the source writes with a magnitude ("1 billion", "20%") keeps it in the answer ("1" is wrong)."""
+    said = {(number_terms(m.group(1)), m.group(2).lower()) for m in _MAGNITUDE.finditer(answer)}
+    for match in _MAGNITUDE.finditer(sentence):
+        value = number_terms(match.group(1))
+        if value & numbers and (value, match.group(2).lower()) not in said:
+            return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)

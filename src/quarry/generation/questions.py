@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from quarry.generation.terms import KeyTerms, key_terms, number_terms, text_words
 from quarry.generation.words import content_words
 
-__all__ = ["Question", "analyse", "missing_qualifiers", "type_matches"]
+__all__ = ["Question", "analyse", "missing_qualifiers", "type_matches", "unit_given"]
 
 _NUMBER_Q = re.compile(r"\bhow (many|much|long|old|far|large|big|tall|often)\b", re.IGNORECASE)
 _QUANTITIES = frozenset(
@@ -108,9 +108,32 @@ def missing_qualifiers(question: Question, text: str, *, document_words: frozens
     return missing
 
 
+_MONEY_Q = re.compile(
+    r"\bhow much\b.*\b(pay|paid|cost|price|fund|funding|invest|spend|spent|earn|revenue|sales|worth|"
+    r"salary|budget|charge|fee|raise)",
+    re.IGNORECASE,
+)
+_PERCENT_Q = re.compile(r"\b(percentage|percent|share|proportion|rate)\b", re.IGNORECASE)
+_CURRENCY = re.compile(r"[$£€¥]|\b(dollars?|usd|eur|euros?|chf|gbp|pounds?|yen|rupees?|crore)\b", re.IGNORECASE)
+_PERCENTAGE = re.compile(r"%|\bper ?cent\b", re.IGNORECASE)
+
+
+def unit_given(question: Question, answer: str) -> bool:
+    """An amount of money or a percentage the question asks for comes with its unit, unless the question
+    names the unit itself ("… in million US dollars?"): "10%" does not answer "how much funding"."""
+    if _MONEY_Q.search(question.text) and not _CURRENCY.search(question.text):
+        return bool(_CURRENCY.search(answer))
+    if _PERCENT_Q.search(question.text) and not _PERCENTAGE.search(question.text) and question.kind == "number":
+        return bool(_PERCENTAGE.search(answer))
+    return True
+
+
 def type_matches(question: Question, answer: str) -> bool:
     """Whether ``answer`` holds what the question asks for: a number (beyond those the question itself
-    names) for number/date questions, a name for name questions; anything for the rest."""
+    names, with its unit when the question asks for money or a percentage) for number/date questions, a name
+    for name questions; anything for the rest."""
+    if not unit_given(question, answer):
+        return False
     if question.kind in ("number", "date"):
         return bool(number_terms(answer) - question.qualifiers.numbers) or (
             question.kind == "date" and bool(key_terms(answer).names - question.qualifiers.names)

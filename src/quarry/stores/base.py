@@ -1,6 +1,17 @@
-"""The store seam: documents, chunks, full-text and vector indexes, ingestion state, traces.
+"""The store seams, one small protocol per capability, each with its own conformance suite in
+:mod:`quarry.testing` (as haystack has one per document store):
 
-Semantics every adapter honours (checked by :mod:`quarry.testing.store_conformance`):
+- :class:`CollectionCatalog` — named collections and the embedder each was built with;
+- :class:`DocumentStore` — documents, their chunks and versions, ingestion state, the atomic write;
+- :class:`SearchIndex` — lexical and dense ranking inside the store, hits, exact per-document scores;
+- :class:`Store` — the knowledge base: the three above on one engine, because a write must replace a
+  document's chunks in both indexes in one transaction;
+- :class:`TraceStore` — finished traces; :mod:`quarry.stores.keys` and :mod:`quarry.stores.jobs` hold API
+  keys and ingest jobs.
+
+Each is chosen by engine (``[store] url``: ``sqlite:///…`` today) in :mod:`quarry.assembly`, so a second
+engine is a set of adapters, not a fork. Semantics every knowledge-base adapter honours (checked by
+:mod:`quarry.testing.store_conformance`):
 
 - Collections are separate namespaces; a document uri is unique within its collection.
 - :meth:`Store.write` is atomic: the documents it upserts replace their previous chunks in the
@@ -23,12 +34,16 @@ from quarry.tracing.spans import SpanSink
 from quarry.types import Chunk, Document, Hit, Matrix, Metadata, freeze
 
 __all__ = [
+    "CollectionCatalog",
     "CollectionInfo",
     "DocumentInfo",
+    "DocumentStore",
     "DocumentWrite",
+    "SearchIndex",
     "SourceState",
     "Store",
     "TraceRecord",
+    "TraceStore",
 ]
 
 
@@ -104,8 +119,7 @@ class TraceRecord:
     attributes: Metadata = field(default_factory=lambda: freeze(None))
 
 
-class Store(SpanSink, Protocol):
-    # collections
+class CollectionCatalog(Protocol):
     def ensure_collection(self, name: str, *, embedder: str, description: str = "") -> CollectionInfo:
         """Create ``name`` if missing. Raises StoreError if it exists with a different embedder."""
         ...
@@ -118,7 +132,8 @@ class Store(SpanSink, Protocol):
 
     def delete_collection(self, name: str) -> None: ...
 
-    # ingestion state
+
+class DocumentStore(Protocol):
     def source_states(self, collection: str, prefix: str = "") -> dict[str, SourceState]:
         """States of the sources whose uri starts with ``prefix``, by uri."""
         ...
@@ -144,13 +159,14 @@ class Store(SpanSink, Protocol):
         documents and state), and record source states."""
         ...
 
-    # reading
     def documents(self, collection: str, *, limit: int = 100, offset: int = 0) -> list[DocumentInfo]: ...
 
     def document(self, collection: str, uri: str) -> Document | None: ...
 
     def chunks(self, collection: str, document_uri: str) -> list[Chunk]: ...
 
+
+class SearchIndex(Protocol):
     def search_text(self, collection: str, query: str, k: int, where: Filter | None = None) -> list[Hit]: ...
 
     def search_vector(self, collection: str, vector: Matrix, k: int, where: Filter | None = None) -> list[Hit]: ...
@@ -187,7 +203,16 @@ class Store(SpanSink, Protocol):
         Raises CollectionNotFound."""
         ...
 
-    # traces (also a SpanSink: save_trace)
+
+class Store(CollectionCatalog, DocumentStore, SearchIndex, Protocol):
+    """The knowledge base: collections, documents and both indexes on one engine (see the module docstring)."""
+
+    def close(self) -> None: ...
+
+
+class TraceStore(SpanSink, Protocol):
+    """Finished traces (it receives them as a :class:`~quarry.tracing.SpanSink`), newest first."""
+
     def traces(self, limit: int = 20, kind: str | None = None) -> list[TraceRecord]: ...
 
     def trace(self, trace_id: str) -> TraceRecord | None:

@@ -1,6 +1,9 @@
-"""A reusable conformance suite for :class:`quarry.stores.base.Store` adapters.
+"""Reusable conformance suites for the knowledge-base store protocols (:mod:`quarry.stores.base`).
 
-Subclass it in an adapter's tests and override the ``store`` fixture::
+One mixin per capability — :class:`CollectionConformance`, :class:`DocumentConformance` and
+:class:`~quarry.testing.store_search_conformance.SearchConformance` — and :class:`StoreConformance`, which
+runs all three plus the checks that span them. Subclass in an adapter's tests and override the ``store``
+fixture::
 
     class TestMyStore(StoreConformance):
         @pytest.fixture
@@ -8,8 +11,9 @@ Subclass it in an adapter's tests and override the ``store`` fixture::
             with MyStore(tmp_path / "db") as s:
                 yield s
 
-Override :meth:`StoreConformance.changes` to enable the "reads write nothing" check. Vectors come
-from :class:`~quarry.testing.embedders.HashEmbedder`, so results never depend on a model.
+Override :meth:`StoreBasics.changes` to enable the "reads write nothing" check. Vectors come from
+:class:`~quarry.testing.embedders.HashEmbedder`, so results never depend on a model. Traces, API keys and jobs
+have their own suites (:mod:`quarry.testing.trace_conformance`, :mod:`quarry.testing.state_conformance`).
 """
 
 from __future__ import annotations
@@ -29,13 +33,19 @@ from quarry.testing.store_data import (
     texts,
 )
 from quarry.testing.store_search_conformance import SearchConformance
-from quarry.tracing.spans import Tracer
 
-__all__ = ["EMBEDDER", "HOSTILE_QUERIES", "StoreConformance", "make_write"]
+__all__ = [
+    "EMBEDDER",
+    "HOSTILE_QUERIES",
+    "CollectionConformance",
+    "DocumentConformance",
+    "StoreConformance",
+    "make_write",
+]
 
 
-class StoreConformance(SearchConformance):
-    """Protocol semantics every Store adapter must honour. Subclass and override ``store``."""
+class StoreBasics:
+    """The fixtures every knowledge-base suite shares."""
 
     collection_name: ClassVar[str] = "docs"
 
@@ -53,7 +63,9 @@ class StoreConformance(SearchConformance):
         """A counter of rows written by ``store`` (``None``: the adapter cannot tell; check skipped)."""
         return None
 
-    # -- collections
+
+class CollectionConformance(StoreBasics):
+    """Collections: named namespaces, each bound to the embedder it was built with."""
 
     def test_ensure_collection_is_idempotent(self, store: Store) -> None:
         info = store.ensure_collection("notes", embedder="e1", description="my notes")
@@ -107,7 +119,9 @@ class StoreConformance(SearchConformance):
         assert store.search_vector(coll, EMBEDDER.embed_query("zebra stripes"), 5) == []
         assert store.source_states(coll) == {}
 
-    # -- writes
+
+class DocumentConformance(StoreBasics):
+    """Documents: the atomic write, versions, deletions, ingestion state, reads."""
 
     def test_upsert_replaces_chunks_in_both_indexes(self, store: Store, coll: str) -> None:
         other = make_write("mem://other", ["a quiet harbour at dawn"])
@@ -251,29 +265,9 @@ class StoreConformance(SearchConformance):
         with pytest.raises(CollectionNotFound):
             store.vectors("nope", keys)
 
-    # -- traces and read-only calls
 
-    def test_traces_round_trip(self, store: Store) -> None:
-        tracer = Tracer([store])
-        with tracer.trace("ingest", "ingest ./docs", path="./docs") as first, first.stage("parse", items=3):
-            first.error("parse", "bad.pdf: encrypted")
-        with pytest.raises(RuntimeError), tracer.trace("search", "what is quarry?"):
-            raise RuntimeError("boom")
-        second = store.traces()[0]
-        assert [t.kind for t in store.traces()] == ["search", "ingest"]
-        assert (second.status, second.name) == ("error", "what is quarry?")
-        assert [t.trace_id for t in store.traces(kind="ingest")] == [first.trace_id]
-        assert len(store.traces(limit=1)) == 1
-        record = store.trace(first.trace_id[:10])
-        assert record is not None
-        assert record.trace_id == first.trace_id
-        assert (record.kind, record.status, dict(record.attributes)) == ("ingest", "ok", {"path": "./docs"})
-        spans = {s["name"]: s for s in record.spans}
-        assert set(spans) == {"ingest ./docs", "parse"}
-        assert spans["parse"]["errors"] == ["bad.pdf: encrypted"]
-        assert spans["parse"]["attributes"] == {"items": 3}
-        assert spans["parse"]["parent_id"] == spans["ingest ./docs"]["span_id"]
-        assert store.trace("zz-not-hex") is None
+class StoreConformance(CollectionConformance, DocumentConformance, SearchConformance):
+    """Everything a knowledge-base :class:`~quarry.stores.base.Store` adapter must honour."""
 
     def test_read_calls_write_nothing(self, store: Store, coll: str) -> None:
         store.write(coll, upserts=[make_write("mem://1", ["kiwi"])], states=[SourceState("mem://1", "h")])
@@ -293,6 +287,4 @@ class StoreConformance(SearchConformance):
         store.collections()
         store.collection(coll)
         store.ensure_collection(coll, embedder=EMBEDDER.model_id)
-        store.traces()
-        store.trace("abc")
         assert self.changes(store) == before

@@ -22,10 +22,9 @@ from types import TracebackType
 import numpy as np
 
 from quarry.errors import CollectionNotFound, StoreError
-from quarry.stores.base import CollectionInfo, DocumentInfo, DocumentWrite, SourceState, TraceRecord
+from quarry.stores.base import CollectionInfo, DocumentInfo, DocumentWrite, SourceState
 from quarry.stores.filters import Filter
 from quarry.stores.sqlite import catalog, search
-from quarry.stores.sqlite import traces as trace_rows
 from quarry.stores.sqlite.ann import AnnIndexes, HnswParams
 from quarry.stores.sqlite.keys import rowid_of, rowids_of
 from quarry.stores.sqlite.rows import to_chunk, to_collection, to_document, to_document_info, to_state
@@ -33,7 +32,6 @@ from quarry.stores.sqlite.schema import connect, migrate
 from quarry.stores.sqlite.sparse import BM25_B, BM25_K1, SparseIndex
 from quarry.stores.sqlite.vectors import LoadedVectors, VectorIndex, rows_of
 from quarry.stores.sqlite.writes import apply_write, delete_collection_rows
-from quarry.tracing.spans import Trace
 from quarry.types import Chunk, Document, Hit, Matrix
 
 __all__ = ["SQLiteStore"]
@@ -353,15 +351,3 @@ class SQLiteStore:
         with self._read() as conn:
             found = search.hydrate(conn, [(int(key), score) for key, score in ranked], retriever)
         return {str(rowid): hit for rowid, hit in found.items()}
-
-    # -- traces
-
-    def save_trace(self, trace: Trace) -> None:
-        with self._write() as conn:
-            trace_rows.insert_trace(conn, trace)
-
-    def traces(self, limit: int = 20, kind: str | None = None) -> list[TraceRecord]:
-        return trace_rows.list_traces(self._conn(), limit, kind)
-
-    def trace(self, trace_id: str) -> TraceRecord | None:
-        return trace_rows.find_trace(self._conn(), trace_id)

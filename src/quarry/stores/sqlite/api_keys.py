@@ -1,36 +1,25 @@
-"""API keys: scoped, limited to collections, carrying the caller's principals; stored hashed.
-
-A token is ``qk_<id>_<secret>`` (the secret is 32 random bytes, URL-safe). Only the sha256 of the whole
-token is stored, in its own SQLite file beside the store (``<store>.keys.db``). Verification looks the
-row up by ``id`` and compares the hashes in constant time; a revoked key stops working at once.
+"""API keys in their own SQLite file beside the store (``<store>.keys.db``): the :class:`KeyStore` adapter.
 
 Verified keys are remembered in memory (by token hash), so a request costs no row read or JSON
 decode. The memory is dropped whenever the file changes: ``PRAGMA data_version`` moves when any
-other connection (``quarry keys revoke``, another worker process) commits, and :meth:`KeyStore.revoke`
+other connection (``quarry keys revoke``, another worker process) commits, and :meth:`SQLiteKeyStore.revoke`
 clears it for this process's own writes. Revocation therefore still takes effect on the next request.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
-import secrets
 import sqlite3
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from quarry.errors import ConfigError
-from quarry.settings import Settings
+from quarry.stores.keys import ApiKey, check_scope, new_token, parse_token, token_hash
 
-__all__ = ["SCOPES", "ApiKey", "KeyStore", "Scope", "keys_path"]
+__all__ = ["SQLiteKeyStore"]
 
-Scope = Literal["read", "write", "admin"]
-SCOPES: tuple[Scope, ...] = ("read", "write", "admin")
 MAX_REMEMBERED = 10_000  # verified tokens kept in memory
 
 _SCHEMA = """
@@ -47,37 +36,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
 """
 
 
-@dataclass(frozen=True, slots=True)
-class ApiKey:
-    """``collections`` empty = every collection; ``principals`` are who the caller is, for access checks."""
-
-    id: str
-    scope: Scope
-    collections: tuple[str, ...]
-    principals: tuple[str, ...]
-    note: str = ""
-    created_at: float = 0.0
-    revoked_at: float | None = None
-
-    def allows(self, scope: Scope) -> bool:
-        return SCOPES.index(self.scope) >= SCOPES.index(scope)
-
-    def may_use(self, collection: str) -> bool:
-        return not self.collections or collection in self.collections
-
-
-def keys_path(settings: Settings) -> Path:
-    if settings.api.keys_path is not None:
-        return settings.api.keys_path
-    store = settings.store.path
-    return store.with_name(store.stem + ".keys.db")
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-class KeyStore:
+class SQLiteKeyStore:
     """Thread-safe: one connection behind a lock (every statement is a point query)."""
 
     def __init__(self, path: Path) -> None:
@@ -95,18 +54,15 @@ class KeyStore:
         self, scope: str, *, collections: Sequence[str] = (), principals: Sequence[str] = (), note: str = ""
     ) -> tuple[ApiKey, str]:
         """A new key and its token (shown once: only its hash is kept)."""
-        if scope not in SCOPES:
-            raise ConfigError(f"unknown scope {scope!r}", key="scope", hint="use read, write or admin")
-        key_id = secrets.token_hex(6)
-        token = f"qk_{key_id}_{secrets.token_urlsafe(32)}"
-        key = ApiKey(key_id, scope, tuple(collections), tuple(sorted(set(principals))), note, time.time())
+        key_id, token = new_token()
+        key = ApiKey(key_id, check_scope(scope), tuple(collections), tuple(sorted(set(principals))), note, time.time())
         with self._lock:
             self._db.execute(
                 "INSERT INTO api_keys (id, hash, scope, collections, principals, note, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     key.id,
-                    _hash(token),
+                    token_hash(token),
                     key.scope,
                     json.dumps(key.collections),
                     json.dumps(key.principals),
@@ -118,10 +74,10 @@ class KeyStore:
 
     def verify(self, token: str) -> ApiKey | None:
         """The live key ``token`` belongs to, or ``None`` (unknown, malformed or revoked)."""
-        parts = token.split("_", 2)
-        if len(parts) != 3 or parts[0] != "qk" or len(token) > 200:
+        key_id = parse_token(token)
+        if key_id is None:
             return None
-        digest = _hash(token)
+        digest = token_hash(token)
         with self._lock:
             version = self._db.execute("PRAGMA data_version").fetchone()[0]
             if version != self._version:  # another connection wrote (a revocation, maybe): forget everything
@@ -130,7 +86,7 @@ class KeyStore:
             known = self._verified.get(digest)
             if known is not None:
                 return known
-            row = self._db.execute("SELECT * FROM api_keys WHERE id = ?", (parts[1],)).fetchone()
+            row = self._db.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
             if row is None or not hmac.compare_digest(row["hash"], digest) or row["revoked_at"] is not None:
                 return None
             key = _key(row)

@@ -1,13 +1,6 @@
-"""Ingest jobs as rows of a small SQLite file beside the store (``<store>.jobs.db``).
-
-Why a file and not memory: a restart used to forget every job, and with ``quarry serve --workers N``
-a job started through one worker process was invisible to the others (a client polls whichever
-worker its connection lands on). Every worker opens the same file; WAL lets them read while the
-job's own worker writes its progress.
-
-A job runs in the process that accepted it (an upload's bytes live there). Each row records that
-process (pid and start time): when a process starts, rows left ``queued`` or ``running`` by a process
-that no longer exists are marked failed ("interrupted"), so a client never waits on a dead job.
+"""Ingest jobs as rows of a small SQLite file beside the store (``<store>.jobs.db``): the :class:`JobStore`
+adapter. Every worker process opens the same file; WAL lets them read while a job's own worker writes its
+progress. Each row records its process (pid and start time) so orphans of dead processes can be failed.
 """
 
 from __future__ import annotations
@@ -17,19 +10,14 @@ import os
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from quarry.pipeline import Progress
-from quarry.settings import Settings
+from quarry.stores.jobs import INTERRUPTED, KEEP_FINISHED, Job
 
-__all__ = ["Job", "JobStore", "jobs_path"]
-
-KEEP_FINISHED = 500
-INTERRUPTED = "interrupted: the server process that ran this job stopped; submit it again (finished units are skipped)"
+__all__ = ["SQLiteJobStore"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -60,42 +48,6 @@ _COLUMNS = (
 )
 
 
-@dataclass
-class Job:
-    id: str
-    kind: str
-    collection: str
-    owner: str
-    request_id: str
-    status: str = "queued"  # queued | running | succeeded | failed
-    created_at: float = field(default_factory=time.time)
-    started_at: float | None = None
-    finished_at: float | None = None
-    total: int | None = None
-    units: dict[str, int] = field(default_factory=dict)  # new / changed / unchanged / failed → count
-    chunks: int = 0
-    errors: list[dict[str, str]] = field(default_factory=list)
-    message: str = ""
-    report: dict[str, Any] | None = None
-
-    @property
-    def done(self) -> int:
-        return sum(self.units.values())
-
-    def on_progress(self, event: Progress) -> None:
-        if event.kind == "start":
-            self.total = event.total
-        elif event.kind == "unit":
-            self.units[event.status] = self.units.get(event.status, 0) + 1
-        elif event.kind == "chunks":
-            self.chunks += event.count
-
-
-def jobs_path(settings: Settings) -> Path:
-    store = settings.store.path
-    return store.with_name(store.stem + ".jobs.db")
-
-
 def _this_process() -> tuple[int, float]:
     pid = os.getpid()
     return pid, psutil.Process(pid).create_time()
@@ -108,7 +60,7 @@ def _alive(pid: int, started: float) -> bool:
         return False
 
 
-class JobStore:
+class SQLiteJobStore:
     """Thread-safe: one connection behind a lock; every statement touches one row or one index range."""
 
     def __init__(self, path: Path) -> None:
