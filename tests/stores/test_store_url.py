@@ -46,7 +46,7 @@ def test_a_bad_or_unsupported_url_is_a_clear_error(isolated_env: Path) -> None:
     with pytest.raises(ConfigError, match=r"invalid setting store.url: .*postgresql://"):
         load_settings(config)
     config.write_text('[store]\nurl = "sqlite://quarry.db"\n')
-    with pytest.raises(ConfigError, match="sqlite:///relative/path.db"):
+    with pytest.raises(ConfigError, match=r"sqlite:///relative/path\.db"):
         load_settings(config)
     config.write_text('[store]\nurl = "postgresql://quarry@localhost:5432/quarry"\n')
     settings = load_settings(config)
