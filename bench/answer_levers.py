@@ -4,6 +4,7 @@
     python bench/answer_levers.py thresholds   # evidence score: abstention trade-off, supported-flag agreement
     python bench/answer_levers.py verifier     # a local model as yes/no answerability judge (AUC)
     python bench/answer_levers.py speed        # prompt reading and generation speed per model, format and threads
+    python bench/answer_levers.py judge        # can a local model judge faithfulness? calibration AUC
 
 Each writes its own section of bench/RESULTS.md (``--no-write`` prints only). The corpus is the dev set's
 (bench/qa_corpus.py); the test split is never read here.
@@ -151,6 +152,33 @@ def verifier_section(all_cases: list[Case], models: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def judge_section(all_cases: list[Case], models: Sequence[str]) -> str:
+    """Calibrate each local model as a faithfulness judge on the tune split's right extractive answers (the
+    best sentence, which holds the answer, against the passages it came from) and their perturbations."""
+    from quarry.evaluation.judge import Judge, calibrate
+    from quarry.llm import build_chat_model
+    from quarry.settings import LLMSettings
+
+    faithful = []
+    for case in all_cases:
+        quote = case.run.quotes[0] if case.run.quotes else None
+        if quote is not None and case.answerable and contains_answer(quote.text, case.answers):
+            source = [*case.run.sources, *case.run.extra][quote.source - 1]
+            faithful.append((" ".join(quote.text.split()), source.text))
+    lines = ["| judge model | AUC all | number changed | name swapped | sentence added | faithful / perturbed | usable |",
+             "|---|---:|---:|---:|---:|---:|---|"]  # fmt: skip
+    for name in models:
+        chat = build_chat_model(LLMSettings(local={"model": name, "n_threads": 2}))
+        result = calibrate(Judge(chat), faithful[:30])
+        chat.close()
+        kinds = [f"{result.by_kind.get(k, float('nan')):.2f}" for k in ("number", "name", "outside")]
+        lines.append(
+            f"| {name} | {result.auc:.2f} | {' | '.join(kinds)} | {result.faithful} / {result.perturbed} | "
+            f"{'yes' if result.usable else 'no'} |"
+        )
+    return "\n".join(lines)
+
+
 def speed_section() -> str:
     import httpx
 
@@ -182,7 +210,7 @@ def speed_section() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("lever", choices=["weights", "thresholds", "verifier", "speed"])
+    parser.add_argument("lever", choices=["weights", "thresholds", "verifier", "judge", "speed"])
     parser.add_argument("--models", default="smollm2,qwen2.5-0.5b")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
@@ -199,11 +227,13 @@ def main() -> None:
             "weights": lambda: weights_section(all_cases),
             "thresholds": lambda: thresholds_section(all_cases),
             "verifier": lambda: verifier_section(all_cases, args.models.split(",")),
+            "judge": lambda: judge_section(all_cases, args.models.split(",")),
         }
         body = producers[args.lever]()
         title = {"weights": "Answer levers: extractive scoring weights (tune split)",
                  "thresholds": "Answer levers: evidence thresholds (tune split)",
-                 "verifier": "Answer levers: a local model as answerability judge (tune split)"}[args.lever]  # fmt: skip
+                 "verifier": "Answer levers: a local model as answerability judge (tune split)",
+                 "judge": "Answer levers: a local model as faithfulness judge, calibrated (tune split)"}[args.lever]  # fmt: skip
     text = f"`{command}` — {machine()}.\n\n{body}"
     print(text)
     if not args.no_write:

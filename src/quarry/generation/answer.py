@@ -305,7 +305,7 @@ class Answerer:
                     run.ttft_s = first - run.began
                 run.parts.append(event.text)
                 yield TokenEvent(event.text)
-                if self._enough(run.text + " "):
+                if self._enough(run.text + " ", len(run.parts)):
                     run.finish_reason = "sentences"
                     break
             elif isinstance(event, LLMUsage):
@@ -337,9 +337,14 @@ class Answerer:
         prices = find_prices(self.chat_model)
         return prices.priced(usage, run.model) if prices is not None else usage
 
-    def _enough(self, text: str) -> bool:
+    def _enough(self, text: str, pieces: int) -> bool:
+        """Enough to stop reading: ``max_sentences`` sentences, or one sentence once 60% of the answer budget is
+        spent (a second sentence begun then would be cut off)."""
         limit = self.settings.max_sentences
-        return limit is not None and len(_SENTENCE_END.findall(text)) >= limit
+        if limit is None:
+            return False
+        done = len(_SENTENCE_END.findall(text))
+        return done >= limit or (done >= 1 and pieces >= 0.6 * self.settings.max_tokens)
 
     @property
     def policy(self) -> CheckPolicy:

@@ -31,6 +31,7 @@ __all__ = [
     "add_table_headers",
     "format_sources",
     "pack",
+    "readable",
     "source_tokens",
     "table_preamble",
 ]
@@ -82,8 +83,10 @@ class Source:
         return "".join(parts)
 
     def shown(self) -> str:
-        """What the model reads: the preamble (if any), then the text."""
-        return f"{self.preamble}\n{self.text.strip()}" if self.preamble else self.text.strip()
+        """What the model reads: the preamble (if any), then the text, with Markdown links and images reduced to
+        their text (a URL costs tokens, and small models copy it into the answer; the span stays exact)."""
+        text = readable(self.text.strip())
+        return f"{self.preamble}\n{text}" if self.preamble else text
 
     def header(self) -> str:
         label = self.title or self.document_uri.rsplit("/", 1)[-1]
@@ -103,6 +106,15 @@ class Source:
         if all(c.index != chunk.index for c in self.chunks):
             self.chunks.append(chunk)
             self.chunks.sort(key=lambda c: (c.start, c.index))
+
+
+_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]+)\]\((?:[^()\s]+|\([^)]*\))(?:\s+\"[^\"]*\")?\)")
+
+
+def readable(text: str) -> str:
+    """``text`` with Markdown images dropped to their alt text and links to their anchor text."""
+    return _LINK.sub(r"\1", _IMAGE.sub(r"\1", text))
 
 
 def format_sources(sources: Sequence[Source], *, titles: bool = True) -> str:
