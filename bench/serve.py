@@ -43,7 +43,7 @@ import httpx
 import numpy as np
 import psutil
 
-from quarry.api.keys import KeyStore
+from quarry.stores.sqlite import SQLiteKeyStore
 from results import machine, write_section
 
 HERE = Path(__file__).resolve().parent
@@ -222,7 +222,7 @@ def measure(args: argparse.Namespace, plan: Plan, pools: dict[str, list[str]]) -
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         copy_store(args.store, folder)
-        _, token = KeyStore(folder / "keys.db").create("read", collections=[args.collection])
+        _, token = SQLiteKeyStore(folder / "keys.db").create("read", collections=[args.collection])
         port = free_port()
         server = start_server(folder, port, plan.workers, 0.0 if plan.mix == "unique" else 300.0)
         base = f"http://127.0.0.1:{port}"

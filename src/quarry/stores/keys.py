@@ -3,7 +3,7 @@
 A token is ``qk_<id>_<secret>`` (the secret is 32 random bytes, URL-safe). Only the sha256 of the whole token is
 stored; verification looks the row up by ``id`` and compares the hashes in constant time, and a revoked key
 stops working at once. :class:`KeyStore` is the seam (the SQLite adapter is
-:class:`~quarry.stores.sqlite.keys.SQLiteKeyStore`); :func:`new_token`, :func:`token_hash` and
+:class:`~quarry.stores.sqlite.api_keys.SQLiteKeyStore`); :func:`new_token`, :func:`token_hash` and
 :func:`parse_token` are what every adapter shares, so tokens mean the same on every engine.
 """
 
