@@ -127,6 +127,7 @@ class Chunk:
     heading_path: tuple[str, ...] = ()
     page: int | None = None
     token_count: int = 0
+    flags: tuple[str, ...] = ()  # what guards found at ingest (e.g. "injection"); not part of the content hash
 
     @property
     def id(self) -> str:

@@ -17,9 +17,15 @@ log = logging.getLogger("quarry.api")
 
 T = TypeVar("T")
 
+# one event (OpenAPI before 3.2 reads an event stream's ``schema`` as the schema of each event)
+_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {"event": {"type": "string"}, "data": {"type": "string", "description": "JSON, or [DONE]"}},
+}
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}, "description": "JSON, or SSE events"}
+    200: {"content": {"text/event-stream": {"schema": _EVENT}}, "description": "JSON, or SSE events"}
 }
 
 

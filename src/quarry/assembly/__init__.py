@@ -12,6 +12,7 @@ from quarry.embeddings.cached import CachedEmbedder
 from quarry.errors import ConfigError
 from quarry.generation import Answerer
 from quarry.generation.prompts import load_prompt
+from quarry.guardrails import Guardrails
 from quarry.ingest.parsers import ParserRegistry, default_registry
 from quarry.llm import ChatModel, build_chat_model
 from quarry.pipeline import Ingestor
@@ -175,6 +176,12 @@ class Quarry:
         """The configured chat model with retries, fallback and metering (see ``quarry.llm.factory``)."""
         return build_chat_model(self.settings.llm)
 
+    @cached_property
+    def guardrails(self) -> Guardrails:
+        """The configured guards; the injection probe embeds with the collection's query encoder."""
+        embedder = self.embedder
+        return Guardrails(self.settings.guardrails, embed=embedder.embed_query, model_id=embedder.model_id)
+
     @property
     def context_window(self) -> int:
         """The chat model's context in tokens (the local server's ``n_ctx``; 128k for hosted models)."""
@@ -191,6 +198,7 @@ class Quarry:
             settings=self.settings.generation,
             tracer=self.tracer,
             context_window=window,
+            guardrails=self.guardrails,
         )
 
     def close(self) -> None:

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 
 from quarry.generation.base import (
     Answer,
@@ -43,10 +43,12 @@ from quarry.generation.checking import Checked, CheckPolicy, check_answer, extra
 from quarry.generation.citations import close_cut_marker
 from quarry.generation.conversation import condense
 from quarry.generation.extractive import Quote
+from quarry.generation.guarded import guard_answer, guard_question, guard_sources
 from quarry.generation.packing import Source, format_sources
 from quarry.generation.prompts import load_prompt
 from quarry.generation.questions import Question, analyse, missing_qualifiers
 from quarry.generation.selection import Selector, embedder_similarity
+from quarry.guardrails import Guardrails
 from quarry.llm import ChatModel, ChatSettings, Done, TextDelta, Traced, count_messages, count_tokens, load_model
 from quarry.llm import UsageEvent as LLMUsage
 from quarry.llm.metering import find_prices
@@ -76,6 +78,8 @@ class _Run:
     extra: list[Source] = field(default_factory=list)  # the other retrieved passages
     quotes: list[Quote] = field(default_factory=list)  # extractive candidates over both, best first
     retrieved: tuple[Passage, ...] = ()
+    collection: str = ""
+    flags: list[str] = field(default_factory=list)  # guards that fired
     parts: list[str] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     model: str = ""
@@ -116,8 +120,10 @@ class Answerer:
         settings: GenerationSettings | None = None,
         tracer: Tracer | None = None,
         context_window: int = 4096,
+        guardrails: Guardrails | None = None,
     ) -> None:
         self.searcher, self.store, self.chat_model = searcher, store, chat_model
+        self.guardrails = guardrails
         self.settings = settings or GenerationSettings()
         self.tracer = tracer or searcher.tracer
         self.context_window = self.settings.context_window or context_window
@@ -159,31 +165,46 @@ class Answerer:
         system: str | None = None,
     ) -> Iterator[AnswerEvent]:
         """Tokens as they come, a revision if the check changed them, then citations, usage and the answer."""
-        run = _Run(time.perf_counter(), question)
+        run = _Run(time.perf_counter(), question, collection=collection)
         with self.tracer.trace("answer", question, collection=collection, prompt=self.prompt.ref) as trace:
-            run.query = self._condense(trace, question, history)
-            run.asked = analyse(run.query)
-            result = self._retrieve(trace, run.query, collection, k or self.settings.k, where)
-            run.retrieved = tuple(_passage(h) for h in result.hits)
-            reason = self._weak(result)
-            if not reason:
-                self._pack(trace, run, collection, result)
-                reason = self._unmatched(run.asked, [*run.sources, *run.extra]) or self._thin(run)
-            if reason:
-                answer = self._abstain(trace, run, reason)
-                yield TokenEvent(answer.text)
-            elif self.settings.answer_mode == "extract":
-                answer = self._extract(trace, run)
+            asked = guard_question(self._guards(collection), collection, question, trace)
+            run.flags += asked.flags
+            if asked.refusal:
+                answer = self._refuse(trace, run, asked.refusal)
                 yield TokenEvent(answer.text)
             else:
-                yield from self._generate(trace, run, system)
-                answer = self._answer(trace, run, self._check(trace, run))
-                if answer.text != run.text:
-                    yield RevisionEvent(answer.text, answer.note or "the claim check changed the answer")
+                answer = yield from self._answer_question(trace, run, asked.text, history, k, where, system)
             for citation in answer.citations:
                 yield CitationEvent(citation)
             yield UsageEvent(answer.usage)
             yield DoneEvent(answer)
+
+    def _answer_question(self, trace: Trace, run: _Run, question: str, history: Sequence[Message], k: int | None,
+                         where: Filter | None, system: str | None) -> Generator[AnswerEvent, None, Answer]:  # fmt: skip
+        run.query = self._condense(trace, question, history)
+        run.asked = analyse(run.query)
+        result = self._retrieve(trace, run.query, run.collection, k or self.settings.k, where)
+        run.retrieved = tuple(_passage(h) for h in result.hits)
+        reason = self._weak(result)
+        if not reason:
+            self._pack(trace, run, run.collection, result)
+            reason = self._unmatched(run.asked, [*run.sources, *run.extra]) or self._thin(run)
+        if reason:
+            answer = self._abstain(trace, run, reason)
+            yield TokenEvent(answer.text)
+            return answer
+        if self.settings.answer_mode == "extract":
+            answer = self._extract(trace, run)
+            yield TokenEvent(answer.text)
+            return answer
+        yield from self._generate(trace, run, system)
+        answer = self._answer(trace, run, self._check(trace, run))
+        if answer.text != run.text:
+            yield RevisionEvent(answer.text, answer.note or "the claim check changed the answer")
+        return answer
+
+    def _guards(self, collection: str) -> Guardrails | None:
+        return None if self.guardrails is None else self.guardrails.for_collection(collection)
 
     def _condense(self, trace: Trace, question: str, history: Sequence[Message]) -> str:
         if not history or self.settings.condense == "off":
@@ -235,7 +256,13 @@ class Answerer:
         with trace.stage("pack") as span:
             budget = self._budget(run.asked.text)
             chosen = self.selector.select(run.asked, collection, result.hits, budget)
-            run.sources, run.extra, run.quotes = chosen.sources, chosen.extra, chosen.quotes
+            guards = self._guards(collection)
+            run.sources, run.extra, run.quotes, flagged = guard_sources(
+                guards, collection, chosen.sources, chosen.extra, chosen.quotes, trace
+            )
+            if flagged:
+                run.flags.append("injection")
+                span.add(flagged=flagged)
             span.add(
                 sources=len(chosen.sources),
                 chunks=sum(len(s.chunks) for s in chosen.sources),
@@ -276,6 +303,25 @@ class Answerer:
             method="abstained",
             query=run.query,
             retrieved=run.retrieved,
+            guard_flags=tuple(dict.fromkeys(run.flags)),
+        )
+
+    def _refuse(self, trace: Trace, run: _Run, reason: str) -> Answer:
+        trace.root.attributes.update(refused=True, refusal=reason, supported=False)
+        return Answer(
+            run.question,
+            reason,
+            (),
+            model=self.chat_model.model_id,
+            prompt_version=self.prompt.ref,
+            trace_id=trace.trace_id,
+            seconds=time.perf_counter() - run.began,
+            usage=run.usage,
+            method="refused",
+            query=run.query,
+            retrieved=run.retrieved,
+            refused=True,
+            guard_flags=tuple(dict.fromkeys(run.flags)),
         )
 
     def _messages(self, question: str, sources: Sequence[Source], system: str | None) -> list[Message]:
@@ -374,6 +420,13 @@ class Answerer:
         return self._answer(trace, run, found)
 
     def _answer(self, trace: Trace, run: _Run, checked: Checked) -> Answer:
+        guarded = guard_answer(self._guards(run.collection), run.collection, checked.text,
+                               supported=checked.supported, system_prompt=self.prompt.system,
+                               cited=[c.document_uri for c in checked.citations], trace=trace)  # fmt: skip
+        run.flags += guarded.flags
+        if guarded.refusal:
+            return self._refuse(trace, run, guarded.refusal)
+        checked = replace(checked, text=guarded.text)
         abstained = checked.method == "abstained"
         reason = checked.reason
         trace.root.attributes.update(
@@ -406,4 +459,5 @@ class Answerer:
             query=run.query,
             sources=tuple(_source_passage(s) for s in run.sources),
             retrieved=run.retrieved,
+            guard_flags=tuple(dict.fromkeys(run.flags)),
         )

@@ -84,7 +84,8 @@ class Answer:
     ``truncated`` says the model was cut off by its token limit (``finish_reason == "length"``);
     ``model_text`` is what the model wrote before the check. ``query`` is what was searched (a follow-up
     in a conversation is condensed into a standalone query); ``sources`` are the passages the model read,
-    ``retrieved`` every passage retrieval returned.
+    ``retrieved`` every passage retrieval returned. ``refused`` is set when a guard blocked the question or
+    the answer (``method = "refused"``); ``guard_flags`` names every guard that fired.
     """
 
     question: str
@@ -109,6 +110,8 @@ class Answer:
     query: str = ""
     sources: tuple[Passage, ...] = ()
     retrieved: tuple[Passage, ...] = ()
+    refused: bool = False  # a guard blocked the question or the answer (``text`` says why)
+    guard_flags: tuple[str, ...] = ()  # guards that fired (flagged, redacted or blocked) along the way
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 from quarry.errors import ConfigError
+from quarry.settings.guards import GuardrailSettings
 
 __all__ = [
     "AccessRule",
@@ -28,6 +29,7 @@ __all__ = [
     "EmbeddingSettings",
     "EvaluationSettings",
     "GenerationSettings",
+    "GuardrailSettings",
     "IngestSettings",
     "LLMBudgetSettings",
     "LLMProviderSettings",
@@ -413,6 +415,7 @@ class Settings(BaseSettings):
     access: AccessSettings = AccessSettings()
     api: ApiSettings = ApiSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
+    guardrails: GuardrailSettings = GuardrailSettings()
 
     @classmethod
     def settings_customise_sources(
