@@ -87,6 +87,9 @@ def test_search_filters_modes_and_explain(api: Api) -> None:
     assert api.client.post("/v1/search", json={**body, "filter": deep}, headers=headers).status_code == 400
     key = api.client.post("/v1/search", json={**body, "filter": {"eq": {"field": "a b", "value": 1}}}, headers=headers)
     assert key.status_code == 400 and key.json()["error"]["code"] == "store_rejected"
+    for huge in ({"eq": {"field": "year", "value": 2**64}}, {"range": {"field": "year", "gte": -(2**70)}}):
+        over = api.client.post("/v1/search", json={**body, "filter": huge}, headers=headers)
+        assert over.status_code == 400 and "64-bit integer range" in over.json()["error"]["message"]
 
 
 def test_answer_json_and_sse(api: Api) -> None:

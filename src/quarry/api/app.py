@@ -69,7 +69,7 @@ def create_app(
     gets ``rate / workers`` (and ``burst / workers``) and the sum stays the configured limit.
     ``close_quarry``: close the system when the app stops (worker processes own theirs)."""
     settings = settings or quarry.settings
-    metrics = Metrics()
+    metrics = Metrics(answer_cache=quarry.settings.cache.enabled)
     keys = quarry.key_store
     jobs_manager = JobManager(lambda: quarry.ingestor, metrics, quarry.job_store)
     quarry.tracer.sinks.insert(0, RequestTagger())

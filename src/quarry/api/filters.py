@@ -10,6 +10,7 @@ any of gte, gt, lte, lt), ``and``/``or`` (a list), ``not`` (an expression). Boun
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from quarry.api.errors import ApiError
@@ -62,8 +63,24 @@ def _field(arg: dict[str, Any]) -> str:
     return field
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _number(value: int | float, where: str) -> int | float:
+    """A number the store can compare: integers within signed 64 bits (SQLite's), floats finite."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
+        raise _bad(f"{where} {value} is outside the 64-bit integer range (±9223372036854775807); send it as a string")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _bad(f"{where} must be a finite number")
+    return value
+
+
 def _value(value: Any) -> JsonValue:
-    if value is None or isinstance(value, str | int | float | bool):
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _number(value, "value")
+    if value is None or isinstance(value, str | bool):
         return value
     raise _bad("values must be strings, numbers, booleans or null")
 
@@ -99,7 +116,7 @@ def _range(field: str, arg: dict[str, Any]) -> Filter:
             continue
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise _bad(f"range bound {name!r} must be a number or a string")
-        bounds[name] = value
+        bounds[name] = value if isinstance(value, str) else _number(value, f"range bound {name!r}")
     extra = set(arg) - {"field", "gte", "gt", "lte", "lt"}
     if extra:
         raise _bad(f"unknown range keys {sorted(extra)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
 
+from quarry.generation import Answer
 from quarry.pipeline import IngestReport
 from quarry.types import Usage
 
@@ -13,7 +14,8 @@ _LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, *, answer_cache: bool = False) -> None:
+        self.answer_cache_on = answer_cache  # count answer cache misses only when there is a cache
         disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series (they double each counter)
         self.registry = CollectorRegistry()
         r = self.registry
@@ -41,6 +43,23 @@ class Metrics:
         self.search_cache = Counter(
             "quarry_search_cache_lookups", "search result cache lookups by result (hit, miss)", ["result"], registry=r
         )
+
+        self.answer_cache = Counter(
+            "quarry_answer_cache_lookups", "semantic answer cache lookups by result (hit, miss)", ["result"], registry=r
+        )
+        self.guard_flags = Counter(
+            "quarry_guard_flags", "answers on which a guard fired, by guard; refusals by refused", ["guard"], registry=r
+        )
+
+    def observe_answer(self, answer: Answer) -> None:
+        """Tokens and cost, the answer cache's hit or miss (when the cache is on), and the guards that fired."""
+        self.observe_usage(answer.usage, answer.model)
+        if self.answer_cache_on and not answer.refused:
+            self.answer_cache.labels("hit" if answer.cached else "miss").inc()
+        for guard in answer.guard_flags:
+            self.guard_flags.labels(guard).inc()
+        if answer.refused:
+            self.guard_flags.labels("refused").inc()
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()

@@ -121,6 +121,9 @@ class HitOut(BaseModel):
     page: int | None
     heading_path: list[str]
     metadata: dict[str, Any]
+    flags: list[str] = Field(
+        default_factory=list, description="what the guards found at ingest, e.g. injection (planted instructions)"
+    )
     explain: dict[str, Any] | None = None
 
 
@@ -189,6 +192,9 @@ class AnswerResponse(BaseModel):
     trace_id: str
     took_ms: float
     ttft_ms: float | None = Field(description="time to the first token, from the request")
+    refused: bool = Field(False, description="a guard blocked the question or the answer (text says why)")
+    guard_flags: list[str] = Field(default_factory=list, description="guards that fired (flagged, redacted, blocked)")
+    cached: bool = Field(False, description="served from the semantic answer cache")
 
 
 class TraceOut(BaseModel):

@@ -47,6 +47,7 @@ def hit_out(rank: int, hit: Hit, caller: Caller, *, explain: dict[str, Any] | No
         page=chunk.page,
         heading_path=list(chunk.heading_path),
         metadata=caller.show_metadata(hit.metadata),
+        flags=list(chunk.flags),
         explain=explain,
     )
 
@@ -99,6 +100,9 @@ def answer_out(answer: Answer) -> AnswerResponse:
         trace_id=answer.trace_id,
         took_ms=round(answer.seconds * 1000, 2),
         ttft_ms=None if answer.ttft_s is None else round(answer.ttft_s * 1000, 2),
+        refused=answer.refused,
+        guard_flags=list(answer.guard_flags),
+        cached=answer.cached,
     )
 
 

@@ -7,12 +7,16 @@ from functools import cached_property
 from pathlib import Path
 
 from quarry.cache import EmbeddingCache
+from quarry.cache.semantic import AnswerCacheBackend, SemanticCache
+from quarry.cache.semantic_redis import RedisAnswerCache
+from quarry.cache.semantic_sqlite import SQLiteAnswerCache
 from quarry.embeddings import Embedder, MiniLMEmbedder, OpenAICompatibleEmbedder
 from quarry.embeddings.cached import CachedEmbedder
 from quarry.errors import ConfigError
 from quarry.generation import Answerer
 from quarry.generation.prompts import load_prompt
 from quarry.guardrails import Guardrails
+from quarry.guardrails.ingest import IngestGuards
 from quarry.ingest.parsers import ParserRegistry, default_registry
 from quarry.llm import ChatModel, build_chat_model
 from quarry.pipeline import Ingestor
@@ -122,6 +126,7 @@ class Quarry:
             self.tracer,
             batch_chunks=self.settings.ingest.batch_chunks,
             access=self.settings.access,
+            screen=IngestGuards(self.guardrails),
         )
 
     @cached_property
@@ -199,7 +204,21 @@ class Quarry:
             tracer=self.tracer,
             context_window=window,
             guardrails=self.guardrails,
+            cache=self.answer_cache,
         )
+
+    @cached_property
+    def answer_cache(self) -> SemanticCache | None:
+        """The semantic answer cache (``[cache]``): SQLite beside the store, or Redis when ``url`` is set."""
+        settings = self.settings.cache
+        if not settings.enabled:
+            return None
+        backend: AnswerCacheBackend
+        if settings.url:
+            backend = RedisAnswerCache.from_url(settings.url, ttl_s=settings.ttl_s)
+        else:
+            backend = SQLiteAnswerCache(self._side_file(".answers.db"))
+        return SemanticCache(backend, threshold=settings.threshold, ttl_s=settings.ttl_s)
 
     def close(self) -> None:
         if "chat_model" in self.__dict__:
@@ -207,6 +226,8 @@ class Quarry:
         for name in ("store", "trace_store", "key_store", "job_store"):
             if name in self.__dict__:
                 self.__dict__[name].close()
+        if self.__dict__.get("answer_cache") is not None:
+            self.__dict__["answer_cache"].close()
         embedder = self.__dict__.get("embedder")
         if isinstance(embedder, CachedEmbedder):
             embedder.cache.close()

@@ -119,7 +119,7 @@ def delete(
 
 def main() -> None:
     """Entry point: runs the app and turns Quarry errors into a message and exit code 2."""
-    from quarry.cli import ask, eval_answers, evaluate, guards, ingest, keys, search, serve, traces  # noqa: F401  (registers commands)
+    from quarry.cli import ask, cache, eval_answers, evaluate, guards, ingest, keys, search, serve, traces  # noqa: F401  (registers commands)
 
     try:
         code = app(standalone_mode=False)

@@ -45,8 +45,10 @@ def _footer(answer: Answer) -> str:
     ttft = f", first token {answer.ttft_s:.2f} s" if answer.ttft_s is not None else ""
     removed = f"; removed invented citation(s) {list(answer.removed_citations)}" if answer.removed_citations else ""
     verdict = "supported" if answer.supported else "not supported"
+    cached = " · from the answer cache" if answer.cached else ""
+    flags = f" · guards fired: {', '.join(answer.guard_flags)}" if answer.guard_flags else ""
     return (
-        f"{answer.model} · {answer.prompt_version} · {answer.method}, {verdict} · {u.prompt_tokens}+"
+        f"{answer.model} · {answer.prompt_version} · {answer.method}, {verdict}{cached}{flags} · {u.prompt_tokens}+"
         f"{u.completion_tokens} tokens · ${u.cost_usd:.6f} · {answer.seconds:.2f} s{ttft}{removed} · "
         f"trace {answer.trace_id[:12]}"
     )

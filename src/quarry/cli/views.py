@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from quarry.pipeline import IngestReport
@@ -74,6 +75,7 @@ def hit_dict(rank: int, hit: Hit) -> dict[str, object]:
         "end": c.end,
         "page": c.page,
         "heading_path": list(c.heading_path),
+        "flags": list(c.flags),
         "text": c.text,
     }
 
@@ -84,7 +86,8 @@ def hits_table(hits: list[Hit]) -> Table:
         c = hit.chunk
         where = " › ".join(c.heading_path[-2:]) + (f" p.{c.page}" if c.page else "") + f" [{c.start}:{c.end}]"
         snippet = " ".join(c.text.split())[:160]
-        table.add_row(str(rank), f"{hit.score:.3f}", hit.title or hit.document_uri, where, snippet)
+        text = Text.assemble((f"⚑ {', '.join(c.flags)} ", "red"), snippet) if c.flags else snippet
+        table.add_row(str(rank), f"{hit.score:.3f}", hit.title or hit.document_uri, where, text)
     return table
 
 

@@ -29,6 +29,8 @@ import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
+from quarry.cache.semantic import SemanticCache, exact_key
+from quarry.errors import QuarryError
 from quarry.generation.base import (
     Answer,
     AnswerEvent,
@@ -39,11 +41,12 @@ from quarry.generation.base import (
     TokenEvent,
     UsageEvent,
 )
+from quarry.generation.cached import answer_key, decode_answer, encode_answer
 from quarry.generation.checking import Checked, CheckPolicy, check_answer, extract_only
 from quarry.generation.citations import close_cut_marker
 from quarry.generation.conversation import condense
 from quarry.generation.extractive import Quote
-from quarry.generation.guarded import guard_answer, guard_question, guard_sources
+from quarry.generation.guarded import guard_answer, guard_question, guard_sources, holds_output, scrub
 from quarry.generation.packing import Source, format_sources
 from quarry.generation.prompts import load_prompt
 from quarry.generation.questions import Question, analyse, missing_qualifiers
@@ -57,7 +60,7 @@ from quarry.settings import GenerationSettings
 from quarry.stores.base import Store
 from quarry.stores.filters import Filter
 from quarry.tracing import Trace, Tracer
-from quarry.types import Hit, Message, Usage
+from quarry.types import Hit, Matrix, Message, Usage
 
 __all__ = ["NO_SUPPORT", "Answerer"]
 
@@ -91,6 +94,16 @@ class _Run:
         return close_cut_marker("".join(self.parts).strip())
 
 
+@dataclass(frozen=True, slots=True)
+class _Probe:
+    """A cache lookup: the exact key, the collection generation and question vector it was made with, the hit."""
+
+    key: str
+    generation: int
+    vector: Matrix
+    hit: Answer | None = None
+
+
 def _passage(hit: Hit) -> Passage:
     c = hit.chunk
     return Passage(hit.document_uri, hit.title, c.start, c.end, c.text, score=hit.score)
@@ -121,9 +134,10 @@ class Answerer:
         tracer: Tracer | None = None,
         context_window: int = 4096,
         guardrails: Guardrails | None = None,
+        cache: SemanticCache | None = None,
     ) -> None:
         self.searcher, self.store, self.chat_model = searcher, store, chat_model
-        self.guardrails = guardrails
+        self.guardrails, self.cache = guardrails, cache
         self.settings = settings or GenerationSettings()
         self.tracer = tracer or searcher.tracer
         self.context_window = self.settings.context_window or context_window
@@ -168,12 +182,28 @@ class Answerer:
         run = _Run(time.perf_counter(), question, collection=collection)
         with self.tracer.trace("answer", question, collection=collection, prompt=self.prompt.ref) as trace:
             asked = guard_question(self._guards(collection), collection, question, trace)
+            # the conversation's earlier user turns too (a system message is instructions by nature: the probe
+            # flags "You are a helpful assistant." at 0.90, so it is the caller's to vouch for)
+            for earlier in (m.content for m in history if m.role == "user"):
+                if asked.refusal or not earlier.strip():
+                    continue
+                before = guard_question(self._guards(collection), collection, earlier, trace)
+                asked = replace(asked, refusal=before.refusal, flags=asked.flags + before.flags)
             run.flags += asked.flags
+            if asked.text != question:  # redacted (personal data): the original is kept nowhere, not in the trace
+                trace.root.name = run.question = asked.text
+            probe = None if asked.refusal else self._probe(trace, run, asked.text, k, where, history, system)
             if asked.refusal:
                 answer = self._refuse(trace, run, asked.refusal)
                 yield TokenEvent(answer.text)
+            elif probe is not None and probe.hit is not None:
+                answer = probe.hit
+                yield TokenEvent(answer.text)
             else:
                 answer = yield from self._answer_question(trace, run, asked.text, history, k, where, system)
+                if probe is not None and self.cache is not None and not answer.refused:
+                    self.cache.store(probe.key, collection, probe.generation, asked.text, probe.vector,
+                                     encode_answer(answer))  # fmt: skip
             for citation in answer.citations:
                 yield CitationEvent(citation)
             yield UsageEvent(answer.usage)
@@ -197,11 +227,52 @@ class Answerer:
             answer = self._extract(trace, run)
             yield TokenEvent(answer.text)
             return answer
-        yield from self._generate(trace, run, system)
+        held = holds_output(self._guards(run.collection))
+        if held:  # personal data is redacted before any of the answer leaves: nothing streams until then
+            for _ in self._generate(trace, run, system):
+                pass
+        else:
+            yield from self._generate(trace, run, system)
         answer = self._answer(trace, run, self._check(trace, run))
-        if answer.text != run.text:
+        if held:
+            yield TokenEvent(answer.text)
+        elif answer.text != run.text:
             yield RevisionEvent(answer.text, answer.note or "the claim check changed the answer")
         return answer
+
+    def _probe(self, trace: Trace, run: _Run, question: str, k: int | None, where: Filter | None,
+               history: Sequence[Message], system: str | None) -> _Probe | None:  # fmt: skip
+        """Look the question up in the semantic cache (None when there is no cache or no such collection)."""
+        if self.cache is None:
+            return None
+        with trace.stage("cache") as span:
+            try:
+                generation = self.store.collection(run.collection).generation
+            except QuarryError:
+                return None  # the answer path reports the unknown collection
+            guards = self._guards(run.collection)
+            parts = answer_key(
+                collection=run.collection, generation=generation, question=question, where=where,
+                k=k or self.settings.k, prompt=self.prompt.ref, model=self.chat_model.model_id,
+                settings={"generation": self.settings.model_dump(mode="json"),
+                          "retrieval": self.searcher.settings.for_collection(run.collection).model_dump(mode="json")},
+                guards=guards.settings.model_dump(mode="json") if guards is not None else {},
+                history=history, system=system,
+            )  # fmt: skip
+            key = exact_key(parts)
+            vector = self.searcher.embedder.embed_query(question)
+            found = self.cache.lookup(key, vector)
+            span.attributes.update(hit=found is not None, backend=self.cache.backend.name)
+            if found is None:
+                span.add(misses=1)
+                return _Probe(key, generation, vector)
+            span.attributes.update(similarity=round(found.similarity, 4), matched=found.question[:200])
+            span.add(hits=1)
+        trace.root.attributes.update(cached=True)
+        stored = decode_answer(found.payload)
+        hit = replace(stored, question=run.question, trace_id=trace.trace_id, usage=Usage(0, 0),
+                      seconds=time.perf_counter() - run.began, ttft_s=None, cached=True)  # fmt: skip
+        return _Probe(key, generation, vector, hit)
 
     def _guards(self, collection: str) -> Guardrails | None:
         return None if self.guardrails is None else self.guardrails.for_collection(collection)
@@ -427,6 +498,12 @@ class Answerer:
         if guarded.refusal:
             return self._refuse(trace, run, guarded.refusal)
         checked = replace(checked, text=guarded.text)
+        guards = self._guards(run.collection)
+        model_text = run.text
+        if holds_output(guards):  # what the model wrote and the claims it made, redacted like the answer
+            model_text = scrub(guards, run.collection, model_text)
+            checked = replace(checked, claims=tuple(replace(c, text=scrub(guards, run.collection, c.text))
+                                                    for c in checked.claims))  # fmt: skip
         abstained = checked.method == "abstained"
         reason = checked.reason
         trace.root.attributes.update(
@@ -453,7 +530,7 @@ class Answerer:
             truncated=run.finish_reason == "length",
             finish_reason=run.finish_reason,
             method=checked.method,
-            model_text=run.text,
+            model_text=model_text,
             note=reason,
             claims=checked.claims,
             query=run.query,

@@ -112,6 +112,7 @@ class Answer:
     retrieved: tuple[Passage, ...] = ()
     refused: bool = False  # a guard blocked the question or the answer (``text`` says why)
     guard_flags: tuple[str, ...] = ()  # guards that fired (flagged, redacted or blocked) along the way
+    cached: bool = False  # served from the semantic answer cache (``usage`` is then what this request spent)
 
 
 @dataclass(frozen=True, slots=True)

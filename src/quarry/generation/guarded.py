@@ -20,7 +20,7 @@ from quarry.generation.packing import Source
 from quarry.guardrails import GuardContext, Guardrails, neutralise_links
 from quarry.tracing import Trace
 
-__all__ = ["REFUSAL", "Guarded", "guard_answer", "guard_question", "guard_sources"]
+__all__ = ["REFUSAL", "Guarded", "guard_answer", "guard_question", "guard_sources", "holds_output", "scrub"]
 
 REFUSAL = "I can't help with that"
 INJECTION_FLAG = "injection"
@@ -95,3 +95,17 @@ def guard_answer(
     if outcome.blocked is not None:
         return Guarded(safe, f"{REFUSAL}: {outcome.blocked.reason}", outcome.flags)
     return Guarded(outcome.text, "", outcome.flags)
+
+
+def holds_output(guards: Guardrails | None) -> bool:
+    """Whether answers are redacted on the way out (the pii guard runs on output with ``redact``): then the
+    answer is not streamed token by token, and what the model wrote is redacted wherever it is kept."""
+    return guards is not None and "pii" in guards.active("output") and guards.settings.actions.get("pii") == "redact"
+
+
+def scrub(guards: Guardrails | None, collection: str, text: str) -> str:
+    """``text`` with personal data redacted (unchanged when the pii guard does not redact output)."""
+    if guards is None or not holds_output(guards) or not text:
+        return text
+    verdict = guards.guard("pii").check(text, GuardContext("output", collection))
+    return verdict.text if verdict.triggered and verdict.text is not None else text

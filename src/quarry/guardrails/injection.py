@@ -9,7 +9,9 @@ The probe is logistic regression over the collection's MiniLM embedding of the t
 ``bench/guards.py`` on the train split of ../shared/datasets/injection (in-the-wild jailbreaks, DAN templates)
 against ordinary questions and passages (SciFact claims and abstracts, the QA dev questions, the essay), and
 shipped as weights (``data/injection_probe.json``): it catches role-play jailbreaks no rule names. The score is
-the larger of the two. The probe only speaks on texts of at least four words (on a greeting or a single character
+the larger of the two. The probe judges questions and chat messages only: on document text of a genre it was
+not trained on (WHOIS records) it fired on most chunks, so passages — at ingest and at answer time — are judged by
+the rules alone. The probe only speaks on texts of at least four words (on a greeting or a single character
 its score is noise). Its threshold comes with the weights: set on the train split so that at most 2% of ordinary
 train questions score above it, and reported on the held-out split by ``bench/guards.py measure``.
 """
@@ -33,6 +35,11 @@ __all__ = ["RULES", "InjectionGuard", "Probe", "load_probe", "rule_matches"]
 
 _W = r"(?:\w+\s+){0,4}?"  # a few words between the parts of a phrase
 RULES: dict[str, tuple[str, float]] = {
+    "forget_all": (
+        r"\b(ignore|disregard|forget)\s+(everything|all|anything)\s+(above|before|earlier|previous|prior|"
+        r"you (were|have been) told)",
+        1.0,
+    ),
     "override": (
         rf"\b(ignore|disregard|forget|override|bypass|skip)\s+{_W}"
         rf"(previous|prior|above|earlier|preceding|all|any|every|the|your|these|those)\s+{_W}"
@@ -65,19 +72,30 @@ RULES: dict[str, tuple[str, float]] = {
         0.9,
     ),
     "address_model": (
-        r"\b(assistant|ai model|language model|chatbot|llm|ai)\b\s+(must|should|shall|will|has to)\s+"
-        r"(now\s+)?(say|answer|reply|respond|tell|output|print|ignore)\b",
+        r"\b(assistants?|ai models?|language models?|chatbots?|llms?|ai|ai systems?)\b\s+"
+        r"(\w+\s+){0,3}?(must|should|shall|will|has to|have to)\s+(now\s+|not\s+|never\s+|always\s+)?"
+        r"(say|answer|reply|respond|tell|output|print|ignore|add|claim|mention|include|recommend|state)\b",
         0.9,
+    ),
+    # a document speaking to the model that reads it: "If you are an AI reading this", "Note for the chatbot:"
+    "speaks_to_model": (  # rules run on normalised text: no punctuation, lower case
+        r"\b(if you are an? (ai|assistant|language model|llm|chatbot|bot)|(ai|assistant|language model|llm|"
+        r"chatbot|model)s?( systems?)? (reading|processing|quoting|summari[sz]ing|crawling) this|"
+        r"(for|to) (the |any |an? )?(ai|assistant|language model|llm|chatbot)s?( model)? (please|your|you|when|if|"
+        r"do|include|ignore|say|tell|always|never)|"
+        r"instructions? for (the |any )?(ai|assistant|language model|llm|chatbot|model)s?|"
+        r"(assistant|chatbot|llm) (when|if) (\w+ ){0,6}?(say|tell|reply|answer|respond|recommend))\b",
+        0.8,
     ),
     "redirect": (
         r"\b(visit|go to|click|navigate to|open|download from|send (it|them|this) to)\s+(https?\s|www\s|\S+\s"
         r"(com|net|org|io|biz|ru|xyz)\b)",
-        0.6,
+        0.45,  # "please visit https://…" is everyday document text: recorded, never enough alone
     ),
 }
 PROBE_MIN_WORDS = 4  # the probe is noise on one- to three-word texts ("hello" scored 0.76); rules still apply
 _COMPILED = {name: re.compile(pattern) for name, (pattern, _) in RULES.items()}
-_WORD = re.compile(r"\w+")
+_WORD = re.compile(r"\w{2,}")  # words of two letters or more: "c r y p t o" is not six words
 _EXFILTRATION = re.compile(r"!\[[^\]]*\]\(\s*https?://[^)\s]*[?&=][^)]*\)", re.IGNORECASE)
 
 
@@ -131,15 +149,21 @@ class InjectionGuard:
         self.embed = embed
         self.threshold = threshold if threshold is not None else (self.probe.threshold if self.probe else 0.6)
 
-    def score(self, text: str) -> tuple[float, dict[str, float]]:
+    def score(self, text: str, *, probe: bool = True) -> tuple[float, dict[str, float]]:
         rules = rule_matches(text)
         learned = 0.0
-        if self.probe is not None and self.embed is not None and len(_WORD.findall(text)) >= PROBE_MIN_WORDS:
+        use_probe = probe and self.probe is not None and self.embed is not None
+        if (
+            use_probe
+            and self.probe is not None
+            and self.embed is not None
+            and len(_WORD.findall(text)) >= PROBE_MIN_WORDS
+        ):
             learned = float(self.probe.score(self.embed(text).reshape(1, -1))[0])
-        return max([learned, *rules.values()]), {**rules, **({"probe": round(learned, 3)} if self.probe else {})}
+        return max([learned, *rules.values()]), {**rules, **({"probe": round(learned, 3)} if use_probe else {})}
 
     def check(self, text: str, context: GuardContext) -> Verdict:
-        score, found = self.score(text)
+        score, found = self.score(text, probe=context.stage == "input")
         triggered = score >= self.threshold
         names = tuple(sorted(k for k, v in found.items() if k != "probe" or v >= self.threshold))
         reason = f"looks like a prompt injection ({', '.join(names)})" if triggered else ""

@@ -1,7 +1,8 @@
 """Run the configured guards on a text at one stage, with the configured actions, and trace every verdict.
 
 :class:`Guardrails` is built from ``[guardrails]`` (per collection: ``for_collection``). ``check(stage, text,
-context, trace)`` runs each active guard whose stages include ``stage`` in configuration order; a redaction
+context, trace)`` runs each active guard whose stages include ``stage`` — blocking guards first, then flagging,
+then redacting ones, each group in configuration order; a redaction
 passes the cleaned text on to the next guard; a block stops there. Each verdict becomes a ``guard.<name>`` span
 (stage, score, triggered, action, findings) in the caller's trace, so a refusal is explained in the trace view.
 """
@@ -76,7 +77,11 @@ class Guardrails:
         return scoped
 
     def active(self, stage: Stage) -> list[str]:
-        return [n for n in self.settings.guards if stage in self.guard(n).stages]
+        """The guards that run at ``stage``: those that block first, then those that flag, then those that redact,
+        so a redaction never hides from a block what it would have found (configuration order otherwise)."""
+        names = [n for n in self.settings.guards if stage in self.guard(n).stages]
+        order = {"block": 0, "flag": 1, "allow": 1, "redact": 2}
+        return sorted(names, key=lambda n: order[self.settings.actions.get(n, "flag")])
 
     def check(self, stage: Stage, text: str, context: GuardContext, trace: Trace | None = None) -> Outcome:
         verdicts: list[Verdict] = []

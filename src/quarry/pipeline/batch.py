@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from quarry.embeddings.base import Embedder
+from quarry.pipeline.screen import IngestScreen
 from quarry.stores.base import DocumentWrite, SourceState, Store
 from quarry.tracing import Trace
 from quarry.types import Chunk, Document
@@ -40,6 +41,7 @@ class PendingBatch:
     delete_uris: list[str] = field(default_factory=list)
     states: list[SourceState] = field(default_factory=list)
     text_hashes: dict[str, str] = field(default_factory=dict)
+    screen: IngestScreen | None = None
 
     @property
     def chunk_count(self) -> int:
@@ -69,7 +71,10 @@ class PendingBatch:
         row = 0
         for pending in self.documents:
             rows = vectors[row : row + len(pending.chunks)] if pending.chunks else _empty(self.embedder.dimension)
-            writes.append(DocumentWrite(pending.document, pending.chunks, rows, pending.duplicate_of))
+            screened = pending.chunks
+            if self.screen is not None and pending.chunks:
+                screened = self.screen.chunks(self.collection, pending.chunks, rows, self.trace)
+            writes.append(DocumentWrite(pending.document, screened, rows, pending.duplicate_of))
             row += len(pending.chunks)
         with self.trace.stage("store", documents=len(writes), chunks=len(chunks), deleted=len(self.delete_uris)):
             self.store.write(self.collection, upserts=writes, delete_uris=self.delete_uris, states=self.states)

@@ -25,6 +25,7 @@ from quarry.ingest.sources import Source, Unreadable
 from quarry.pipeline.access import AccessPolicy, label_documents
 from quarry.pipeline.batch import PendingBatch
 from quarry.pipeline.report import Failure, IngestReport, Progress, ProgressCallback
+from quarry.pipeline.screen import IngestScreen
 from quarry.settings import AccessSettings, ChunkingSettings
 from quarry.stores.base import SourceState, Store
 from quarry.tracing import Trace, Tracer
@@ -44,6 +45,7 @@ class Ingestor:
         *,
         batch_chunks: int = 512,
         access: AccessSettings | None = None,
+        screen: IngestScreen | None = None,
     ) -> None:
         self.store, self.embedder, self.parsers, self.chunking, self.tracer = store, embedder, parsers, chunking, tracer
         self.batch_chunks = batch_chunks
@@ -51,7 +53,9 @@ class Ingestor:
         self.fingerprint = content_hash(
             f"quarry {__version__}|{embedder.model_id}|{chunking.max_tokens}|{chunking.overlap_tokens}"
             f"|access {self.access.fingerprint}|parsers {getattr(parsers, 'fingerprint', '')}"
+            + (f"|guards {screen.fingerprint}" if screen is not None else "")
         )
+        self.screen = screen
 
     def run(
         self, source: Source, collection: str, *, sync: bool = False, progress: ProgressCallback | None = None
@@ -93,7 +97,7 @@ class _Run:
             notify,
         )
         self.store = ingestor.store
-        self.batch = PendingBatch(ingestor.store, ingestor.embedder, collection, trace)
+        self.batch = PendingBatch(ingestor.store, ingestor.embedder, collection, trace, screen=ingestor.screen)
 
     def ingest(self, source: Source, *, sync: bool) -> None:
         states = self.store.source_states(self.collection, prefix=source.prefix)
@@ -140,6 +144,9 @@ class _Run:
         return status
 
     def _documents(self, source_uri: str, documents: list[Document]) -> None:
+        screen = self.ingestor.screen
+        if screen is not None:  # personal data redacted before anything is hashed, chunked or stored
+            documents = [screen.document(self.collection, d, self.trace) for d in documents]
         documents = label_documents(documents, self.ingestor.access)  # principals count in text_hash
         stored = self.store.document_hashes(self.collection, source_uri)
         for document in documents:

@@ -25,6 +25,7 @@ __all__ = [
     "AccessRule",
     "AccessSettings",
     "ApiSettings",
+    "CacheSettings",
     "ChunkingSettings",
     "EmbeddingSettings",
     "EvaluationSettings",
@@ -401,6 +402,28 @@ class EvaluationSettings(BaseModel):
     )
 
 
+class CacheSettings(BaseModel):
+    """``[cache]``: the semantic answer cache (see ``quarry.cache.semantic``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(True, description="serve a stored answer to the same or a paraphrased question")
+    threshold: float = Field(
+        0.93, gt=0.0, le=1.0, description="least cosine between questions (bench/cache.py: <= 1% false hits)"
+    )
+    ttl_s: float = Field(7 * 86400.0, gt=0, description="an entry is not served after this many seconds")
+    url: str | None = Field(
+        None, description="redis://host:port/db to share the cache between replicas; None = SQLite beside the store"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("use redis://host:port/db (or rediss://, unix://), or leave it unset for SQLite")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QUARRY_", env_nested_delimiter="__", extra="forbid")
 
@@ -416,6 +439,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
     guardrails: GuardrailSettings = GuardrailSettings()
+    cache: CacheSettings = CacheSettings()
 
     @classmethod
     def settings_customise_sources(

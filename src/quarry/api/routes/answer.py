@@ -43,7 +43,7 @@ def answer(body: AnswerRequest, request: Request, caller: CallerDep, context: Co
         lines = guarded(_sse(events, context.metrics), lambda error: event(error, "error"))
         return StreamingResponse(lines, media_type="text/event-stream", headers=SSE_HEADERS)
     result = answerer.answer(body.question, body.collection, k=body.k, where=where)
-    context.metrics.observe_usage(result.usage, result.model)
+    context.metrics.observe_answer(result)
     return answer_out(result)
 
 
@@ -59,5 +59,5 @@ def _sse(events: Iterator[AnswerEvent], metrics: Metrics) -> Iterator[str]:
             case UsageEvent(usage):
                 yield event(usage_out(usage).model_dump(), "usage")
             case DoneEvent(result):
-                metrics.observe_usage(result.usage, result.model)
+                metrics.observe_answer(result)
                 yield event(answer_out(result).model_dump(), "done")

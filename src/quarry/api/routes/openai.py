@@ -88,7 +88,7 @@ def chat_completions(body: ChatCompletionRequest, request: Request, caller: Call
         lines = guarded(chunks, lambda error: event(error))
         return StreamingResponse(lines, media_type="text/event-stream", headers=SSE_HEADERS)
     answer = answerer.answer(question, collection, k=body.quarry_k, where=where, history=history, system=system)
-    context.metrics.observe_usage(answer.usage, answer.model)
+    context.metrics.observe_answer(answer)
     message = {"role": "assistant", "content": answer.text, "quarry_citations": _citations(answer)}
     return {
         "id": completion_id,
@@ -154,7 +154,7 @@ def _chunks(events: Iterator[AnswerEvent], completion_id: str, model: str, metri
         elif isinstance(item, RevisionEvent):
             revision = {"text": item.text, "reason": item.reason}
         elif isinstance(item, DoneEvent):
-            metrics.observe_usage(item.answer.usage, item.answer.model)
+            metrics.observe_answer(item.answer)
             extra = {"quarry_revision": revision} if revision else {}
             yield chunk({}, "stop", quarry_citations=_citations(item.answer), usage=_usage(item.answer), **extra)
     yield event("[DONE]")

@@ -24,7 +24,7 @@ __all__ = [
 
 # Select list for a chunk joined to its document (``c`` chunks, ``d`` documents).
 CHUNK_COLUMNS = (
-    'c.rowid AS chunk_rowid, c.idx, c.text, c.start, c."end", c.heading_path, c.page, c.token_count, '
+    'c.rowid AS chunk_rowid, c.idx, c.text, c.start, c."end", c.heading_path, c.page, c.token_count, c.flags, '
     "d.id AS document_id, d.uri AS document_uri, d.title, d.metadata"
 )
 
@@ -53,6 +53,7 @@ def to_chunk(row: sqlite3.Row) -> Chunk:
         heading_path=tuple(json.loads(row["heading_path"])),
         page=row["page"],
         token_count=row["token_count"],
+        flags=tuple(f for f in row["flags"].split(",") if f),
     )
 
 

@@ -119,8 +119,13 @@ CREATE INDEX traces_started ON traces(started_at);
 CREATE INDEX traces_kind_started ON traces(kind, started_at);
 """
 
+# What guards found in a chunk at ingest (comma-separated names, e.g. "injection"); not part of its content.
+_V2 = """
+ALTER TABLE chunks ADD COLUMN flags TEXT NOT NULL DEFAULT '';
+"""
+
 # Append new migrations; never edit a released one. Index i migrates user_version i → i + 1.
-_MIGRATIONS: tuple[str, ...] = (_V1,)
+_MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 

@@ -261,7 +261,8 @@ class SQLiteStore:
         with self._read() as conn:
             catalog.require(conn, collection)
             rows = conn.execute(
-                'SELECT d.id AS document_id, c.idx, c.text, c.start, c."end", c.heading_path, c.page, c.token_count '
+                'SELECT d.id AS document_id, c.idx, c.text, c.start, c."end", c.heading_path, c.page, c.token_count, '
+                "c.flags "
                 "FROM documents d JOIN chunks c ON c.document = d.rowid WHERE d.collection = ? AND d.uri = ? "
                 "ORDER BY c.idx",
                 (collection, document_uri),

@@ -31,8 +31,8 @@ RETURNING rowid
 """
 
 _INSERT_CHUNK = """
-INSERT INTO chunks (document, idx, text, start, "end", heading_path, page, token_count, content_hash, vector)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO chunks (document, idx, text, start, "end", heading_path, page, token_count, content_hash, vector, flags)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 _UPSERT_STATE = """
@@ -111,7 +111,9 @@ def _upsert(
 
 def _chunk_row(document: int, c: Chunk, vector: Matrix) -> tuple[object, ...]:
     headings = dump_json(list(c.heading_path))
-    return (document, c.index, c.text, c.start, c.end, headings, c.page, c.token_count, c.content_hash, to_blob(vector))
+    flags = ",".join(c.flags)
+    return (document, c.index, c.text, c.start, c.end, headings, c.page, c.token_count, c.content_hash,
+            to_blob(vector), flags)  # fmt: skip
 
 
 def _checked_vectors(item: DocumentWrite, dimension: int | None) -> Matrix:
