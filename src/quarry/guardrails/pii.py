@@ -113,9 +113,18 @@ _PATTERNS = {
         (rf"\b\d{{1,6}}\s+(?:[A-Z][\w'.-]*\s+){{1,4}}(?:{_STREET_TYPES})\b\.?", 0.6),
         (rf"\b(?:\d{{1,6}}\s+)?[A-ZÅÄÖØÆÜ][\wäöåøæüßéő-]*(?:{_STREET_SUFFIXES})\s+\d{{1,5}}\s?[A-Za-z]?\b", 0.6),
         (r"\b(?:Suite|Ste\.?|Apt\.?|Apartment|Unit|Flat)\s*#?\s?\d{1,5}[A-Za-z]?\b", 0.6),
+        # what follows "lives at", "my address is", … up to the end of the clause
+        (
+            r"\b(?:[Ll]ives (?:at|on)|[Aa]ddress(?: is)?:?|[Ll]ocated at|[Ss]end (?:it|this|them) to|[Dd]eliver(?:ed)? "
+            r"to)\s+\d{1,6}\s[^\n,;]{3,50}",
+            0.5,
+        ),
         # a whole line "<house number> <Street Name> <number>", the shape of street lines in many countries
         (r"^[>\s]*\d{1,6}\s+[A-ZÀ-Þ][^\W\d_][^\n,;:!?]{1,40}?\s\d{1,5}[A-Za-z]?\.?[ \t]*$", 0.5),
     ],
+    # 13-19 digits in groups, as card and account numbers are written (presidio's card recognizer wants a valid
+    # checksum; a mistyped number is just as personal)
+    "CREDIT_CARD": [(r"\b(?=(?:\d[ -]?){12,18}\d\b)\d{4}(?:[ -]?\d{2,4}){2,4}\b", 0.45)],
     "ORGANIZATION": [
         (
             r"\b[A-Z][\w&'-]+(?:\s+[A-Z][\w&'-]+){0,3},?\s+(?:Ltd|LLC|Inc|GmbH|AG|PLC|plc|Corp|S\.A|B\.V|BV|Oy|AB|"
@@ -129,7 +138,10 @@ _PATTERNS = {
             0.5,
         ),
     ],
-    "AGE": [(r"\b\d{1,3}[- ]years?[- ]old\b|\baged \d{1,3}\b|\bage(?: of)? \d{1,3}\b", 0.5)],
+    "AGE": [(r"\b\d{1,3}[- ]years?[- ]old\b|\b\d{1,3} ?y/?o\b|\b(?:aged|age of|age|turned|turning) \d{1,3}\b", 0.5)],
+    "ZIP_CODE": [
+        (r"\b(?:[Zz][Ii][Pp]|[Pp]ost(?:al)?) ?(?:[Cc]ode)?(?: is|:)? ?[A-Z0-9]{2,5}(?:[ -][A-Z0-9]{2,4})?\b", 0.5)
+    ],
     "PERSON": [(r"\b(?:Mr|Mrs|Ms|Mx|Dr|Prof|Miss)\.?\s+[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?", 0.6)],
 }
 
@@ -143,13 +155,20 @@ def _extra_recognizers(pattern: Any, recognizer: Any) -> list[Any]:
     ]  # fmt: skip
 
 
+# spaCy calls durations and times of day dates too ("27 days", "annual", "10:00"); only calendar dates — a year, a
+# numeric date, a month or a weekday — can point at a person (a birth date, an appointment)
+_CALENDAR = re.compile(
+    r"\b(?:1[89]\d\d|20\d\d)\b|\b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|"
+    r"dec)[a-z]*\.?\b|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b",
+    re.IGNORECASE,
+)
 _BLOCK_LINE = re.compile(r"^[>\s]*([^\n.!?:;\"]{2,40}?)\s*$")
 _NAME_LINE = re.compile(r"^[>\s]*((?:[A-Z][\w'-]+\.?\s+){1,3}[A-Z][\w'-]+)\s*$")
 
 
 def _address_blocks(text: str, streets: Sequence[PiiSpan]) -> list[PiiSpan]:
     """The rest of a postal address block around a street line: up to three short lines after it (suite, city,
-    region, country and postcode) and the name line right above it."""
+    region, country and postcode) and up to three capitalised short lines right above it (name, company)."""
     lines, offset = [], 0
     for line in text.split("\n"):
         lines.append((offset, line))
@@ -157,14 +176,18 @@ def _address_blocks(text: str, streets: Sequence[PiiSpan]) -> list[PiiSpan]:
     found: list[PiiSpan] = []
     for street in streets:
         row = max(i for i, (start, _) in enumerate(lines) if start <= street.start)
-        for start, line in lines[row + 1 : row + 4]:
+        following = [(start, line) for start, line in lines[row + 1 : row + 6] if line.strip(" >\t")][:4]
+        for start, line in following:  # blank lines inside the block are skipped
             match = _BLOCK_LINE.match(line)
             if match is None:
                 break
             found.append(PiiSpan("ADDRESS", start + match.start(1), start + match.end(1), 0.5))
-        above = [(start, line) for start, line in lines[max(0, row - 2) : row] if line.strip()]
-        if above and (name := _NAME_LINE.match(above[-1][1])):
-            found.append(PiiSpan("PERSON", above[-1][0] + name.start(1), above[-1][0] + name.end(1), 0.5))
+        for start, line in reversed(lines[max(0, row - 3) : row]):  # the addressee: name, company, job title
+            match = _BLOCK_LINE.match(line)
+            if match is None or not match.group(1)[:1].isupper():
+                break
+            kind = "PERSON" if _NAME_LINE.match(line) else "ORGANIZATION"
+            found.append(PiiSpan(kind, start + match.start(1), start + match.end(1), 0.5))
     return found
 
 
@@ -174,6 +197,7 @@ def find_pii(text: str, entities: Sequence[str] = (), min_score: float = 0.4) ->
         return []
     found = _analyzer().analyze(text=text, language="en", entities=list(entities) or None)
     spans = [PiiSpan(r.entity_type, r.start, r.end, float(r.score)) for r in found if r.score >= min_score]
+    spans = [s for s in spans if s.entity != "DATE_TIME" or _CALENDAR.search(text[s.start : s.end])]
     if not entities or "ADDRESS" in entities:
         spans += _address_blocks(text, [s for s in spans if s.entity == "ADDRESS"])
     spans.sort(key=lambda s: (s.start, -(s.end - s.start)))
