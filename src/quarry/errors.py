@@ -84,6 +84,12 @@ class EncryptedDocument(ParseError):
     reason = "encrypted"
 
 
+class BinaryContent(ParseError):
+    """Bytes that are not text, under a text file's name (an image or archive called .txt)."""
+
+    reason = "binary"
+
+
 class DocumentTooLarge(ParseError):
     reason = "too-large"
 

@@ -136,3 +136,16 @@ def test_every_fixture_parses_or_raises_a_parse_error() -> None:
         outcomes["parsed"] += 1
     assert not wrong_uri
     assert outcomes["parsed"] > 180, outcomes
+
+
+def test_binary_bytes_under_a_text_name_are_skipped_with_the_reason() -> None:
+    from quarry.errors import BinaryContent
+
+    for fixture, kind in (("test.jpg", "JPEG"), ("test_files.zip", "ZIP"), ("random.bin", "binary data")):
+        raw = raw_of(MARKITDOWN / fixture, name="notes.txt")
+        with pytest.raises(BinaryContent) as caught:
+            default_registry().parse(raw)
+        assert kind in caught.value.message and caught.value.reason == "binary" and caught.value.hint
+    utf16 = "Plain text in UTF-16 without a byte-order mark.\n".encode("utf-16-le")
+    text = default_registry().parse(RawDocument(uri="u", data=utf16, name="notes.txt"))
+    assert text[0].text.startswith("Plain text in UTF-16")

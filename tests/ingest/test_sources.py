@@ -205,3 +205,26 @@ def test_sql_errors_say_which_column_or_query_is_wrong(notes_db: str) -> None:
         list(SqlSource(notes_db, "SELECT * FROM nowhere"))
     source = open_source(notes_db, max_bytes=10, sql=SqlOptions("SELECT note_id AS id, body AS text FROM notes"))
     assert sum(isinstance(i, RawDocument) for i in source) == 2
+
+
+@pytest.mark.timeout(30)
+def test_a_folder_reads_only_regular_files_inside_it(tmp_path: Path) -> None:
+    import os
+
+    from quarry.ingest.sources import FolderSource
+    from quarry.ingest.sources.base import Unreadable
+
+    root, outside = tmp_path / "docs", tmp_path / "secret.txt"
+    root.mkdir()
+    (root / "ok.md").write_text("# Fine\n\nA regular file.\n")
+    outside.write_text("not for this folder")
+    os.mkfifo(root / "pipe.txt")  # reading a FIFO would block for ever
+    (root / "zeros.txt").symlink_to("/dev/zero")  # reading /dev/zero would fill memory
+    (root / "escape.txt").symlink_to(outside)
+    (root / "inside.txt").symlink_to(root / "ok.md")
+    items = {Path(item.uri).name: item for item in FolderSource(root, max_bytes=10**6)}
+    assert not isinstance(items["ok.md"], Unreadable) and not isinstance(items["inside.txt"], Unreadable)
+    pipe, zeros, escape = items["pipe.txt"], items["zeros.txt"], items["escape.txt"]
+    assert isinstance(pipe, Unreadable) and pipe.kind == "not-a-file" and "FIFO" in pipe.reason
+    assert isinstance(zeros, Unreadable) and zeros.kind == "outside"  # never opened
+    assert isinstance(escape, Unreadable) and escape.kind == "outside" and "may not leave" in escape.reason

@@ -67,6 +67,30 @@ def _guess_bomless_utf16(data: bytes) -> str | None:
     return _try_decode(data, encoding)
 
 
+_MAGIC = {
+    b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"GIF8": "a GIF image", b"%PDF-": "a PDF",
+    b"PK\x03\x04": "a ZIP archive", b"\x1f\x8b": "gzip data", b"\x7fELF": "an executable",
+    b"\xfd7zXZ": "xz data", b"7z\xbc\xaf": "a 7z archive", b"SQLite format 3": "a database",
+    b"\x00\x00\x00\x18ftyp": "a video",
+}  # fmt: skip
+_CONTROL = frozenset(range(32)) - {9, 10, 12, 13, 27}
+
+
+def binary_kind(data: bytes) -> str | None:
+    """What ``data`` is when it is not text (a known file signature, NUL bytes that are not UTF-16, or mostly
+    control bytes), else None."""
+    if any(data.startswith(bom) for bom, _ in _BOMS):
+        return None
+    for magic, kind in _MAGIC.items():
+        if data.startswith(magic):
+            return kind
+    sample = data[:8192]
+    if b"\x00" in sample:  # text only when it reads as BOM-less UTF-16
+        return None if _guess_bomless_utf16(sample[: len(sample) // 2 * 2]) is not None else "binary data (NUL bytes)"
+    control = sum(1 for byte in sample if byte in _CONTROL)
+    return "binary data (control bytes)" if sample and control > 0.1 * len(sample) else None
+
+
 def decode_bytes(data: bytes, declared: str | None = None) -> str:
     """Decode text bytes; never raises.
 

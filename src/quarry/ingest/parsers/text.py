@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from quarry.ingest.parsers.common import build_document, decode_bytes, media_charset
+from quarry.errors import BinaryContent
+from quarry.ingest.parsers.common import binary_kind, build_document, decode_bytes, media_charset
 from quarry.types import Document, RawDocument
 
 __all__ = ["TextParser"]
@@ -50,6 +51,11 @@ class TextParser:
     media_types = frozenset({"text/plain", "text/markdown", "text/x-markdown", "text/x-rst", "text/org"})
 
     def parse(self, raw: RawDocument) -> list[Document]:
+        kind = binary_kind(raw.data)
+        if kind is not None:
+            raise BinaryContent(
+                f"{raw.name} looks like {kind}, not text", uri=raw.uri, hint="give it its real extension, or exclude it"
+            )
         text = decode_bytes(raw.data, media_charset(raw))
         suffix = "." + raw.name.rsplit(".", 1)[-1].lower() if "." in raw.name else ".txt"
         fmt = _FORMATS.get(suffix, "text")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -87,12 +88,22 @@ class FolderSource:
 
 
 def read_file(path: Path, root: Path, max_bytes: int) -> SourceItem:
+    """The file's bytes, or why it cannot be read: only regular files inside ``root`` (after following symlinks),
+    read with a cap — a FIFO would block for ever, a link to /dev/zero would fill memory, a link out of the folder
+    would read what the caller was not given."""
     uri = str(path)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
+        real = path.resolve(strict=True)
+        if not real.is_relative_to(root.resolve()):
+            return Unreadable(uri, f"a symlink to {real}, outside {root}; links may not leave the folder", "outside")
+        mode = real.stat().st_mode
+        if not stat.S_ISREG(mode):
+            return Unreadable(uri, f"not a regular file ({_kind(mode)}); only regular files are read", "not-a-file")
+        with real.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            size = max(real.stat().st_size, len(data))
             return Unreadable(uri, f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit", "too-large")
-        data = path.read_bytes()
     except OSError as exc:
         return Unreadable(uri, f"cannot read: {exc.strerror or exc}")
     try:
@@ -100,6 +111,16 @@ def read_file(path: Path, root: Path, max_bytes: int) -> SourceItem:
     except ValueError:
         rel = path.name
     return RawDocument(uri=uri, data=data, name=path.name, metadata=freeze({"path": rel}))
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a directory" if stat.S_ISDIR(mode) else "a special file"
 
 
 _Ignore = tuple[Path, pathspec.GitIgnoreSpec]
