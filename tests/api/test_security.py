@@ -96,6 +96,9 @@ def test_upload_names_cannot_escape(fresh_api: Callable[..., Api], tmp_path: obj
     assert done["units"] == {"failed": 1, "new": 1} and done["total"] == done["done"] == 2
     uris = sorted(d["uri"] for d in api.client.get("/v1/collections/up/documents", headers=writer).json())
     assert uris == ["upload://up/x.md"]  # uploads are never written to disk; names are base names only
+    twice = [("files", ("a/notes.md", b"# A\n\nfirst")), ("files", ("b/notes.md", b"# B\n\nsecond"))]
+    clash = api.client.post("/v1/collections/up/documents", headers=writer, files=twice)
+    assert clash.status_code == 400 and "both stored as 'notes.md'" in clash.json()["error"]["message"]
 
 
 @pytest.fixture

@@ -44,8 +44,17 @@ async def upload(
     if not files or len(files) > MAX_FILES:
         raise ApiError(400, "invalid_upload", f"send 1 to {MAX_FILES} files")
     named: dict[str, bytes] = {}
+    original: dict[str, str] = {}
     for file in files:
-        named[safe_name(file.filename)] = await file.read()
+        name = safe_name(file.filename)
+        if name in named:  # the later one would replace the earlier: say so rather than drop one
+            raise ApiError(
+                400,
+                "invalid_upload",
+                f"two files in this upload are both stored as {name!r} ({original[name]!r} and {file.filename!r}); "
+                "rename one, or send them in separate requests",
+            )
+        named[name], original[name] = await file.read(), file.filename or ""
     source = UploadSource(collection, sorted(named.items()), normalise_principals(principals or ""))
     return _submit(context, caller, "upload", collection, lambda: source)
 
