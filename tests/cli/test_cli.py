@@ -96,7 +96,10 @@ def test_delete_a_document_then_the_collection(workspace: Path) -> None:
     quarry("delete", "samples/handbook.md", cwd=workspace)
     docs = json.loads(quarry("docs", "--json", cwd=workspace).stdout)
     assert len(docs) == 4 and not any(d["uri"].endswith("handbook.md") for d in docs)
-    quarry("delete", "--all", cwd=workspace)
+    refused = quarry("delete", "--all", cwd=workspace, check=130)  # asks; no answer on stdin aborts
+    assert "Delete collection default and its 4 document(s)?" in refused.stdout and "aborted" in refused.stderr
+    assert len(json.loads(quarry("docs", "--json", cwd=workspace).stdout)) == 4
+    quarry("delete", "--all", "--yes", cwd=workspace)
     assert json.loads(quarry("collections", "--json", cwd=workspace).stdout) == []
 
 

@@ -19,6 +19,7 @@ from quarry.settings import CONFIG_FILE, load_settings
 __all__ = ["app", "main"]
 
 app = typer.Typer(
+    rich_markup_mode=None,
     name="quarry",
     help="Quarry: turn documents into a searchable, cited knowledge base — traced and measured.",
     no_args_is_help=True,
@@ -100,11 +101,16 @@ def delete(
     ] = None,
     collection: CollectionOpt = "default",
     drop: Annotated[bool, typer.Option("--all", help="delete the whole collection")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask before deleting a whole collection")] = False,
 ) -> None:
-    """Delete documents (by uri or source) or, with --all, a whole collection."""
+    """Delete documents (by uri or source) or, with --all, a whole collection (asks first; --yes does not)."""
     quarry = system(ctx)
-    quarry.store.collection(collection)
+    info = quarry.store.collection(collection)
     if drop:
+        if not yes and not typer.confirm(
+            f"Delete collection {collection} and its {info.documents} document(s)? This cannot be undone."
+        ):
+            raise QuarryError("nothing deleted", hint="pass --yes to delete without asking")
         quarry.store.delete_collection(collection)
         console.print(f"[green]deleted[/] collection {collection}")
         return

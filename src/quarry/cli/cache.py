@@ -12,7 +12,7 @@ from quarry.cache.semantic import SemanticCache
 from quarry.cli.app import JsonOpt, app, console, system
 from quarry.errors import ConfigError
 
-cache_app = typer.Typer(help="The semantic answer cache.", no_args_is_help=True)
+cache_app = typer.Typer(rich_markup_mode=None, help="The semantic answer cache.", no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
 
 

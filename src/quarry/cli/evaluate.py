@@ -33,7 +33,7 @@ from quarry.settings import CONFIG_FILE, RetrievalSettings, load_settings, save_
 from quarry.tracing import Tracer
 from quarry.types import Hit
 
-eval_app = typer.Typer(help="Measure quality with confidence intervals.", no_args_is_help=True)
+eval_app = typer.Typer(rich_markup_mode=None, help="Measure quality with confidence intervals.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 
 METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10", "map@100")

@@ -13,7 +13,9 @@ from quarry.errors import ConfigError
 from quarry.guardrails import GUARD_DESCRIPTIONS, STAGES, GuardContext
 from quarry.settings.guards import GUARD_NAMES
 
-guards_app = typer.Typer(help="Guardrails on questions, retrieved passages and answers.", no_args_is_help=True)
+guards_app = typer.Typer(
+    rich_markup_mode=None, help="Guardrails on questions, retrieved passages and answers.", no_args_is_help=True
+)
 app.add_typer(guards_app, name="guards")
 
 

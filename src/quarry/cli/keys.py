@@ -12,7 +12,9 @@ from quarry.cli.app import JsonOpt, app, console, system
 from quarry.errors import ConfigError, QuarryError
 from quarry.stores.keys import SCOPES, KeyStore
 
-keys_app = typer.Typer(help="Create, list and revoke API keys for `quarry serve`.", no_args_is_help=True)
+keys_app = typer.Typer(
+    rich_markup_mode=None, help="Create, list and revoke API keys for `quarry serve`.", no_args_is_help=True
+)
 app.add_typer(keys_app, name="keys")
 
 
