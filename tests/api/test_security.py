@@ -161,3 +161,24 @@ def test_path_ingestion_is_admin_only_and_rooted(fresh_api: Callable[..., Api], 
     assert api.client.post("/v1/collections/p/ingest", json={"source": "/etc"}, headers=writer).status_code == 403
     disabled = api.client.post("/v1/collections/p/ingest", json={"source": "/etc"}, headers=admin)
     assert disabled.status_code == 403 and disabled.json()["error"]["code"] == "path_ingestion_disabled"
+
+
+def test_a_write_key_cannot_overwrite_a_document_it_cannot_see(fresh_api: Callable[..., Api]) -> None:
+    api = fresh_api()
+    admin = api.headers("write", principals=["*"])
+    hr_file = [("files", ("salaries.md", b"# Salaries\n\nThe salary bands are confidential."))]
+    upload = "/v1/collections/hr/documents"
+    first = api.client.post(upload, headers=admin, files=hr_file, data={"principals": "group:hr"})
+    assert first.status_code == 202, first.text
+    wait_job(api, first.json()["id"], admin)
+    sales = api.headers("write", principals=["group:sales"])
+    forged = [("files", ("salaries.md", b"# Salaries\n\nEveryone earns the same."))]
+    denied = api.client.post(upload, headers=sales, files=forged, data={"principals": "group:sales"})
+    other = api.client.post("/v1/collections/nope/documents", headers=api.headers("read"), files=forged)
+    assert denied.status_code == other.status_code == 403
+    assert denied.json()["error"]["code"] == other.json()["error"]["code"] == "forbidden"
+    fresh = [("files", ("pipeline.md", b"# Pipeline\n\nQ3 pipeline notes."))]
+    assert api.client.post("/v1/collections/hr/documents", headers=sales, files=fresh).status_code == 202
+    hr = api.headers("read", principals=["group:hr"])
+    hits = api.client.post("/v1/search", json={"collection": "hr", "query": "salary bands"}, headers=hr).json()["hits"]
+    assert any("confidential" in h["text"] for h in hits)  # the original is untouched

@@ -18,6 +18,7 @@ from quarry.api.schemas import COLLECTION, DocumentDetail, DocumentOut, IngestRe
 from quarry.api.security import Caller
 from quarry.api.sources import GuardedUrlSource, UploadSource, safe_name
 from quarry.api.wire import document_out, job_out
+from quarry.errors import QuarryError
 from quarry.ingest.sources import Source, open_source
 from quarry.pipeline.access import normalise_principals
 from quarry.stores.base import DocumentInfo
@@ -56,7 +57,24 @@ async def upload(
             )
         named[name], original[name] = await file.read(), file.filename or ""
     source = UploadSource(collection, sorted(named.items()), normalise_principals(principals or ""))
+    _may_overwrite(context, caller, collection, [source.prefix + name for name in named])
     return _submit(context, caller, "upload", collection, lambda: source)
+
+
+def _may_overwrite(context: ApiContext, caller: Caller, collection: str, source_uris: list[str]) -> None:
+    """403 when a write would replace a document the caller cannot see (same error as any other refusal)."""
+    if caller.sees_everything:
+        return
+    store = context.quarry.store
+    try:
+        store.collection(collection)
+    except QuarryError:
+        return  # a new collection: nothing to overwrite
+    for source_uri in source_uris:
+        for uri in store.document_hashes(collection, source_uri):
+            document = store.document(collection, uri)
+            if document is not None and not caller.may_see(document.metadata):
+                raise ApiError(403, "forbidden", "this key may not use that collection")
 
 
 @router.post("/ingest", status_code=status.HTTP_202_ACCEPTED)
@@ -70,6 +88,7 @@ def ingest(collection: CollectionName, body: IngestRequest, caller: CallerDep, c
         url_source = GuardedUrlSource(
             body.source, settings.api, max_bytes=max_bytes, timeout_s=settings.ingest.url_timeout_s
         )
+        _may_overwrite(context, caller, collection, [body.source])
         return _submit(context, caller, "url", collection, lambda: url_source)
     caller.require("admin", collection)
     path = _allowed_path(body.source, settings.api.ingest_roots)
