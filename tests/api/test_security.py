@@ -182,3 +182,24 @@ def test_a_write_key_cannot_overwrite_a_document_it_cannot_see(fresh_api: Callab
     hr = api.headers("read", principals=["group:hr"])
     hits = api.client.post("/v1/search", json={"collection": "hr", "query": "salary bands"}, headers=hr).json()["hits"]
     assert any("confidential" in h["text"] for h in hits)  # the original is untouched
+
+
+def test_an_admin_key_limited_to_a_collection_sees_only_its_traces_and_jobs(fresh_api: Callable[..., Api]) -> None:
+    api = fresh_api()
+    everything = api.headers("admin")
+    jobs = {}
+    for name in ("alpha", "beta"):
+        files = [("files", (f"{name}.md", f"# {name}\n\nNotes about {name} projects.".encode()))]
+        job = api.client.post(f"/v1/collections/{name}/documents", headers=everything, files=files).json()
+        jobs[name] = wait_job(api, job["id"], everything)["id"]
+        api.client.post("/v1/search", json={"collection": name, "query": "projects"}, headers=everything)
+    scoped = api.headers("admin", collections=["alpha"])
+    listed = api.client.get("/v1/traces?limit=200", headers=scoped).json()
+    assert listed and {t["attributes"].get("collection") for t in listed} == {"alpha"}
+    beta = [t for t in api.client.get("/v1/traces?limit=200", headers=everything).json()
+            if t["attributes"].get("collection") == "beta"]  # fmt: skip
+    assert beta and api.client.get(f"/v1/traces/{beta[0]['trace_id']}", headers=scoped).status_code == 404
+    assert [j["id"] for j in api.client.get("/v1/jobs", headers=scoped).json()] == [jobs["alpha"]]
+    assert api.client.get(f"/v1/jobs/{jobs['beta']}", headers=scoped).status_code == 404
+    assert api.client.get("/metrics", headers=scoped).status_code == 403
+    assert api.client.get("/metrics", headers=everything).status_code == 200

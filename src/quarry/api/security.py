@@ -39,6 +39,16 @@ class Caller:
     def sees_everything(self) -> bool:
         return ALL in self.key.principals
 
+    @property
+    def operator(self) -> bool:
+        """An admin key for every collection: sees every trace, job and the process metrics. An admin key limited to
+        some collections sees only what belongs to them."""
+        return self.key.allows("admin") and not self.key.collections
+
+    def oversees(self, collection: object) -> bool:
+        """Whether this key may look at another key's trace or job of ``collection`` (admin keys only)."""
+        return self.key.allows("admin") and isinstance(collection, str) and self.key.may_use(collection)
+
     def require(self, scope: Scope, collection: str | None = None) -> None:
         """403 unless the key has ``scope`` (and may use ``collection``). The message is the same whether
         or not the collection exists."""

@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from quarry.api.context import ContextDep, bearer
+from quarry.api.errors import ApiError
 from quarry.api.security import authenticate
 
 __all__ = ["router"]
@@ -51,7 +52,10 @@ async def _scraper(
     expected = context.metrics_token
     if token and expected and hmac.compare_digest(token.encode(), expected.encode()):
         return
-    authenticate(context.keys, context.limiter, context.settings.access, token).require("admin")
+    caller = authenticate(context.keys, context.limiter, context.settings.access, token)
+    caller.require("admin")
+    if not caller.operator:  # the metrics are the whole process's: not for a key limited to some collections
+        raise ApiError(403, "forbidden", "the metrics cover every collection; this key is limited to some")
 
 
 @router.get(

@@ -1,8 +1,10 @@
-"""``/v1/traces``: admin keys see every trace; other keys see only the traces of their own requests
-(each trace's root carries the key id and the request id)."""
+"""``/v1/traces``: admin keys for every collection see every trace; an admin key limited to collections sees their
+traces; other keys see only the traces of their own requests (each trace's root carries the key id, the request id
+and the collection)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -10,6 +12,7 @@ from fastapi import APIRouter, Path, Query
 from quarry.api.context import CallerDep, ContextDep
 from quarry.api.errors import ApiError
 from quarry.api.schemas import TraceOut
+from quarry.api.security import Caller
 from quarry.api.wire import trace_out
 
 __all__ = ["router"]
@@ -28,21 +31,25 @@ def list_traces(
 ) -> list[TraceOut]:
     caller.require("read")
     store = context.quarry.trace_store
-    if caller.key.allows("admin"):
+    if caller.operator:
         return [trace_out(t, spans=False) for t in store.traces(limit, kind)]
-    mine = [t for t in store.traces(SCAN, kind) if t.attributes.get("api_key") == caller.key.id]
+    mine = [t for t in store.traces(SCAN, kind) if _visible(caller, t.attributes)]
     return [trace_out(t, spans=False) for t in mine[:limit]]
+
+
+def _visible(caller: Caller, attributes: Mapping[str, object]) -> bool:
+    """Its own requests' traces, and for an admin key limited to collections, those collections' traces."""
+    return attributes.get("api_key") == caller.key.id or caller.oversees(attributes.get("collection"))
 
 
 @router.get("/{trace_id}")
 def get_trace(trace_id: Annotated[str, Path(max_length=64)], caller: CallerDep, context: ContextDep) -> TraceOut:
     """One trace with its spans (admins may give a unique prefix of the id)."""
     caller.require("read")
-    admin = caller.key.allows("admin")
-    if not admin and len(trace_id) != 32:
+    if not caller.operator and len(trace_id) != 32:
         raise _not_found()
     record = context.quarry.trace_store.trace(trace_id)
-    if record is None or not (admin or record.attributes.get("api_key") == caller.key.id):
+    if record is None or not (caller.operator or _visible(caller, record.attributes)):
         raise _not_found()
     return trace_out(record, spans=True)
 
