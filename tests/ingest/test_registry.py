@@ -149,3 +149,24 @@ def test_binary_bytes_under_a_text_name_are_skipped_with_the_reason() -> None:
     utf16 = "Plain text in UTF-16 without a byte-order mark.\n".encode("utf-16-le")
     text = default_registry().parse(RawDocument(uri="u", data=utf16, name="notes.txt"))
     assert text[0].text.startswith("Plain text in UTF-16")
+
+
+def test_gzip_and_zip_bombs_are_refused_without_inflating_them(tmp_path: Path) -> None:
+    import gzip
+    import io
+
+    from quarry.errors import DocumentTooLarge
+
+    registry = ParserRegistry(max_bytes=10**6)
+    bomb = gzip.compress(b"\0" * (100 * 10**6), compresslevel=9)  # ~100 KB that inflates to 100 MB
+    with pytest.raises(DocumentTooLarge, match="inflates to more than 1,000,000 bytes"):
+        registry.parse(RawDocument(uri="u", data=bomb, name="notes.txt.gz"))
+    docx = (MARKITDOWN / "test.docx").read_bytes()
+    packed = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(docx)) as real, zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in real.infolist():
+            out.writestr(item, real.read(item))
+        out.writestr("word/media/padding.bin", b"\0" * (50 * 10**6))
+    with pytest.raises(DocumentTooLarge, match="zip bomb"):
+        registry.parse(RawDocument(uri="u", data=packed.getvalue(), name="report.docx"))
+    assert registry.parse(raw_of(MARKITDOWN / "test.docx"))  # a real document still parses

@@ -105,7 +105,8 @@ class Quarry:
 
     @cached_property
     def parsers(self) -> ParserRegistry:
-        return default_registry(pdf_tables=self.settings.ingest.pdf_tables)
+        ingest = self.settings.ingest  # a compressed file may inflate to the same limit as a plain one
+        return default_registry(pdf_tables=ingest.pdf_tables, max_bytes=int(ingest.max_file_mb * 1e6))
 
     @cached_property
     def tracer(self) -> Tracer:

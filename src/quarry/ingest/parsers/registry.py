@@ -14,7 +14,6 @@ offsets they compute are final; the registry does not re-clean.
 
 from __future__ import annotations
 
-import gzip
 import io
 import zipfile
 import zlib
@@ -131,6 +130,8 @@ class ParserRegistry:
         self._check_size(raw, len(raw.data))
         raw = self._gunzip(raw)
         parser = self.parser_for(raw)
+        if raw.data[:4] == b"PK\x03\x04":
+            self._check_zip(raw)
         try:
             documents = parser.parse(raw)
         except ParseError:
@@ -158,20 +159,77 @@ class ParserRegistry:
                 hint="raise the size limit in the settings or split the file",
             )
 
+    def _check_zip(self, raw: RawDocument) -> None:
+        """DOCX, PPTX, XLSX and EPUB are zip files: refuse one that would inflate too far (a zip bomb) before any
+        parser opens it — too many entries, too many bytes in all, or an entry packed too tightly for a real
+        document. zipfile never reads past an entry's declared size, so the declared sizes bound the work."""
+        try:
+            with zipfile.ZipFile(io.BytesIO(raw.data)) as archive:
+                entries = archive.infolist()
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return  # the parser reports a broken file in its own words
+        cap = self.max_bytes if self.max_bytes is not None else GUNZIP_CAP
+        total = sum(e.file_size for e in entries)
+        packed = max(entries, key=lambda e: e.file_size / max(e.compress_size, 1), default=None)
+        ratio = packed.file_size / max(packed.compress_size, 1) if packed is not None else 0.0
+        problem = (
+            f"{len(entries):,} entries (at most {ZIP_MAX_ENTRIES:,})" if len(entries) > ZIP_MAX_ENTRIES
+            else f"{total:,} bytes inflated (at most {cap * ZIP_INFLATION:,})" if total > cap * ZIP_INFLATION
+            else f"an entry inflating {ratio:,.0f}x (at most {ZIP_MAX_RATIO}x)"
+            if ratio > ZIP_MAX_RATIO and packed is not None and packed.file_size > 10**6 else ""
+        )  # fmt: skip
+        if problem:
+            hint = "a real document does not inflate like this; re-save it or leave it out"
+            raise DocumentTooLarge(f"{raw.name} looks like a zip bomb: {problem}", uri=raw.uri, hint=hint)
+
     def _gunzip(self, raw: RawDocument) -> RawDocument:
         if not (raw.name.lower().endswith(".gz") or (not extension_of(raw.name) and raw.data[:2] == b"\x1f\x8b")):
             return raw
+        cap = self.max_bytes if self.max_bytes is not None else GUNZIP_CAP
         try:
-            data = gzip.decompress(raw.data)
+            data = bounded_gunzip(raw.data, cap)
         except (OSError, EOFError, zlib.error) as exc:
             raise ParseError(f"{raw.name} is not a valid gzip file: {exc}", uri=raw.uri, hint="re-download it") from exc
+        if data is None:  # inflated past the cap: a gzip bomb, or simply too large
+            raise DocumentTooLarge(
+                f"{raw.name} inflates to more than {cap:,} bytes; it was not decompressed further",
+                uri=raw.uri,
+                hint="raise the size limit in the settings or split the file",
+            )
         self._check_size(raw, len(data))
         name = raw.name[:-3] if raw.name.lower().endswith(".gz") else raw.name
         return replace(raw, data=data, name=name, media_type=None)
 
 
+GUNZIP_CAP = 512 * 10**6  # when the registry has no size limit of its own
+ZIP_MAX_ENTRIES = 10_000
+ZIP_INFLATION = 4  # all entries together may inflate to this many times the file size limit
+ZIP_MAX_RATIO = 200  # an entry over 1 MB packed tighter than this is not a document part (XML packs ~5-30x)
+
+
+def bounded_gunzip(data: bytes, cap: int) -> bytes | None:
+    """``data`` gunzipped (every member), or None as soon as the output would pass ``cap`` bytes: memory stays
+    bounded by the cap however small the input (a 1 MB gzip bomb inflates to GBs)."""
+    out = bytearray()
+    rest = data
+    while rest:
+        inflater = zlib.decompressobj(wbits=31)
+        while True:
+            chunk = inflater.decompress(rest, max(1, cap + 1 - len(out)))
+            out += chunk
+            if len(out) > cap:
+                return None
+            rest = inflater.unconsumed_tail
+            if inflater.eof or not rest:
+                break
+        if not inflater.eof:
+            raise EOFError("compressed file ended before the end-of-stream marker was reached")
+        rest = inflater.unused_data.lstrip(b"\x00")
+    return bytes(out)
+
+
 @cache
-def default_registry(*, pdf_tables: bool = True) -> ParserRegistry:
+def default_registry(*, pdf_tables: bool = True, max_bytes: int | None = None) -> ParserRegistry:
     """The process-wide registry with every built-in parser; PDF tables become Markdown tables (pdfplumber)
     unless ``pdf_tables`` is off (then PDFs are read ~35x faster, as plain text)."""
-    return ParserRegistry(pdf_tables=pdf_tables)
+    return ParserRegistry(pdf_tables=pdf_tables, max_bytes=max_bytes)
