@@ -3,6 +3,7 @@ from __future__ import annotations
 import http.server
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -107,6 +108,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     }
 
     def do_GET(self) -> None:
+        if self.path == "/drip":  # a byte at a time, each well inside the read timeout
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            for _ in range(40):
+                try:
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(0.1)
+            return
         if self.path == "/moved":
             self.send_response(302)
             self.send_header("Location", "/guide")
@@ -228,3 +241,10 @@ def test_a_folder_reads_only_regular_files_inside_it(tmp_path: Path) -> None:
     assert isinstance(pipe, Unreadable) and pipe.kind == "not-a-file" and "FIFO" in pipe.reason
     assert isinstance(zeros, Unreadable) and zeros.kind == "outside"  # never opened
     assert isinstance(escape, Unreadable) and escape.kind == "outside" and "may not leave" in escape.reason
+
+
+def test_a_url_that_drips_bytes_is_cut_off_at_the_total_deadline(web: str) -> None:
+    from quarry.ingest.sources.base import Unreadable
+
+    item = UrlSource(f"{web}/drip", max_bytes=10**6, timeout_s=5.0, deadline_s=0.5).fetch()
+    assert isinstance(item, Unreadable) and item.kind == "timeout" and "0.5 s in all" in item.reason

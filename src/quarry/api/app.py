@@ -71,7 +71,7 @@ def create_app(
     settings = settings or quarry.settings
     metrics = Metrics(answer_cache=quarry.settings.cache.enabled)
     keys = quarry.key_store
-    jobs_manager = JobManager(lambda: quarry.ingestor, metrics, quarry.job_store)
+    jobs_manager = JobManager(lambda: quarry.ingestor, metrics, quarry.job_store, workers=settings.api.ingest_workers)
     quarry.tracer.sinks.insert(0, RequestTagger())
     share = max(1, workers)
     limiter = RateLimiter(settings.api.rate_per_s / share, max(1, settings.api.rate_burst // share))

@@ -29,9 +29,11 @@ FLUSH_S = 0.5
 
 
 class JobManager:
-    def __init__(self, ingestor: Callable[[], Ingestor], metrics: Metrics, store: JobStore) -> None:
+    def __init__(self, ingestor: Callable[[], Ingestor], metrics: Metrics, store: JobStore, *,
+                 workers: int = 2) -> None:  # fmt: skip
         self._ingestor, self._metrics, self._store = ingestor, metrics, store
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quarry-ingest")
+        # more than one, so a slow source (a URL dripping bytes) does not hold up every other upload
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="quarry-ingest")
         self._stopped = False
 
     def submit(self, kind: str, collection: str, owner: str, request_id: str, source: Callable[[], Source]) -> Job:

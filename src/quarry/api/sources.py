@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import time
 from collections.abc import Iterator, Sequence
 from email.message import Message
 from urllib.parse import urljoin, urlsplit
@@ -116,10 +117,12 @@ def _resolve(host: str, port: int) -> list[IP]:
 class GuardedUrlSource:
     """One URL, fetched through :func:`check_url` at every hop."""
 
-    def __init__(self, url: str, settings: ApiSettings, *, max_bytes: int, timeout_s: float) -> None:
+    def __init__(self, url: str, settings: ApiSettings, *, max_bytes: int, timeout_s: float,
+                 deadline_s: float = 120.0) -> None:  # fmt: skip
         check_url(url, settings)
         self.url, self.prefix, self.settings = url, url, settings
-        self.max_bytes, self.timeout_s = max_bytes, timeout_s
+        self.max_bytes, self.timeout_s, self.deadline_s = max_bytes, timeout_s, deadline_s
+        self._deadline = 0.0
 
     def describe(self) -> str:
         return f"url {self.url}"
@@ -137,6 +140,7 @@ class GuardedUrlSource:
 
     def _fetch(self) -> SourceItem:
         url = self.url
+        self._deadline = time.monotonic() + self.deadline_s
         with httpx.Client(timeout=self.timeout_s, follow_redirects=False) as client:
             for _ in range(MAX_REDIRECTS + 1):
                 host, _, address = check_url(url, self.settings)
@@ -158,6 +162,9 @@ class GuardedUrlSource:
             size += len(part)
             if size > self.max_bytes:
                 return Unreadable(self.url, f"response is over the {self.max_bytes} byte limit", "too-large")
+            if time.monotonic() > self._deadline:  # a server dripping bytes may not hold a worker for ever
+                return Unreadable(self.url, f"took more than {self.deadline_s:g} s in all (ingest.url_deadline_s)",
+                                  "timeout")  # fmt: skip
             chunks.append(part)
         message = Message()
         message["content-type"] = response.headers.get("content-type", "application/octet-stream")

@@ -227,7 +227,8 @@ class IngestSettings(BaseModel):
     max_file_mb: float = Field(64.0, gt=0, description="larger files are skipped and reported")
     include: list[str] = Field(default_factory=list, description="glob patterns; empty = everything")
     exclude: list[str] = Field(default_factory=list, description="gitignore-style patterns")
-    url_timeout_s: float = Field(30.0, gt=0)
+    url_timeout_s: float = Field(30.0, gt=0, description="seconds a URL fetch may wait for the next bytes")
+    url_deadline_s: float = Field(120.0, gt=0, description="seconds a whole URL fetch may take, however it drips")
     batch_chunks: int = Field(512, ge=1, description="chunks embedded and committed together")
     pdf_tables: bool = Field(
         True,
@@ -323,6 +324,7 @@ class ApiSettings(BaseModel):
         default_factory=list, description="loopback/private IPs or CIDRs the server may fetch from, e.g. 10.0.0.0/8"
     )
     ingest_roots: list[Path] = Field(default_factory=list, description="server folders admins may ingest by path")
+    ingest_workers: int = Field(2, ge=1, le=32, description="ingest jobs run at once per server process")
     keys_path: Path | None = Field(None, description="API key database; default <store>.keys.db beside the store")
 
 

@@ -86,8 +86,9 @@ def ingest(collection: CollectionName, body: IngestRequest, caller: CallerDep, c
     if body.source.startswith(("http://", "https://")):
         caller.require("write", collection)
         url_source = GuardedUrlSource(
-            body.source, settings.api, max_bytes=max_bytes, timeout_s=settings.ingest.url_timeout_s
-        )
+            body.source, settings.api, max_bytes=max_bytes, timeout_s=settings.ingest.url_timeout_s,
+            deadline_s=settings.ingest.url_deadline_s,
+        )  # fmt: skip
         _may_overwrite(context, caller, collection, [body.source])
         return _submit(context, caller, "url", collection, lambda: url_source)
     caller.require("admin", collection)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from email.message import Message
 from urllib.parse import urlsplit
@@ -18,7 +19,7 @@ USER_AGENT = "quarry-ingest/0.1 (+https://github.com/quarry)"
 
 
 class UrlSource:
-    def __init__(self, url: str, *, max_bytes: int, timeout_s: float = 30.0) -> None:
+    def __init__(self, url: str, *, max_bytes: int, timeout_s: float = 30.0, deadline_s: float = 120.0) -> None:
         parts = urlsplit(url)
         if parts.scheme not in {"http", "https"} or not parts.netloc:
             raise SourceError(f"{url!r} is not an http(s) URL", source=url, hint="use http://… or https://…")
@@ -26,6 +27,7 @@ class UrlSource:
         self.prefix = url
         self.max_bytes = max_bytes
         self.timeout_s = timeout_s
+        self.deadline_s = deadline_s  # the whole fetch: a server dripping bytes cannot hold ingestion for ever
 
     def describe(self) -> str:
         return f"url {self.url}"
@@ -45,10 +47,12 @@ class UrlSource:
             ):
                 if response.status_code >= 400:
                     return Unreadable(self.url, f"HTTP {response.status_code} {response.reason_phrase}", "http-error")
-                data = self._read_limited(response)
+                data = self._read_limited(response, time.monotonic() + self.deadline_s)
                 if data is None:
                     limit = f"{self.max_bytes / 1e6:.1f} MB"
                     return Unreadable(self.url, f"response is over the {limit} limit", "too-large")
+                if isinstance(data, Unreadable):
+                    return data
                 media_type = _media_type(response.headers.get("content-type", ""))
                 final_url = str(response.url)
         except httpx.HTTPError as exc:
@@ -61,13 +65,15 @@ class UrlSource:
             metadata=freeze({"url": final_url, "content_type": media_type}),
         )
 
-    def _read_limited(self, response: httpx.Response) -> bytes | None:
+    def _read_limited(self, response: httpx.Response, deadline: float) -> bytes | Unreadable | None:
         chunks: list[bytes] = []
         size = 0
         for part in response.iter_bytes():
             size += len(part)
             if size > self.max_bytes:
                 return None
+            if time.monotonic() > deadline:
+                return Unreadable(self.url, f"took more than {self.deadline_s:g} s in all", "timeout")
             chunks.append(part)
         return b"".join(chunks)
 
