@@ -84,6 +84,20 @@ def test_body_and_upload_limits(fresh_api: Callable[..., Api]) -> None:
     assert streamed.status_code == 413
 
 
+def test_a_gzip_upload_that_inflates_past_the_limit_is_a_413(fresh_api: Callable[..., Api]) -> None:
+    import gzip
+
+    api = fresh_api()
+    writer = api.headers("write")
+    bomb = gzip.compress(b"\0" * (200 * 10**6), compresslevel=9)  # ~200 KB on the wire
+    upload = api.client.post("/v1/collections/c/documents", headers=writer, files={"files": ("notes.txt.gz", bomb)})
+    assert upload.status_code == 413 and "inflates to more than" in upload.json()["error"]["message"]
+    small = gzip.compress(b"# Notes\n\nA small compressed note.\n")
+    ok = api.client.post("/v1/collections/c/documents", headers=writer, files={"files": ("notes.md.gz", small)})
+    assert ok.status_code == 202 and wait_job(api, ok.json()["id"], writer)["status"] == "succeeded"
+    assert api.client.get("/healthz").status_code == 200
+
+
 def test_upload_names_cannot_escape(fresh_api: Callable[..., Api], tmp_path: object) -> None:
     api = fresh_api()
     writer = api.headers("write")

@@ -6,6 +6,7 @@ documents the caller's principals may see; any other document is "not found", li
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from pathlib import Path as FsPath
 from typing import Annotated
@@ -19,6 +20,7 @@ from quarry.api.security import Caller
 from quarry.api.sources import GuardedUrlSource, UploadSource, safe_name
 from quarry.api.wire import document_out, job_out
 from quarry.errors import QuarryError
+from quarry.ingest.parsers.registry import bounded_gunzip
 from quarry.ingest.sources import Source, open_source
 from quarry.pipeline.access import normalise_principals
 from quarry.stores.base import DocumentInfo
@@ -56,9 +58,23 @@ async def upload(
                 "rename one, or send them in separate requests",
             )
         named[name], original[name] = await file.read(), file.filename or ""
+        _inflates_within(name, named[name], int(context.settings.ingest.max_file_mb * 1e6))
     source = UploadSource(collection, sorted(named.items()), normalise_principals(principals or ""))
     _may_overwrite(context, caller, collection, [source.prefix + name for name in named])
     return _submit(context, caller, "upload", collection, lambda: source)
+
+
+def _inflates_within(name: str, data: bytes, cap: int) -> None:
+    """413 for a gzip upload that inflates past the file size limit (checked without inflating past it)."""
+    if (name.lower().endswith(".gz") or data[:2] == b"\x1f\x8b") and _gunzipped_size_over(data, cap):
+        raise ApiError(413, "payload_too_large", f"{name} inflates to more than {cap:,} bytes (ingest.max_file_mb)")
+
+
+def _gunzipped_size_over(data: bytes, cap: int) -> bool:
+    try:
+        return bounded_gunzip(data, cap) is None
+    except (OSError, EOFError, zlib.error):
+        return False  # not valid gzip: the ingest job reports it per file
 
 
 def _may_overwrite(context: ApiContext, caller: Caller, collection: str, source_uris: list[str]) -> None:
