@@ -53,6 +53,8 @@ def test_ingest_search_docs_collections_traces_round_trip(workspace: Path) -> No
     assert top["document_uri"].endswith("handbook.md")
     assert "27 days" in top["text"]
     assert top["heading_path"][-1] == "Annual leave"
+    shown = quarry("search", "how many days of paid annual leave", "-k", "3", cwd=workspace).stdout
+    assert "Northwind Robotics Employee Handbook" in shown and "handbook.md" in shown  # the title and the path
     bm25 = json.loads(quarry("search", "payload", "--mode", "bm25", "--json", cwd=workspace).stdout)
     assert bm25["hits"][0]["document_uri"].endswith("product-faq.html")
 
@@ -68,8 +70,8 @@ def test_ingest_search_docs_collections_traces_round_trip(workspace: Path) -> No
     assert collection["name"] == "default" and collection["documents"] == 5
 
     listed = json.loads(quarry("traces", "--json", cwd=workspace).stdout)
-    assert [t["kind"] for t in listed[:4]] == ["search", "search", "ingest", "ingest"]
-    ingest_id = listed[3]["trace_id"]
+    assert [t["kind"] for t in listed[:5]] == ["search", "search", "search", "ingest", "ingest"]
+    ingest_id = listed[4]["trace_id"]
     tree = quarry("traces", ingest_id[:10], cwd=workspace).stdout
     for stage in ("source", "parse", "chunk", "embed", "store"):
         assert stage in tree

@@ -87,8 +87,16 @@ def hits_table(hits: list[Hit]) -> Table:
         where = " › ".join(c.heading_path[-2:]) + (f" p.{c.page}" if c.page else "") + f" [{c.start}:{c.end}]"
         snippet = " ".join(c.text.split())[:160]
         text = Text.assemble((f"⚑ {', '.join(c.flags)} ", "red"), snippet) if c.flags else snippet
-        table.add_row(str(rank), f"{hit.score:.3f}", hit.title or hit.document_uri, where, text)
+        table.add_row(str(rank), f"{hit.score:.3f}", _document_cell(hit), where, text)
     return table
+
+
+def _document_cell(hit: Hit) -> Text:
+    """The title, and under it where the document lives (its path in the source, or its URL/uri)."""
+    where = hit.metadata.get("url") or hit.metadata.get("path") or hit.document_uri
+    if not hit.title or hit.title == where:
+        return Text(str(where))
+    return Text.assemble(hit.title, "\n", (str(where), "dim"))
 
 
 def explain_table(hits: list[Hit], explanations: list[Explanation]) -> Table:
