@@ -19,7 +19,9 @@ from pydantic_settings import (
 )
 
 from quarry.errors import ConfigError
+from quarry.settings.answers import CacheSettings, EvaluationSettings, GenerationSettings
 from quarry.settings.guards import GuardrailSettings
+from quarry.settings.llm import LLMBudgetSettings, LLMProviderSettings, LLMSettings, LocalModelSettings, PriceSettings
 
 __all__ = [
     "AccessRule",
@@ -245,55 +247,6 @@ class TracingSettings(BaseModel):
     service_name: str = "quarry"
 
 
-class LocalModelSettings(BaseModel):
-    model: str = Field(
-        "smollm2", description='"smollm2" (packaged, default), "gemma3-270m" (packaged) or a path to a .gguf file'
-    )
-    n_threads: int = Field(
-        2, ge=1, description="llama.cpp threads; 2 read prompts 2.5x faster than 1 on an idle 2-core machine"
-    )
-    n_ctx: int = Field(4096, ge=256, description="context window of the in-process llama.cpp server")
-    repack: bool = Field(
-        True, description="run a Q8_0 copy of the weights (built once; Q4_1 SmolLM2 reads prompts ~1.8x slower)"
-    )
-
-
-class PriceSettings(BaseModel):
-    prompt_per_mtok: float = Field(0.0, ge=0, description="USD per million prompt tokens")
-    completion_per_mtok: float = Field(0.0, ge=0, description="USD per million completion tokens")
-
-
-class LLMBudgetSettings(BaseModel):
-    max_tokens: int | None = Field(None, ge=1, description="per-request token budget (prompt + completion)")
-    max_cost_usd: float | None = Field(None, gt=0, description="per-request cost budget, priced with llm.prices")
-
-
-class LLMProviderSettings(BaseModel):
-    """One chat model: which provider, which model, how to reach it, and its call defaults."""
-
-    provider: Literal["local", "openai", "anthropic"] = "local"
-    model: str = Field("", description="model name; empty = the provider's default (local: local.model)")
-    base_url: str | None = Field(None, description="endpoint override, e.g. http://localhost:8000/v1")
-    api_key_env: str | None = Field(
-        None, description="environment variable holding the key; default OPENAI_API_KEY / ANTHROPIC_API_KEY"
-    )
-    temperature: float = Field(0.0, ge=0, le=2)
-    max_tokens: int = Field(512, ge=1, description="completion tokens per call")
-    timeout_s: float = Field(60.0, gt=0, description="per-attempt timeout")
-    max_retries: int = Field(2, ge=0, description="retries after the first attempt on 429/5xx/timeouts")
-    local: LocalModelSettings = LocalModelSettings()
-
-
-class LLMSettings(LLMProviderSettings):
-    fallback: list[LLMProviderSettings] = Field(
-        default_factory=list, description="models tried in order when the primary fails"
-    )
-    prices: dict[str, PriceSettings] = Field(
-        default_factory=dict, description="model name (or prefix) -> USD per million tokens; unknown = free"
-    )
-    budget: LLMBudgetSettings = LLMBudgetSettings()
-
-
 class AccessRule(BaseModel):
     glob: str = Field(description="gitignore-style pattern over a document's relative path (else its uri)")
     principals: list[str] = Field(description="who may see matching documents, e.g. ['group:hr', 'user:ann']")
@@ -326,104 +279,6 @@ class ApiSettings(BaseModel):
     ingest_roots: list[Path] = Field(default_factory=list, description="server folders admins may ingest by path")
     ingest_workers: int = Field(2, ge=1, le=32, description="ingest jobs run at once per server process")
     keys_path: Path | None = Field(None, description="API key database; default <store>.keys.db beside the store")
-
-
-class GenerationSettings(BaseModel):
-    """Cited answers: which prompt, how much context, when to abstain (see ``quarry.generation``). Defaults
-    were chosen on the tune split of bench/qa/dev.jsonl (docs/answers.md)."""
-
-    prompt: str = Field("answer@4", description="prompt template name@version (quarry.generation.prompts)")
-    k: int = Field(
-        5, ge=1, le=100, description="passages retrieved per question (the CLI, API and Python API honour it)"
-    )
-    mode: Literal["hybrid", "dense", "bm25"] | None = Field(
-        None, description="retrieval mode for answers; None = the same as search ([retrieval] mode)"
-    )
-    max_chunks_per_document: int = Field(
-        2, ge=0, description="chunks one document may contribute (neighbours merge into one passage); 0 = no limit"
-    )
-    max_context_tokens: int | None = Field(
-        400,
-        ge=64,
-        description="cap on the sources the model reads (whole passages); None = the model's context window minus "
-        "the prompt and the answer. 400 keeps SmolLM2 answers under 2 s p50 on 2 cores (docs/answers.md)",
-    )
-    max_sources: int = Field(
-        2, ge=1, description="passages shown to the model (prompt reading dominates local latency)"
-    )
-    max_tokens: int = Field(96, ge=1, description="completion tokens per answer (answers end on a sentence)")
-    max_sentences: int | None = Field(
-        2, ge=1, description="stop reading the model after this many sentences (SmolLM2 runs on otherwise); None = off"
-    )
-    min_score_dense: float = Field(
-        0.25, description="abstain without calling the model when the best passage's cosine is below this"
-    )
-    min_score_bm25: float = Field(3.0, description="the same for bm25-only answers: the best BM25 score")
-    min_evidence_score: float = Field(
-        2.4,
-        description="abstain without calling the model when the best sentence's evidence score (quarry.generation."
-        "extractive) is below this; 2.4 chosen on the tune split: 9% false abstentions, 54% correct ones",
-    )
-    supported_score: float = Field(
-        2.6,
-        description="an answer is flagged supported only when its evidence scores at least this (chosen on the "
-        "tune split: flag/correctness agreement 0.76)",
-    )
-    support_threshold: float = Field(
-        0.5, ge=0, le=1, description="share of a claim's content words its source must hold when it has no key terms"
-    )
-    answer_mode: Literal["generate", "extract"] = Field(
-        "generate",
-        description="generate: the model answers and the claim check keeps what the sources back; extract: no "
-        "model call, the best supporting sentence is quoted (tens of milliseconds)",
-    )
-    verify: bool = Field(True, description="check every claim's numbers, dates and names against the cited span")
-    extractive_fallback: bool = Field(
-        True, description="when the model's answer fails the check, quote the best supporting sentence instead"
-    )
-    condense: Literal["keywords", "llm", "off"] = Field(
-        "keywords",
-        description="how a follow-up in a conversation becomes a standalone query: the earlier turns' key terms, "
-        "a rewrite by the chat model, or not at all",
-    )
-    context_window: int | None = Field(
-        None, ge=256, description="model context in tokens; None = llm.local.n_ctx (local) or 128000"
-    )
-
-
-class EvaluationSettings(BaseModel):
-    """``quarry eval answers``: where runs are kept, the answer cache, and the judge model."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    runs_dir: Path | None = Field(None, description="stored evaluation runs; None = <store folder>/evals")
-    cache: bool = Field(True, description="reuse answers of an unchanged configuration (keyed by question + config)")
-    judge: LLMProviderSettings = Field(
-        default_factory=lambda: LLMProviderSettings(),
-        description="the chat model that grades answers with --judge (local default, openai or anthropic)",
-    )
-
-
-class CacheSettings(BaseModel):
-    """``[cache]``: the semantic answer cache (see ``quarry.cache.semantic``)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    enabled: bool = Field(True, description="serve a stored answer to the same or a paraphrased question")
-    threshold: float = Field(
-        0.93, gt=0.0, le=1.0, description="least cosine between questions (bench/cache.py: <= 1% false hits)"
-    )
-    ttl_s: float = Field(7 * 86400.0, gt=0, description="an entry is not served after this many seconds")
-    url: str | None = Field(
-        None, description="redis://host:port/db to share the cache between replicas; None = SQLite beside the store"
-    )
-
-    @field_validator("url")
-    @classmethod
-    def _redis_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("use redis://host:port/db (or rediss://, unix://), or leave it unset for SQLite")
-        return value
 
 
 class Settings(BaseSettings):
