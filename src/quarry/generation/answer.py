@@ -24,10 +24,9 @@ start), ``llm`` and ``check`` under the ``answer`` root.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from quarry.cache.semantic import SemanticCache, exact_key
 from quarry.errors import QuarryError
@@ -36,91 +35,41 @@ from quarry.generation.base import (
     AnswerEvent,
     CitationEvent,
     DoneEvent,
-    Passage,
     RevisionEvent,
     TokenEvent,
     UsageEvent,
 )
 from quarry.generation.cached import answer_key, decode_answer, encode_answer
 from quarry.generation.checking import Checked, CheckPolicy, check_answer, extract_only
-from quarry.generation.citations import close_cut_marker
 from quarry.generation.conversation import condense
-from quarry.generation.extractive import Quote
 from quarry.generation.guarded import guard_answer, guard_question, guard_sources, holds_output, scrub
-from quarry.generation.packing import Source, format_sources
+from quarry.generation.model_stream import prompt_messages, stream_model
 from quarry.generation.prompts import load_prompt
-from quarry.generation.questions import Question, analyse, missing_qualifiers
+from quarry.generation.questions import analyse
+from quarry.generation.run import (
+    CacheProbe,
+    Run,
+    dense_top,
+    hit_passage,
+    source_passage,
+    thin_evidence,
+    unmatched,
+    weak_retrieval,
+)
 from quarry.generation.selection import Selector, embedder_similarity
 from quarry.guardrails import Guardrails
-from quarry.llm import ChatModel, ChatSettings, Done, TextDelta, Traced, count_messages, count_tokens, load_model
-from quarry.llm import UsageEvent as LLMUsage
-from quarry.llm.metering import find_prices
+from quarry.llm import ChatModel, count_messages
 from quarry.retrieval.search import Searcher, SearchResult
 from quarry.settings import GenerationSettings
 from quarry.stores.base import Store
 from quarry.stores.filters import Filter
 from quarry.tracing import Trace, Tracer
-from quarry.types import Hit, Matrix, Message, Usage
+from quarry.types import Message, Usage
 
 __all__ = ["NO_SUPPORT", "Answerer"]
 
 NO_SUPPORT = "I don't know: the documents I found do not support an answer to this question."
 _CONTEXT_MARGIN = 32
-_SENTENCE_END = re.compile(r"[\w)\]%][.!?](?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])*\s")
-
-
-@dataclass
-class _Run:
-    """One answer in progress: what was asked, found and packed, and what the model produced while streaming."""
-
-    began: float
-    question: str = ""
-    query: str = ""
-    asked: Question = field(default_factory=lambda: analyse(""))
-    sources: list[Source] = field(default_factory=list)  # what the model reads
-    extra: list[Source] = field(default_factory=list)  # the other retrieved passages
-    quotes: list[Quote] = field(default_factory=list)  # extractive candidates over both, best first
-    retrieved: tuple[Passage, ...] = ()
-    collection: str = ""
-    flags: list[str] = field(default_factory=list)  # guards that fired
-    parts: list[str] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
-    model: str = ""
-    finish_reason: str = ""
-    ttft_s: float | None = None
-
-    @property
-    def text(self) -> str:
-        return close_cut_marker("".join(self.parts).strip())
-
-
-@dataclass(frozen=True, slots=True)
-class _Probe:
-    """A cache lookup: the exact key, the collection generation and question vector it was made with, the hit."""
-
-    key: str
-    generation: int
-    vector: Matrix
-    hit: Answer | None = None
-
-
-def _passage(hit: Hit) -> Passage:
-    c = hit.chunk
-    return Passage(hit.document_uri, hit.title, c.start, c.end, c.text, score=hit.score)
-
-
-def _source_passage(source: Source) -> Passage:
-    return Passage(
-        source.document_uri, source.title, source.start, source.end, source.text, source.number, source.score
-    )
-
-
-def _dense_top(result: SearchResult) -> float | None:
-    """The best cosine among the hits (from the dense path's scores), None when it was not run."""
-    if result.mode == "dense":
-        return max((h.score for h in result.hits), default=0.0)
-    found = [e.paths["dense"][1] for e in result.explanations if "dense" in e.paths]
-    return max(found) if found else None
 
 
 class Answerer:
@@ -179,7 +128,7 @@ class Answerer:
         system: str | None = None,
     ) -> Iterator[AnswerEvent]:
         """Tokens as they come, a revision if the check changed them, then citations, usage and the answer."""
-        run = _Run(time.perf_counter(), question, collection=collection)
+        run = Run(time.perf_counter(), question, collection=collection)
         with self.tracer.trace("answer", question, collection=collection, prompt=self.prompt.ref) as trace:
             asked = guard_question(self._guards(collection), collection, question, trace)
             # the conversation's earlier user turns too (a system message is instructions by nature: the probe
@@ -209,16 +158,16 @@ class Answerer:
             yield UsageEvent(answer.usage)
             yield DoneEvent(answer)
 
-    def _answer_question(self, trace: Trace, run: _Run, question: str, history: Sequence[Message], k: int | None,
+    def _answer_question(self, trace: Trace, run: Run, question: str, history: Sequence[Message], k: int | None,
                          where: Filter | None, system: str | None) -> Generator[AnswerEvent, None, Answer]:  # fmt: skip
         run.query = self._condense(trace, question, history)
         run.asked = analyse(run.query)
         result = self._retrieve(trace, run.query, run.collection, k or self.settings.k, where)
-        run.retrieved = tuple(_passage(h) for h in result.hits)
-        reason = self._weak(result)
+        run.retrieved = tuple(hit_passage(h) for h in result.hits)
+        reason = weak_retrieval(result, self.settings)
         if not reason:
             self._pack(trace, run, run.collection, result)
-            reason = self._unmatched(run.asked, [*run.sources, *run.extra]) or self._thin(run)
+            reason = unmatched(run.asked, [*run.sources, *run.extra]) or thin_evidence(run, self.settings)
         if reason:
             answer = self._abstain(trace, run, reason)
             yield TokenEvent(answer.text)
@@ -240,8 +189,8 @@ class Answerer:
             yield RevisionEvent(answer.text, answer.note or "the claim check changed the answer")
         return answer
 
-    def _probe(self, trace: Trace, run: _Run, question: str, k: int | None, where: Filter | None,
-               history: Sequence[Message], system: str | None) -> _Probe | None:  # fmt: skip
+    def _probe(self, trace: Trace, run: Run, question: str, k: int | None, where: Filter | None,
+               history: Sequence[Message], system: str | None) -> CacheProbe | None:  # fmt: skip
         """Look the question up in the semantic cache (None when there is no cache or no such collection)."""
         if self.cache is None:
             return None
@@ -265,14 +214,14 @@ class Answerer:
             span.attributes.update(hit=found is not None, backend=self.cache.backend.name)
             if found is None:
                 span.add(misses=1)
-                return _Probe(key, generation, vector)
+                return CacheProbe(key, generation, vector)
             span.attributes.update(similarity=round(found.similarity, 4), matched=found.question[:200])
             span.add(hits=1)
         trace.root.attributes.update(cached=True)
         stored = decode_answer(found.payload)
         hit = replace(stored, question=run.question, trace_id=trace.trace_id, usage=Usage(0, 0),
                       seconds=time.perf_counter() - run.began, ttft_s=None, cached=True)  # fmt: skip
-        return _Probe(key, generation, vector, hit)
+        return CacheProbe(key, generation, vector, hit)
 
     def _guards(self, collection: str) -> Guardrails | None:
         return None if self.guardrails is None else self.guardrails.for_collection(collection)
@@ -299,23 +248,9 @@ class Answerer:
                 max_chunks_per_document=self.settings.max_chunks_per_document,
             )
             span.attributes.update(retriever=result.mode, k=k)
-            span.attributes["top_dense"] = round(_dense_top(result) or 0.0, 6)
+            span.attributes["top_dense"] = round(dense_top(result) or 0.0, 6)
             span.add(hits=len(result.hits))
         return result
-
-    def _weak(self, result: SearchResult) -> str:
-        """Why retrieval support is too weak to ask the model ("" when it is fine)."""
-        if not result.hits:
-            return "no sources found"
-        if result.mode == "bm25":
-            top = max(h.score for h in result.hits)
-            floor = self.settings.min_score_bm25
-            return f"weak retrieval support: top bm25 score {top:.3f} < {floor}" if top < floor else ""
-        cosine = _dense_top(result)
-        floor = self.settings.min_score_dense
-        if cosine is not None and cosine < floor:
-            return f"weak retrieval support: best passage cosine {cosine:.3f} < {floor}"
-        return ""
 
     def _budget(self, question: str) -> int:
         frame = count_messages(self.prompt.render(question, ""), self.chat_model.model_id)
@@ -323,7 +258,7 @@ class Answerer:
         cap = self.settings.max_context_tokens
         return max(0, min(room, cap) if cap is not None else room)
 
-    def _pack(self, trace: Trace, run: _Run, collection: str, result: SearchResult) -> None:
+    def _pack(self, trace: Trace, run: Run, collection: str, result: SearchResult) -> None:
         with trace.stage("pack") as span:
             budget = self._budget(run.asked.text)
             chosen = self.selector.select(run.asked, collection, result.hits, budget)
@@ -342,24 +277,7 @@ class Answerer:
                 candidates=len(chosen.sources) + len(chosen.extra),
             )
 
-    def _thin(self, run: _Run) -> str:
-        """Why the evidence is too thin to answer: no sentence scores ``min_evidence_score`` ("" if one does)."""
-        best = run.quotes[0].score if run.quotes else 0.0
-        floor = self.settings.min_evidence_score
-        return (
-            f"no sentence of the sources answers it well enough (evidence {best:.2f} < {floor})" if best < floor else ""
-        )
-
-    @staticmethod
-    def _unmatched(asked: Question, sources: Sequence[Source]) -> str:
-        """Why the sources cannot answer: a qualifier of the question that none of them carries ("" if none)."""
-        if not sources:
-            return "no source fits the context budget"
-        missing = [set(missing_qualifiers(asked, s.qualifier_text(), document_words=s.document_words)) for s in sources]
-        absent = sorted(set.intersection(*missing))
-        return f"the sources do not mention {', '.join(absent)}" if absent else ""
-
-    def _abstain(self, trace: Trace, run: _Run, reason: str) -> Answer:
+    def _abstain(self, trace: Trace, run: Run, reason: str) -> Answer:
         trace.root.attributes.update(abstained=True, abstain_reason=reason, supported=False)
         return Answer(
             run.question,
@@ -377,7 +295,7 @@ class Answerer:
             guard_flags=tuple(dict.fromkeys(run.flags)),
         )
 
-    def _refuse(self, trace: Trace, run: _Run, reason: str) -> Answer:
+    def _refuse(self, trace: Trace, run: Run, reason: str) -> Answer:
         trace.root.attributes.update(refused=True, refusal=reason, supported=False)
         return Answer(
             run.question,
@@ -395,73 +313,9 @@ class Answerer:
             guard_flags=tuple(dict.fromkeys(run.flags)),
         )
 
-    def _messages(self, question: str, sources: Sequence[Source], system: str | None) -> list[Message]:
-        messages = self.prompt.render(question, format_sources(sources, titles=self.prompt.source_titles))
-        if system and system.strip():
-            if messages and messages[0].role == "system":
-                return [Message("system", f"{system.strip()}\n\n{messages[0].content}"), *messages[1:]]
-            return [Message("system", system.strip()), *messages]
-        return messages
-
-    def _generate(self, trace: Trace, run: _Run, system: str | None) -> Iterator[AnswerEvent]:
-        """Stream the model's answer; stop reading once it has ``max_sentences`` sentences (small models run on
-        until the token limit otherwise), which counts as a normal end, not a truncation."""
-        started = time.time()
-        loading = load_model(self.chat_model)
-        if loading > 0:
-            trace.record("llm.load", started, loading, model=self.chat_model.model_id)
-        call = ChatSettings(max_tokens=self.settings.max_tokens, stop=self.prompt.stop or None)
-        messages = self._messages(run.question, run.sources, system)
-        events = Traced(self.chat_model, trace).stream(messages, settings=call)
-        called = time.perf_counter()
-        first: float | None = None
-        for event in events:
-            if isinstance(event, TextDelta) and event.text:
-                if run.ttft_s is None:
-                    first = time.perf_counter()
-                    run.ttft_s = first - run.began
-                run.parts.append(event.text)
-                yield TokenEvent(event.text)
-                if self._enough(run.text + " ", len(run.parts)):
-                    run.finish_reason = "sentences"
-                    break
-            elif isinstance(event, LLMUsage):
-                run.usage = event.usage
-            elif isinstance(event, Done):
-                run.model, run.finish_reason = event.model, event.finish_reason
-        llm = next(s for s in trace.spans if s.name == "llm")
-        if run.finish_reason == "sentences":
-            close = getattr(events, "close", None)
-            if callable(close):
-                close()  # releases the connection; the server stops generating
-            run.model = run.model or self.chat_model.model_id.split(":", 1)[-1]
-            run.usage = self._stopped_usage(messages, run)
-            llm.attributes["model"] = run.model
-            llm.add(
-                prompt_tokens=run.usage.prompt_tokens,
-                completion_tokens=run.usage.completion_tokens,
-                cost_usd=run.usage.cost_usd,
-                latency_s=time.perf_counter() - called,
-                ttft_s=(first or called) - called,
-            )
-        llm.attributes.update(prompt_version=self.prompt.ref, finish_reason=run.finish_reason)
-
-    def _stopped_usage(self, messages: Sequence[Message], run: _Run) -> Usage:
-        """Tokens of a stream Quarry stopped itself (the provider never reported them), counted with the model's
-        tokenizer and priced with the configured price table when the model is metered."""
-        model_id = self.chat_model.model_id
-        usage = Usage(count_messages(messages, model_id), count_tokens(run.text, model_id), model=run.model)
-        prices = find_prices(self.chat_model)
-        return prices.priced(usage, run.model) if prices is not None else usage
-
-    def _enough(self, text: str, pieces: int) -> bool:
-        """Enough to stop reading: ``max_sentences`` sentences, or one sentence once 60% of the answer budget is
-        spent (a second sentence begun then would be cut off)."""
-        limit = self.settings.max_sentences
-        if limit is None:
-            return False
-        done = len(_SENTENCE_END.findall(text))
-        return done >= limit or (done >= 1 and pieces >= 0.6 * self.settings.max_tokens)
+    def _generate(self, trace: Trace, run: Run, system: str | None) -> Iterator[AnswerEvent]:
+        messages = prompt_messages(self.prompt, run.question, run.sources, system)
+        return stream_model(self.chat_model, self.settings, self.prompt, trace, run, messages)
 
     @property
     def policy(self) -> CheckPolicy:
@@ -470,7 +324,7 @@ class Answerer:
             self.prompt.abstain_marker, s.support_threshold, s.verify, s.extractive_fallback, s.supported_score
         )
 
-    def _check(self, trace: Trace, run: _Run) -> Checked:
+    def _check(self, trace: Trace, run: Run) -> Checked:
         with trace.stage("check") as span:
             checked = check_answer(run.text, run.sources, run.asked, run.quotes, self.policy, extra=run.extra)
             span.attributes.update(method=checked.method, supported=checked.supported)
@@ -482,7 +336,7 @@ class Answerer:
             )
         return checked
 
-    def _extract(self, trace: Trace, run: _Run) -> Answer:
+    def _extract(self, trace: Trace, run: Run) -> Answer:
         with trace.stage("check") as span:
             found = extract_only([*run.sources, *run.extra], run.quotes, self.policy)
             span.attributes.update(method="extractive", supported=bool(found and found.supported))
@@ -490,7 +344,7 @@ class Answerer:
             return self._abstain(trace, run, "no sentence of the sources matches the question")
         return self._answer(trace, run, found)
 
-    def _answer(self, trace: Trace, run: _Run, checked: Checked) -> Answer:
+    def _answer(self, trace: Trace, run: Run, checked: Checked) -> Answer:
         guarded = guard_answer(self._guards(run.collection), run.collection, checked.text,
                                supported=checked.supported, system_prompt=self.prompt.system,
                                cited=[c.document_uri for c in checked.citations], trace=trace)  # fmt: skip
@@ -534,7 +388,7 @@ class Answerer:
             note=reason,
             claims=checked.claims,
             query=run.query,
-            sources=tuple(_source_passage(s) for s in run.sources),
+            sources=tuple(source_passage(s) for s in run.sources),
             retrieved=run.retrieved,
             guard_flags=tuple(dict.fromkeys(run.flags)),
         )
