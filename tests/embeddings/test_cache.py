@@ -98,3 +98,17 @@ def test_queries_bypass_the_cache_so_searches_write_nothing(cache: EmbeddingCach
     assert len(cache) == 0
     assert cached.calls == 0
     np.testing.assert_allclose(vector, inner.embed_query("what is the warranty"))
+
+
+def test_a_repeated_query_is_embedded_once_and_shared_read_only(cache: EmbeddingCache, minilm: object) -> None:
+    from unittest.mock import patch
+
+    assert isinstance(minilm, MiniLMEmbedder)
+    embedder = CachedEmbedder(minilm, cache)
+    with patch.object(minilm, "embed_query", wraps=minilm.embed_query) as inner:
+        first = embedder.embed_query("how many days of leave")
+        again = embedder.embed_query("how many days of leave")
+        other = embedder.embed_query("another question")
+    assert inner.call_count == 2 and again is first and not first.flags.writeable
+    np.testing.assert_allclose(first, minilm.embed_query("how many days of leave"), atol=1e-6)
+    assert not np.allclose(first, other)

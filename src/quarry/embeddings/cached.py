@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -11,7 +12,9 @@ from quarry.cache.embeddings import EmbeddingCache
 from quarry.embeddings.base import Embedder
 from quarry.types import Matrix, content_hash
 
-__all__ = ["CachedEmbedder"]
+__all__ = ["RECENT_QUERIES", "CachedEmbedder"]
+
+RECENT_QUERIES = 256
 
 
 class CachedEmbedder(Embedder):
@@ -30,6 +33,7 @@ class CachedEmbedder(Embedder):
         self.calls = 0
         self.embedded = 0
         self._lock = threading.Lock()
+        self._recent: OrderedDict[str, Matrix] = OrderedDict()
 
     @property
     def model_id(self) -> str:
@@ -85,9 +89,21 @@ class CachedEmbedder(Embedder):
         return out
 
     def embed_query(self, text: str) -> Matrix:
-        """Queries go straight to the model: caching them would make every search a disk write,
-        and a one-query embedding costs milliseconds (bench/RESULTS.md)."""
-        return self.inner.embed_query(text)
+        """Queries are not written to disk (that would make every search a disk write), but the last
+        ``RECENT_QUERIES`` are kept in memory: one answer embeds its question for the injection guard, the
+        answer cache and the search, and all three get the same read-only vector from one model call."""
+        with self._lock:
+            found = self._recent.get(text)
+            if found is not None:
+                self._recent.move_to_end(text)
+                return found
+        vector = self.inner.embed_query(text)
+        vector.setflags(write=False)
+        with self._lock:
+            self._recent[text] = vector
+            while len(self._recent) > RECENT_QUERIES:
+                self._recent.popitem(last=False)
+        return vector
 
     def _embed(self, texts: Sequence[str]) -> Matrix:
         return self.inner.embed(texts)
