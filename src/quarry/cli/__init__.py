@@ -1,5 +1,28 @@
 """The ``quarry`` command line."""
 
-from quarry.cli.app import app, main
+from __future__ import annotations
+
+import sys
+from typing import Any
 
 __all__ = ["app", "main"]
+
+
+def main() -> None:
+    """The console entry point; ``--version`` answers before the command tree is even loaded."""
+    if sys.argv[1:] == ["--version"]:
+        from quarry import __version__
+
+        print(f"quarry {__version__}")
+        return
+    from quarry.cli.app import main as run
+
+    run()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        from quarry.cli.app import app
+
+        return app
+    raise AttributeError(name)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from quarry.cli.app import CollectionOpt, JsonOpt, app, console, system
-from quarry.generation import Answer, Citation, CitationEvent, DoneEvent, RevisionEvent, TokenEvent
+from quarry.cli.common import CollectionOpt, JsonOpt, console, system
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from quarry.generation import Answer, Citation
 
 
 def answer_dict(answer: Answer) -> dict[str, object]:
@@ -26,6 +29,8 @@ def _snippet(citation: Citation, width: int = 160) -> str:
 
 
 def sources_table(citations: tuple[Citation, ...]) -> Table:
+    from rich.table import Table
+
     table = Table("#", "source", "page", "span", "supported", "quote", title="Sources", expand=True)
     for c in citations:
         mark = "yes" if c.supported else "no"
@@ -65,7 +70,6 @@ def show(answer: Answer) -> None:
     console.print(_footer(answer), style="dim")
 
 
-@app.command()
 def ask(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="the question to answer from the collection")],
@@ -75,6 +79,8 @@ def ask(
     no_stream: Annotated[bool, typer.Option("--no-stream", help="print the answer when it is complete")] = False,
 ) -> None:
     """Answer a question from a collection, citing the sources it used."""
+    from quarry.generation import CitationEvent, DoneEvent, RevisionEvent, TokenEvent
+
     answerer = system(ctx).answerer
     if as_json or no_stream:
         answer = answerer.answer(question, collection, k=k)

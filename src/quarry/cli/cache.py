@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from quarry.cache.semantic import SemanticCache
-from quarry.cli.app import JsonOpt, app, console, system
+from quarry.cli.common import JsonOpt, console, system
 from quarry.errors import ConfigError
 
+if TYPE_CHECKING:
+    from quarry.cache.semantic import SemanticCache
+
 cache_app = typer.Typer(rich_markup_mode=None, help="The semantic answer cache.", no_args_is_help=True)
-app.add_typer(cache_app, name="cache")
 
 
 def _cache(ctx: typer.Context) -> SemanticCache:
@@ -26,6 +26,8 @@ def _cache(ctx: typer.Context) -> SemanticCache:
 @cache_app.command("stats")
 def stats(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Entries per collection, size, hits and misses since the last clear."""
+    from rich.table import Table
+
     cache = _cache(ctx)
     counts = cache.counts()
     data = {

@@ -9,32 +9,19 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markdown import Markdown
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from quarry.assembly import Quarry
-from quarry.assembly.evaluation import answer_target
-from quarry.cli.app import CollectionOpt, console, err_console, system
+from quarry.cli.common import CollectionOpt, console, err_console, system
 from quarry.cli.evaluate import eval_app
-from quarry.evaluation.answer_report import HEADLINE, html_report, markdown_report
-from quarry.evaluation.answer_runner import (
-    AnswerCache,
-    AnswerRun,
-    ItemResult,
-    build_run,
-    compare_runs,
-    failed_gates,
-    parse_gate,
-    run_answers,
-)
-from quarry.evaluation.judge import Judge, calibrate
-from quarry.evaluation.qa import QASet, load_qa_set
-from quarry.evaluation.runs import list_runs, load_run, run_to_dict, save_run
-from quarry.llm import build_chat_model
-from quarry.settings import LLMSettings
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from quarry.assembly import Quarry
+    from quarry.evaluation.answer_runner import AnswerRun
+    from quarry.evaluation.qa import QASet
 
 
 def runs_folder(quarry: Quarry) -> Path:
@@ -43,6 +30,11 @@ def runs_folder(quarry: Quarry) -> Path:
 
 
 def _judged(quarry: Quarry, qa: QASet, run: AnswerRun, repeats: int, check: bool) -> AnswerRun:
+    from quarry.evaluation.answer_runner import ItemResult, build_run
+    from quarry.evaluation.judge import Judge, calibrate
+    from quarry.llm import build_chat_model
+    from quarry.settings import LLMSettings
+
     settings = quarry.settings.evaluation.judge
     judge = Judge(build_chat_model(LLMSettings(**settings.model_dump())), repeats=repeats)
     info = dict(judge.description)
@@ -71,18 +63,22 @@ def _judged(quarry: Quarry, qa: QASet, run: AnswerRun, repeats: int, check: bool
 
 
 def _progress() -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TextColumn("{task.fields[status]}"),
-        console=err_console,
+        console=err_console.get(),
         transient=True,
     )
 
 
 def _write(out: Path, run: AnswerRun, text: str, page: str) -> None:
+    from quarry.evaluation.runs import run_to_dict
+
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".json":
         out.write_text(json.dumps(run_to_dict(run), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -110,6 +106,21 @@ def answers(
     cache: Annotated[bool, typer.Option(help="reuse answers of an unchanged configuration")] = True,
 ) -> None:
     """Answer every question with the served pipeline and report answer quality with 95% CIs."""
+    from rich.markdown import Markdown
+
+    from quarry.assembly.evaluation import answer_target
+    from quarry.evaluation.answer_report import HEADLINE, html_report, markdown_report
+    from quarry.evaluation.answer_runner import (
+        AnswerCache,
+        ItemResult,
+        compare_runs,
+        failed_gates,
+        parse_gate,
+        run_answers,
+    )
+    from quarry.evaluation.qa import QASet, load_qa_set
+    from quarry.evaluation.runs import load_run, save_run
+
     gates = [parse_gate(g) for g in fail_under or []]
     quarry = system(ctx)
     folder = runs_folder(quarry)
@@ -166,6 +177,8 @@ def answers(
 def runs(ctx: typer.Context) -> None:
     """Stored answer-evaluation runs, newest first (ids for --baseline)."""
     from rich.table import Table
+
+    from quarry.evaluation.runs import list_runs
 
     quarry = system(ctx)
     table = Table("run id", "name", "dataset", "questions", "correct", title=f"runs in {runs_folder(quarry)}")

@@ -4,37 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markdown import Markdown
-from rich.progress import Progress
 
-from quarry.assembly import Quarry
-from quarry.cli.app import app, console, err_console, system
+from quarry.cli.common import console, err_console, system, where_of
 from quarry.cli.search import SearchMode
 from quarry.errors import ConfigError
-from quarry.evaluation import (
-    EvalReport,
-    RetrievalDataset,
-    Retrieve,
-    compare,
-    comparison_table,
-    evaluate,
-    hits_to_doc_ids,
-    load_beir,
-    load_qa,
-    markdown_table,
-)
-from quarry.evaluation.tuning import fusion_grid, tune
-from quarry.ingest.sources import FileSource
-from quarry.retrieval.search import Searcher
-from quarry.settings import CONFIG_FILE, RetrievalSettings, load_settings, save_collection_overrides
-from quarry.tracing import Tracer
-from quarry.types import Hit
+
+if TYPE_CHECKING:
+    from quarry.assembly import Quarry
+    from quarry.evaluation import EvalReport, RetrievalDataset, Retrieve
+    from quarry.settings import RetrievalSettings
+    from quarry.types import Hit
 
 eval_app = typer.Typer(rich_markup_mode=None, help="Measure quality with confidence intervals.", no_args_is_help=True)
-app.add_typer(eval_app, name="eval")
 
 METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10", "map@100")
 
@@ -51,6 +35,11 @@ def retrieval(
     depth: Annotated[int, typer.Option(help="results retrieved per query")] = 100,
 ) -> None:
     """Ingest the dataset's corpus if needed, run every query, report metrics with 95% CIs."""
+    from rich.markdown import Markdown
+
+    from quarry.evaluation import compare, comparison_table, markdown_table
+    from quarry.settings import load_settings
+
     quarry = system(ctx)
     data = _load(dataset, split)
     name = collection or f"beir-{dataset.name}"
@@ -78,6 +67,8 @@ def retrieval(
 
 
 def _load(dataset: Path, split: str) -> RetrievalDataset:
+    from quarry.evaluation import load_beir, load_qa
+
     if dataset.is_dir():
         return load_beir(dataset, split)
     if dataset.suffix in (".jsonl", ".json"):
@@ -86,6 +77,8 @@ def _load(dataset: Path, split: str) -> RetrievalDataset:
 
 
 def _ensure_corpus(quarry: Quarry, folder: Path, collection: str) -> None:
+    from quarry.ingest.sources import FileSource
+
     corpus = next((p for p in (folder / "corpus.jsonl", folder / "corpus.jsonl.gz") if p.is_file()), None)
     if corpus is None:
         raise ConfigError(f"no corpus.jsonl[.gz] in {folder}", key="dataset")
@@ -103,9 +96,15 @@ def _doc_id(hit: Hit) -> str:
 def _run(
     quarry: Quarry, data: RetrievalDataset, collection: str, settings: RetrievalSettings, depth: int, *, label: str
 ) -> EvalReport:
+    from rich.progress import Progress
+
+    from quarry.evaluation import evaluate, hits_to_doc_ids
+    from quarry.retrieval.search import Searcher
+    from quarry.tracing import Tracer
+
     searcher = Searcher(quarry.store, quarry.embedder, Tracer(), settings)  # no trace per query
     searcher.search(next(iter(data.queries.values())), collection, k=1)  # load indexes before timing
-    with Progress(console=err_console, transient=True) as bar:
+    with Progress(console=err_console.get(), transient=True) as bar:
         task = bar.add_task(label, total=len(data.queries))
 
         def retrieve(query: str) -> list[str]:
@@ -125,6 +124,15 @@ def tune_command(
 ) -> None:
     """Calibrate fusion for one collection; keep the current settings unless an alternative is
     significantly better (paired randomization test, Bonferroni-corrected)."""
+    from rich.markdown import Markdown
+    from rich.progress import Progress
+
+    from quarry.evaluation import comparison_table, hits_to_doc_ids, markdown_table
+    from quarry.evaluation.tuning import fusion_grid, tune
+    from quarry.retrieval.search import Searcher
+    from quarry.settings import config_file, save_collection_overrides
+    from quarry.tracing import Tracer
+
     quarry = system(ctx)
     data = _load(dataset, split)
     name = collection or f"beir-{dataset.name}"
@@ -136,7 +144,7 @@ def tune_command(
         searcher = Searcher(quarry.store, quarry.embedder, Tracer(), current.model_copy(update=dict(overrides)))
         return lambda query: hits_to_doc_ids(searcher.search(query, name, k=depth).hits, _doc_id)
 
-    with Progress(console=err_console, transient=True) as bar:
+    with Progress(console=err_console.get(), transient=True) as bar:
 
         def progress(label: str) -> Callable[[int, int], None]:
             task = bar.add_task(label, total=len(data.queries))
@@ -147,7 +155,8 @@ def tune_command(
     console.print(Markdown(comparison_table(list(result.comparisons))))
     console.print(f"[bold]choice for {name}:[/] {result.chosen.name} — {result.reason}")
     if save and result.chosen.overrides:
-        path = save_collection_overrides(ctx.obj or Path(CONFIG_FILE), name, result.chosen.overrides)
+        where = where_of(ctx)
+        path = save_collection_overrides(config_file(where.config, where.home), name, result.chosen.overrides)
         console.print(f"saved to [retrieval.collections.{name}] in {path}")
     elif save:
         console.print("nothing to save: the current settings stay")

@@ -6,22 +6,23 @@ import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from quarry.cli.app import CollectionOpt, JsonOpt, app, console, system
+from quarry.cli.common import CollectionOpt, JsonOpt, console, system
 from quarry.errors import ConfigError
-from quarry.guardrails import GUARD_DESCRIPTIONS, STAGES, GuardContext
-from quarry.settings.guards import GUARD_NAMES
 
 guards_app = typer.Typer(
     rich_markup_mode=None, help="Guardrails on questions, retrieved passages and answers.", no_args_is_help=True
 )
-app.add_typer(guards_app, name="guards")
 
 
 @guards_app.command("list")
 def list_guards(ctx: typer.Context, collection: CollectionOpt = "", as_json: JsonOpt = False) -> None:
     """Every guard Quarry knows: whether it runs (for a collection, with -c), where, and what it does."""
+    from rich.table import Table
+
+    from quarry.guardrails import GUARD_DESCRIPTIONS
+    from quarry.settings.guards import GUARD_NAMES
+
     guards = system(ctx).guardrails.for_collection(collection) if collection else system(ctx).guardrails
     settings = guards.settings
     rows = [
@@ -49,6 +50,10 @@ def check(
     collection: CollectionOpt = "",
 ) -> None:
     """Run the enabled guards of a stage on a text and show every verdict."""
+    from rich.table import Table
+
+    from quarry.guardrails import STAGES, GuardContext
+
     if stage not in STAGES:
         raise ConfigError(f"unknown stage {stage!r}", key="stage", hint=f"use one of {', '.join(STAGES)}")
     guards = system(ctx).guardrails.for_collection(collection)

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from quarry.assembly import Quarry
-from quarry.cli import views
-from quarry.cli.app import CollectionOpt, JsonOpt, app, console, err_console, system
-from quarry.ingest.sources import Source, SqlOptions, open_source
-from quarry.pipeline import IngestReport
-from quarry.pipeline import Progress as Event
+from quarry.cli.common import CollectionOpt, JsonOpt, console, err_console, system
+
+if TYPE_CHECKING:
+    from quarry.assembly import Quarry
+    from quarry.ingest.sources import Source
+    from quarry.pipeline import IngestReport
+    from quarry.pipeline import Progress as Event
 
 GlobOpt = Annotated[list[str] | None, typer.Option(help="glob pattern (repeatable)")]
 
 
-@app.command()
 def ingest(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(help="folder, file, http(s) URL, or database URL (with --query)")],
@@ -33,6 +32,8 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Ingest documents; re-running skips what is unchanged. Exit code 1 if any file failed."""
+    from quarry.ingest.sources import SqlOptions, open_source
+
     quarry = system(ctx)
     settings = quarry.settings.ingest
     source = open_source(
@@ -54,6 +55,8 @@ def ingest(
 
 
 def _run_with_progress(quarry: Quarry, source: Source, collection: str, sync: bool) -> IngestReport:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     progress = Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
@@ -61,7 +64,7 @@ def _run_with_progress(quarry: Quarry, source: Source, collection: str, sync: bo
         MofNCompleteColumn(),
         TextColumn("{task.fields[detail]}"),
         TimeElapsedColumn(),
-        console=err_console,
+        console=err_console.get(),
         transient=False,
     )
     files = progress.add_task("files", total=None, detail="")
@@ -82,6 +85,8 @@ def _run_with_progress(quarry: Quarry, source: Source, collection: str, sync: bo
 
 
 def _print_report(report: IngestReport) -> None:
+    from quarry.cli import views
+
     console.print(views.report_table(report))
     if report.failures:
         console.print(views.failures_table(report))

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from quarry.cli.app import JsonOpt, app, console, system
+from quarry.cli.common import JsonOpt, console, system
 from quarry.errors import ConfigError, QuarryError
-from quarry.stores.keys import SCOPES, KeyStore
+
+if TYPE_CHECKING:
+    from quarry.stores.keys import KeyStore
 
 keys_app = typer.Typer(
     rich_markup_mode=None, help="Create, list and revoke API keys for `quarry serve`.", no_args_is_help=True
 )
-app.add_typer(keys_app, name="keys")
 
 
 def _keys(ctx: typer.Context) -> KeyStore:
@@ -37,6 +37,8 @@ def create(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a key and print its token once (only a hash is kept)."""
+    from quarry.stores.keys import SCOPES
+
     if scope not in SCOPES:
         raise ConfigError(f"unknown scope {scope!r}", key="scope", hint="use --scope read, write or admin")
     key, token = _keys(ctx).create(scope, collections=collection or [], principals=principal or [], note=note)
@@ -60,6 +62,8 @@ def create(
 @keys_app.command("list")
 def list_keys(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List keys (never their tokens)."""
+    from rich.table import Table
+
     keys = _keys(ctx).list()
     rows = [
         {

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from quarry.cli import views
-from quarry.cli.app import CollectionOpt, JsonOpt, app, console, system
-from quarry.retrieval.across import search_across
-from quarry.retrieval.search import Mode
+from quarry.cli.common import CollectionOpt, JsonOpt, console, system
+
+if TYPE_CHECKING:
+    from quarry.retrieval.search import Mode
 
 
 class SearchMode(StrEnum):
@@ -20,7 +20,6 @@ class SearchMode(StrEnum):
     dense = "dense"
 
 
-@app.command()
 def search(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="what to look for")],
@@ -34,6 +33,8 @@ def search(
     ] = False,
 ) -> None:
     """Search a collection and show the best chunks with where they come from."""
+    from quarry.cli import views
+
     chosen: Mode | None = mode.value if mode else None
     if route:
         _search_routed(ctx, query, k, chosen, as_json)
@@ -61,6 +62,9 @@ def search(
 
 
 def _search_routed(ctx: typer.Context, query: str, k: int, mode: Mode | None, as_json: bool) -> None:
+    from quarry.cli import views
+    from quarry.retrieval.across import search_across
+
     quarry = system(ctx)
     result = search_across(quarry.searcher, quarry.router, query, k=k, mode=mode)
     if as_json:

@@ -7,10 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from quarry.cli.app import app, console, system
+from quarry.cli.common import console, system
 
 
-@app.command()
 def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="address to bind (default api.host, 127.0.0.1)")] = None,

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from quarry.cli import views
-from quarry.cli.app import JsonOpt, app, console, system
+from quarry.cli.common import JsonOpt, console, system
 from quarry.errors import QuarryError
-from quarry.stores.base import TraceRecord
+
+if TYPE_CHECKING:
+    from quarry.stores.base import TraceRecord
 
 
-@app.command()
 def traces(
     ctx: typer.Context,
     trace_id: Annotated[str | None, typer.Argument(help="show this trace (an id prefix is enough)")] = None,
@@ -22,6 +22,8 @@ def traces(
     as_json: JsonOpt = False,
 ) -> None:
     """List recent traces, or show one as a tree of spans."""
+    from quarry.cli import views
+
     store = system(ctx).trace_store
     if trace_id is None:
         records = store.traces(limit=limit, kind=kind)

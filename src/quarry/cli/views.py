@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from quarry.pipeline import IngestReport
-from quarry.retrieval.search import Explanation
-from quarry.stores.base import CollectionInfo, DocumentInfo, TraceRecord
-from quarry.types import Hit
+if TYPE_CHECKING:
+    from quarry.pipeline import IngestReport
+    from quarry.retrieval.search import Explanation
+    from quarry.stores.base import CollectionInfo, DocumentInfo, TraceRecord
+    from quarry.types import Hit
 
 __all__ = [
     "collection_dict",

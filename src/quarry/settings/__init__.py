@@ -6,11 +6,12 @@ Secrets are never stored here: settings name the environment variable that holds
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,8 +21,10 @@ from pydantic_settings import (
 
 from quarry.errors import ConfigError
 from quarry.settings.answers import CacheSettings, EvaluationSettings, GenerationSettings
+from quarry.settings.diagnose import explain_validation, missing_secrets, read_toml
 from quarry.settings.guards import GuardrailSettings
 from quarry.settings.llm import LLMBudgetSettings, LLMProviderSettings, LLMSettings, LocalModelSettings, PriceSettings
+from quarry.settings.section import Section
 
 __all__ = [
     "AccessRule",
@@ -43,13 +46,16 @@ __all__ = [
     "Settings",
     "StoreSettings",
     "TracingSettings",
+    "config_file",
+    "home_folder",
     "load_settings",
+    "named_secrets",
 ]
 
 CONFIG_FILE = "quarry.toml"
 
 
-class StoreSettings(BaseModel):
+class StoreSettings(Section):
     url: str | None = Field(
         None,
         description="the engine: sqlite:///path/to/quarry.db (default: path below) or postgresql://user@host/db",
@@ -93,7 +99,7 @@ class StoreSettings(BaseModel):
         return Path(self.url[10:])
 
 
-class EmbeddingSettings(BaseModel):
+class EmbeddingSettings(Section):
     provider: Literal["local", "openai"] = "local"
     model: str = Field("all-MiniLM-L6-v2", description="model name; the local provider ships MiniLM only")
     batch_size: int = Field(16, ge=1, le=1024, description="texts per model call (16 measured fastest on 2 cores)")
@@ -110,16 +116,14 @@ class EmbeddingSettings(BaseModel):
     cache: bool = True
 
 
-class ChunkingSettings(BaseModel):
+class ChunkingSettings(Section):
     max_tokens: int = Field(200, ge=16, description="chunk budget in the embedder's own tokens")
     overlap_tokens: int = Field(24, ge=0)
 
 
-class RerankSettings(BaseModel):
+class RerankSettings(Section):
     """A second stage re-scoring the first ``depth`` fused hits. Off by default: no reranker
     improved SciFact nDCG@10 (bench/RESULTS.md, "Reranking")."""
-
-    model_config = ConfigDict(extra="forbid")
 
     kind: Literal["none", "sentence-transformers", "e5", "cross-encoder", "llm"] = "none"
     model: str = Field(
@@ -132,22 +136,18 @@ class RerankSettings(BaseModel):
     threads: int = Field(1, ge=1, description="torch threads for the sentence-transformers/cross-encoder kinds")
 
 
-class ExpandSettings(BaseModel):
+class ExpandSettings(Section):
     """Widen each hit to the passage around it (exact document spans) — for answer context."""
-
-    model_config = ConfigDict(extra="forbid")
 
     window: int = Field(0, ge=0, description="neighbouring chunks allowed on each side; 0 = off unless section")
     section: bool = Field(False, description="stay inside (or, with window 0, take all of) the hit's section")
     max_chars: int | None = Field(None, ge=1, description="cap on each hit's passage")
 
 
-class QueryExpansionSettings(BaseModel):
+class QueryExpansionSettings(Section):
     """LLM query expansion with the configured chat model. Off by default: with the local SmolLM2
     both lowered SciFact nDCG@10 at the current default (test: HyDE −0.019, multi-query −0.025;
     train: −0.018, −0.017; bench/RESULTS.md)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     kind: Literal["none", "hyde", "multi_query"] = "none"
     hyde_prompt: str = "hyde@1"
@@ -158,10 +158,8 @@ class QueryExpansionSettings(BaseModel):
     multi_query_original_weight: float = Field(2.0, gt=0, description="weight of the original query's ranking")
 
 
-class RoutingSettings(BaseModel):
+class RoutingSettings(Section):
     """Which collections a query across several goes to (``quarry.retrieval.routing``)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     k: int = Field(5, ge=1, description="nearest chunks whose mean cosine scores a collection's content")
     description_weight: float = Field(0.3, ge=0, le=1, description="share of the description's cosine")
@@ -169,10 +167,8 @@ class RoutingSettings(BaseModel):
     max_collections: int | None = Field(None, ge=1)
 
 
-class CollectionRetrieval(BaseModel):
+class CollectionRetrieval(Section):
     """Retrieval settings calibrated for one collection; ``None`` inherits ``[retrieval]``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     mode: Literal["hybrid", "bm25", "dense"] | None = None
     fusion: Literal["zscore", "minmax", "rrf"] | None = None
@@ -181,7 +177,7 @@ class CollectionRetrieval(BaseModel):
     rrf_k: float | None = Field(None, gt=0)
 
 
-class RetrievalSettings(BaseModel):
+class RetrievalSettings(Section):
     mode: Literal["hybrid", "bm25", "dense"] = "hybrid"
     fusion: Literal["zscore", "minmax", "rrf"] = Field(
         "zscore", description="zscore chosen on SciFact train: 0.732 nDCG@10 vs RRF 0.726 (docs/architecture.md)"
@@ -225,7 +221,7 @@ class RetrievalSettings(BaseModel):
         return self.model_copy(update=override.model_dump(exclude_none=True))
 
 
-class IngestSettings(BaseModel):
+class IngestSettings(Section):
     max_file_mb: float = Field(64.0, gt=0, description="larger files are skipped and reported")
     include: list[str] = Field(default_factory=list, description="glob patterns; empty = everything")
     exclude: list[str] = Field(default_factory=list, description="gitignore-style patterns")
@@ -239,7 +235,7 @@ class IngestSettings(BaseModel):
     )
 
 
-class TracingSettings(BaseModel):
+class TracingSettings(Section):
     enabled: bool = True
     otlp_endpoint: str | None = Field(
         None, description="OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces"
@@ -247,12 +243,12 @@ class TracingSettings(BaseModel):
     service_name: str = "quarry"
 
 
-class AccessRule(BaseModel):
+class AccessRule(Section):
     glob: str = Field(description="gitignore-style pattern over a document's relative path (else its uri)")
     principals: list[str] = Field(description="who may see matching documents, e.g. ['group:hr', 'user:ann']")
 
 
-class AccessSettings(BaseModel):
+class AccessSettings(Section):
     """Who may see a document: its source's own ``principals`` metadata, else the first matching rule,
     else ``default_principals``. Changing these re-labels stored documents on the next ingest."""
 
@@ -263,7 +259,7 @@ class AccessSettings(BaseModel):
     )
 
 
-class ApiSettings(BaseModel):
+class ApiSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     max_body_kb: int = Field(256, ge=1, description="JSON request body limit")
@@ -314,35 +310,64 @@ class Settings(BaseSettings):
 _config_path: Path = Path(CONFIG_FILE)
 
 
-def load_settings(config: Path | None = None) -> Settings:
-    """Read settings from ``config`` (default ``./quarry.toml`` when present) and the environment.
+HOME_ENV = "QUARRY_HOME"
 
-    A relative store path is resolved against the config file's folder.
+
+def home_folder(home: Path | None = None) -> Path:
+    """Where quarry.toml and the data live: ``home``, else ``$QUARRY_HOME``, else the current folder."""
+    chosen = home or (Path(os.environ[HOME_ENV]) if os.environ.get(HOME_ENV) else None)
+    return chosen.expanduser().resolve() if chosen else Path.cwd()
+
+
+def config_file(config: Path | None = None, home: Path | None = None) -> Path:
+    """The settings file used: ``config`` if given, else ``quarry.toml`` in the home folder."""
+    return config if config is not None else home_folder(home) / CONFIG_FILE
+
+
+def load_settings(config: Path | None = None, *, home: Path | None = None, check_secrets: bool = True) -> Settings:
+    """Read settings from ``config`` (default ``quarry.toml`` in the home folder) and the environment.
+
+    A relative store path is resolved against the config file's folder (or the home folder when there
+    is no file). Errors name the file, line and key; ``check_secrets`` also refuses API key variables
+    that are named but unset.
     """
     global _config_path
-    path = config or Path(CONFIG_FILE)
+    path = config_file(config, home)
     if config is not None and not config.is_file():
         raise ConfigError(f"config file {config} does not exist", key="config", hint="run `quarry init` to create one")
+    if path.is_file():
+        read_toml(path)  # a syntax error is reported as file:line:column before pydantic sees the file
     _config_path = path
     try:
         settings = Settings()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(
-            f"invalid setting {where}: {first['msg']}",
-            key=where,
-            hint=f"fix it in {path} or the QUARRY_{where.upper().replace('.', '__')} variable",
-        ) from exc
+        raise explain_validation(exc, Settings, path) from None
     finally:  # a later plain Settings() reads ./quarry.toml again, not this file
         _config_path = Path(CONFIG_FILE)
-    base = path.parent if path.is_file() else Path.cwd()
+    base = path.parent if path.is_file() else home_folder(home)
     if not settings.store.path.is_absolute():
         settings.store.path = (base / settings.store.path).resolve()
     sqlite_file = settings.store.sqlite_file()
     if sqlite_file is not None:  # the URL names the file everything sits beside
         settings.store.path = sqlite_file if sqlite_file.is_absolute() else (base / sqlite_file).resolve()
+    if check_secrets and (problem := missing_secrets(named_secrets(settings))) is not None:
+        raise problem
     return settings
+
+
+def named_secrets(settings: Settings) -> list[tuple[str, str]]:
+    """(setting, variable) for every API key the configured remote providers will read at start."""
+    named: list[tuple[str, str]] = []
+    embeddings = settings.embeddings
+    if embeddings.provider != "local" and ("api_key_env" in embeddings.model_fields_set or not embeddings.base_url):
+        named.append(("embeddings.api_key_env", embeddings.api_key_env))
+    chat_models = [("llm", settings.llm), *((f"llm.fallback.{i}", f) for i, f in enumerate(settings.llm.fallback))]
+    for where, model in chat_models:
+        if model.provider == "local" or (model.api_key_env is None and model.base_url):
+            continue
+        default = "ANTHROPIC_API_KEY" if model.provider == "anthropic" else "OPENAI_API_KEY"
+        named.append((f"{where}.api_key_env", model.api_key_env or default))
+    return named
 
 
 def save_collection_overrides(config: Path, collection: str, overrides: Mapping[str, object]) -> Path:

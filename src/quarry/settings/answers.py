@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from quarry.settings.llm import LLMProviderSettings
+from quarry.settings.section import Section
 
 __all__ = ["CacheSettings", "EvaluationSettings", "GenerationSettings"]
 
 
-class GenerationSettings(BaseModel):
+class GenerationSettings(Section):
     """Cited answers: which prompt, how much context, when to abstain (see ``quarry.generation``). Defaults
     were chosen on the tune split of bench/qa/dev.jsonl (docs/answers.md)."""
 
@@ -75,10 +76,8 @@ class GenerationSettings(BaseModel):
     )
 
 
-class EvaluationSettings(BaseModel):
+class EvaluationSettings(Section):
     """``quarry eval answers``: where runs are kept, the answer cache, and the judge model."""
-
-    model_config = ConfigDict(extra="forbid")
 
     runs_dir: Path | None = Field(None, description="stored evaluation runs; None = <store folder>/evals")
     cache: bool = Field(True, description="reuse answers of an unchanged configuration (keyed by question + config)")
@@ -88,10 +87,8 @@ class EvaluationSettings(BaseModel):
     )
 
 
-class CacheSettings(BaseModel):
+class CacheSettings(Section):
     """``[cache]``: the semantic answer cache (see ``quarry.cache.semantic``)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     enabled: bool = Field(True, description="serve a stored answer to the same or a paraphrased question")
     threshold: float = Field(

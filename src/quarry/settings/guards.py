@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from quarry.settings.section import Section
 
 __all__ = ["GUARD_NAMES", "BannedSettings", "GuardrailSettings", "PiiSettings"]
 
@@ -31,16 +33,12 @@ def _known(names: list[str]) -> list[str]:
     return names
 
 
-class BannedSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BannedSettings(Section):
     terms: list[str] = Field(default_factory=list, description="terms refused wherever they appear")
     topics: dict[str, list[str]] = Field(default_factory=dict, description="topic name -> its terms")
 
 
-class PiiSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PiiSettings(Section):
     entities: list[str] = Field(default_factory=list, description="presidio entity types; empty = all")
     min_score: float = Field(0.4, ge=0, le=1)
     redact_at_ingest: bool = Field(
@@ -48,10 +46,8 @@ class PiiSettings(BaseModel):
     )
 
 
-class CollectionGuards(BaseModel):
+class CollectionGuards(Section):
     """Overrides for one collection (unset = inherit)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     guards: list[str] | None = None
     actions: dict[str, Action] | None = None
@@ -60,10 +56,8 @@ class CollectionGuards(BaseModel):
     _guards = field_validator("guards")(lambda cls, v: None if v is None else _known(v))
 
 
-class GuardrailSettings(BaseModel):
+class GuardrailSettings(Section):
     """Guards on questions (input), retrieved passages (retrieval, also at ingest) and answers (output)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     guards: list[str] = Field(
         default_factory=lambda: ["injection", "max_length", "groundedness", "system_prompt_leak"],

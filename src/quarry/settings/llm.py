@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from quarry.settings.section import Section
 
 __all__ = ["LLMBudgetSettings", "LLMProviderSettings", "LLMSettings", "LocalModelSettings", "PriceSettings"]
 
 
-class LocalModelSettings(BaseModel):
+class LocalModelSettings(Section):
     model: str = Field(
         "smollm2", description='"smollm2" (packaged, default), "gemma3-270m" (packaged) or a path to a .gguf file'
     )
@@ -22,17 +24,17 @@ class LocalModelSettings(BaseModel):
     )
 
 
-class PriceSettings(BaseModel):
+class PriceSettings(Section):
     prompt_per_mtok: float = Field(0.0, ge=0, description="USD per million prompt tokens")
     completion_per_mtok: float = Field(0.0, ge=0, description="USD per million completion tokens")
 
 
-class LLMBudgetSettings(BaseModel):
+class LLMBudgetSettings(Section):
     max_tokens: int | None = Field(None, ge=1, description="per-request token budget (prompt + completion)")
     max_cost_usd: float | None = Field(None, gt=0, description="per-request cost budget, priced with llm.prices")
 
 
-class LLMProviderSettings(BaseModel):
+class LLMProviderSettings(Section):
     """One chat model: which provider, which model, how to reach it, and its call defaults."""
 
     provider: Literal["local", "openai", "anthropic"] = "local"

@@ -23,6 +23,7 @@ from quarry.errors import QuarryError
 from quarry.ingest.parsers.registry import bounded_gunzip
 from quarry.ingest.sources import Source, open_source
 from quarry.pipeline.access import normalise_principals
+from quarry.pipeline.delete import delete_uris
 from quarry.stores.base import DocumentInfo
 
 __all__ = ["router"]
@@ -155,10 +156,7 @@ def delete_document(collection: CollectionName, uri: str, caller: CallerDep, con
     document = store.document(collection, uri)
     if document is None or not caller.may_see(document.metadata):
         raise _not_found()
-    if uri in store.source_states(collection, prefix=uri):
-        store.write(collection, delete_sources=[uri])
-    else:
-        store.write(collection, delete_uris=[uri])
+    delete_uris(store, collection, [uri])
 
 
 def _submit(context: ApiContext, caller: Caller, kind: str, collection: str, source: Callable[[], Source]) -> JobOut:
