@@ -7,7 +7,7 @@ The store is copied (SQLite backup) into a temporary folder so the server's trac
 For every (workers, mode, query mix) a fresh server starts; each concurrency level then runs ``--seconds``
 with N closed-loop async clients. Query mixes:
 
-- ``unique``: the 1,109 SciFact queries in order, the server started with ``--cache-ttl 0`` — every
+- ``unique``: the 1,109 SciFact queries in order, the server started with ``QUARRY_API__RESULT_CACHE_TTL_S=0`` — every
   request misses the result cache (the full miss path runs: key, lookup, search, store), the honest
   cold figure even when the list wraps around.
 - ``zipf``: each request draws one of the 300 SciFact *test* queries with probability ∝ 1/rank
@@ -120,9 +120,10 @@ def start_server(folder: Path, port: int, workers: int, cache_ttl: float) -> sub
         "QUARRY_API__KEYS_PATH": str(folder / "keys.db"),
         "QUARRY_API__RATE_PER_S": "1000000",
         "QUARRY_API__RATE_BURST": "1000000",
+        "QUARRY_API__RESULT_CACHE_TTL_S": str(cache_ttl),
     }
     command = [sys.executable, "-m", "quarry", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--workers", str(workers), "--cache-ttl", str(cache_ttl), "--log-level", "warning"]
+    command += ["--workers", str(workers), "--no-access-log", "--log-level", "warning"]
     server = subprocess.Popen(command, cwd=folder, env=env)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -289,7 +290,7 @@ def main() -> None:
         f"after: {load_after} — other engineers' work shared the 2 cores.\n\n"
         f"`quarry serve --workers W` (uvicorn) on 127.0.0.1 over a copy of the SciFact store, `POST /v1/search` k=10 "
         f"with a read key (access filter on), {args.seconds:.0f} s per level after a {args.warmup:.0f} s warm-up. "
-        f"Mixes: **unique** = every request misses the result cache (server run with `--cache-ttl 0`; the "
+        f"Mixes: **unique** = every request misses the result cache (server run with `QUARRY_API__RESULT_CACHE_TTL_S=0`; the "
         f"{len(pools['all'])} SciFact queries in order); **zipf** = draws from the {len(test)} SciFact test queries "
         f"with P(rank r) ∝ 1/r (s=1.0, fixed shuffle, seed 0), cache on (default 4096 entries / 64 MB / 300 s), "
         f"cold at the start of the first level. `cached` = share of responses served from the cache. CPU s = CPU "

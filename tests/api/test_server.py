@@ -127,6 +127,12 @@ def test_quarry_serve_process_with_cli_keys(tmp_path: Path) -> None:
         server.send_signal(signal.SIGINT)
         output, _ = server.communicate(timeout=30)
     assert server.returncode == 0, output
+    access = [json.loads(line) for line in output.splitlines() if line.startswith('{"ts"')]  # on by default
+    searches = [line for line in access if line["path"] == "/v1/search"]
+    assert searches[0]["status"] == 200 and searches[0]["key_id"] == reader["id"] and searches[0]["trace_id"]
+    assert searches[-1]["status"] == 401 and searches[-1]["key_id"] is None and searches[-1]["ms"] >= 0
+    uploads = [line for line in access if line["path"] == "/v1/collections/ops/documents"]
+    assert uploads[0]["status"] == 202 and uploads[0]["key_id"] == writer["id"] and uploads[0]["request_id"]
 
 
 def test_two_worker_processes_share_jobs_and_keys(tmp_path: Path) -> None:

@@ -124,3 +124,15 @@ def test_a_stream_closed_early_is_cancelled_not_failed(samples_system: Quarry) -
     stream.close()
     (trace,) = sink.traces
     assert trace.root.attributes["cancelled"] is True and trace.root.errors == []
+
+
+def test_a_streamed_answer_cut_inside_its_citation_is_closed_in_the_stream(samples_system: Quarry) -> None:
+    """The model stops at "[1" (a stop sequence or token limit); the answer closes the marker, and the stream
+    sends the missing "]" as tokens, so what a client printed equals the final answer."""
+    made, _, _ = scripted(samples_system, [RIGHT.rsplit("]", 1)[0]])
+    events = list(made.stream(LEAVE, "s"))
+    done = events[-1]
+    assert isinstance(done, DoneEvent) and done.answer.text.endswith("]")
+    streamed = "".join(e.text for e in events if isinstance(e, TokenEvent))
+    assert not any(type(e).__name__ == "RevisionEvent" for e in events)
+    assert streamed == done.answer.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -52,6 +53,16 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def result_cache_config(settings: Settings) -> ResultCacheConfig:
+    api = settings.api
+    return ResultCacheConfig(
+        enabled=api.result_cache,
+        max_entries=api.result_cache_entries,
+        max_bytes=int(api.result_cache_mb * 2**20),
+        ttl_s=api.result_cache_ttl_s,
+    )
+
+
 def create_app(
     quarry: Quarry,
     settings: Settings | None = None,
@@ -63,8 +74,9 @@ def create_app(
 ) -> FastAPI:
     """The app over ``quarry``.
 
-    ``cache``: the search result cache (default: on, 4096 entries / 64 MB, 300 s TTL; ``enabled=False``
-    turns it off). ``metrics_token``: a scraper's bearer token for ``/metrics``. ``workers``: how many
+    ``cache``: the search result cache (default: from ``[api] result_cache*``). ``metrics_token``: a
+    scraper's bearer token for ``/metrics`` (default: the variable named by ``[api] metrics_token_env``).
+    ``workers``: how many
     processes serve together: the per-key rate limit is a token bucket per process, so each process
     gets ``rate / workers`` (and ``burst / workers``) and the sum stays the configured limit.
     ``close_quarry``: close the system when the app stops (worker processes own theirs)."""
@@ -75,8 +87,9 @@ def create_app(
     quarry.tracer.sinks.insert(0, RequestTagger())
     share = max(1, workers)
     limiter = RateLimiter(settings.api.rate_per_s / share, max(1, settings.api.rate_burst // share))
-    results = ResultCache(cache or ResultCacheConfig())
-    context = ApiContext(quarry, settings, keys, limiter, metrics, jobs_manager, results, metrics_token or None)
+    results = ResultCache(cache or result_cache_config(settings))
+    token = metrics_token if metrics_token is not None else os.environ.get(settings.api.metrics_token_env)
+    context = ApiContext(quarry, settings, keys, limiter, metrics, jobs_manager, results, token or None)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from quarry.api.access_log import ACCESS
 from quarry.api.errors import CALLER_KEY, REQUEST_ID, ApiError
 from quarry.api.jobs import JobManager
 from quarry.api.metrics import Metrics
@@ -45,6 +46,9 @@ class RequestTagger:
         key_id = CALLER_KEY.get()
         if key_id:
             trace.root.attributes.setdefault("api_key", key_id)
+        record = ACCESS.get()
+        if record is not None and not record.trace_id:
+            record.trace_id = trace.trace_id
 
 
 async def _context(request: Request) -> ApiContext:  # async: a sync dependency would cost a threadpool hop
@@ -63,6 +67,9 @@ async def _caller(
     token = credentials.credentials if credentials is not None else None
     caller = authenticate(context.keys, context.limiter, context.settings.access, token)  # µs: a point query
     CALLER_KEY.set(caller.key.id)
+    record = ACCESS.get()
+    if record is not None:
+        record.key_id = caller.key.id
     return caller
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import anyio
 
+from quarry.api.access_log import ACCESS, RequestRecord, write_access_line
 from quarry.api.errors import REQUEST_ID, error_body, route_of
 from quarry.api.metrics import Metrics
 
@@ -96,14 +97,19 @@ class ServiceMiddleware:
         began = time.perf_counter()
         request_id = _request_id(scope)
         token = REQUEST_ID.set(request_id)
+        record = RequestRecord()
+        access_token = ACCESS.set(record)
         scope.setdefault("state", {})["request_id"] = request_id
         exchange = _Exchange(send, request_id)
         try:
             await self._handle(scope, receive, exchange)
         finally:
             REQUEST_ID.reset(token)
+            ACCESS.reset(access_token)
             route = route_of(scope)
-            self.metrics.observe_request(scope["method"], route, exchange.status, time.perf_counter() - began)
+            seconds = time.perf_counter() - began
+            self.metrics.observe_request(scope["method"], route, exchange.status, seconds)
+            write_access_line(scope["method"], scope["path"], exchange.status, seconds, request_id, record)
 
     async def _handle(self, scope: Scope, receive: Receive, exchange: _Exchange) -> None:
         limit = self.max_upload if self.upload_path.match(scope["path"]) else self.max_body

@@ -29,9 +29,15 @@ def ingest(
     id_column: Annotated[str, typer.Option(help="SQL column with a stable row id")] = "id",
     text_column: Annotated[str, typer.Option(help="SQL column with the text")] = "text",
     title_column: Annotated[str | None, typer.Option(help="SQL column with a title")] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="exit 1 also when files were skipped (unsupported, binary, too large)")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Ingest documents; re-running skips what is unchanged. Exit code 1 if any file failed."""
+    """Ingest documents; re-running skips what is unchanged.
+
+    Exit code 0 when everything readable was ingested (skipped files are listed with the reason), 1 when a
+    file was broken, or with --strict when any file was skipped."""
     from quarry.ingest.sources import SqlOptions, open_source
 
     quarry = system(ctx)
@@ -50,7 +56,7 @@ def ingest(
     else:
         report = _run_with_progress(quarry, source, collection, sync)
         _print_report(report)
-    if not report.ok:
+    if not report.ok or (strict and report.failures):
         raise typer.Exit(1)
 
 
@@ -68,14 +74,19 @@ def _run_with_progress(quarry: Quarry, source: Source, collection: str, sync: bo
         transient=False,
     )
     files = progress.add_task("files", total=None, detail="")
-    chunks = progress.add_task("chunks stored", total=None, detail="")
+    chunks = progress.add_task("chunks embedded", total=0, detail="")
+    queued = 0
 
     def on_event(event: Event) -> None:
+        nonlocal queued
         if event.kind == "start":
             progress.update(files, total=event.total)
         elif event.kind == "unit":
             progress.update(files, advance=1, detail=f"{event.status}: {event.uri[-50:]}")
-        elif event.kind == "chunks":
+        elif event.kind == "queued":  # the total grows as files are chunked, before embedding starts
+            queued += event.count
+            progress.update(chunks, total=queued)
+        elif event.kind == "embedded":
             progress.update(chunks, advance=event.count)
         elif event.kind == "done":
             progress.update(files, detail="")
@@ -88,6 +99,6 @@ def _print_report(report: IngestReport) -> None:
     from quarry.cli import views
 
     console.print(views.report_table(report))
-    if report.failures:
-        console.print(views.failures_table(report))
+    for table in views.failures_table(report):
+        console.print(table)
     console.print(f"trace: [cyan]{report.trace_id[:12]}[/] (quarry traces {report.trace_id[:12]})")

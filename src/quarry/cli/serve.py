@@ -7,7 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from quarry.cli.common import console, system
+from quarry.cli.common import console, system, where_of
+
+HOME_ENV = "QUARRY_HOME"
 
 
 def serve(
@@ -17,34 +19,33 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="worker processes (use the core count; each loads its own model)")
     ] = 1,
-    cache: Annotated[bool, typer.Option(help="cache search responses (per process; writes invalidate)")] = True,
-    cache_entries: Annotated[int, typer.Option(min=1, help="search result cache: most entries")] = 4096,
-    cache_mb: Annotated[float, typer.Option(min=0.1, help="search result cache: most megabytes")] = 64.0,
-    cache_ttl: Annotated[float, typer.Option(min=0.0, help="search result cache: seconds an entry lives")] = 300.0,
-    metrics_token_env: Annotated[
-        str, typer.Option(help="environment variable holding the /metrics scraper token")
-    ] = "QUARRY_METRICS_TOKEN",
+    cache: Annotated[
+        bool | None, typer.Option("--cache/--no-cache", help="cache search responses (default api.result_cache)")
+    ] = None,
+    access_log: Annotated[
+        bool | None,
+        typer.Option("--access-log/--no-access-log", help="JSON line per request on stdout (default api.access_log)"),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
     """Serve the REST API (/v1), OpenAI-compatible chat, /healthz, /readyz and /metrics.
 
-    /metrics needs the scraper token (from --metrics-token-env) or an admin key. With --workers N,
-    rate limits are split between the processes and each keeps its own result cache; jobs and keys
-    are shared through their SQLite files."""
+    /metrics needs the scraper token (the variable named by api.metrics_token_env) or an admin key.
+    With --workers N, rate limits are split between the processes and each keeps its own result cache;
+    jobs and keys are shared through the store. Cache sizes live in [api] (result_cache_*)."""
     import uvicorn
 
+    from quarry.api.access_log import enable_access_log
     from quarry.api.worker import OPTIONS_ENV, ServeOptions, create_worker_app
-    from quarry.cache.results import ResultCacheConfig
 
-    config = ResultCacheConfig(
-        enabled=cache, max_entries=cache_entries, max_bytes=int(cache_mb * 2**20), ttl_s=cache_ttl
-    )
-    options = ServeOptions(
-        config=str(ctx.obj.resolve()) if ctx.obj else None,
-        workers=workers,
-        cache=config,
-        metrics_token_env=metrics_token_env,
-    )
+    where = where_of(ctx)
+    overrides = {"QUARRY_API__RESULT_CACHE": cache, "QUARRY_API__ACCESS_LOG": access_log}
+    for variable, value in overrides.items():  # settings variables, so worker processes see them too
+        if value is not None:
+            os.environ[variable] = "true" if value else "false"
+    if where.home is not None:
+        os.environ[HOME_ENV] = str(where.home.expanduser().resolve())
+    options = ServeOptions(config=str(where.config.resolve()) if where.config else None, workers=workers)
     os.environ[OPTIONS_ENV] = options.to_env()
     quarry = system(ctx)  # checks the settings and opens the store once, in this process, before any worker
     settings = quarry.settings
@@ -54,10 +55,9 @@ def serve(
     if workers == 1:
         from quarry.api import create_app
 
-        token = os.environ.get(metrics_token_env)
-        uvicorn.run(
-            create_app(quarry, settings, cache=config, metrics_token=token), timeout_graceful_shutdown=10, **common
-        )
+        if settings.api.access_log:
+            enable_access_log()
+        uvicorn.run(create_app(quarry, settings), timeout_graceful_shutdown=10, **common)
         return
     quarry.close()  # each worker builds its own
     uvicorn.run(

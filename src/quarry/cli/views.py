@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -82,23 +84,24 @@ def hit_dict(rank: int, hit: Hit) -> dict[str, object]:
     }
 
 
-def hits_table(hits: list[Hit]) -> Table:
-    table = Table("#", "score", "document", "where", "text", title=None, expand=True)
+def hits_table(hits: list[Hit]) -> Group:
+    """Hits as a numbered list (title, where it lives, the passage) that wraps cleanly at any width."""
+    blocks: list[RenderableType] = []
     for rank, hit in enumerate(hits, 1):
         c = hit.chunk
-        where = " › ".join(c.heading_path[-2:]) + (f" p.{c.page}" if c.page else "") + f" [{c.start}:{c.end}]"
-        snippet = " ".join(c.text.split())[:160]
-        text = Text.assemble((f"⚑ {', '.join(c.flags)} ", "red"), snippet) if c.flags else snippet
-        table.add_row(str(rank), f"{hit.score:.3f}", _document_cell(hit), where, text)
-    return table
-
-
-def _document_cell(hit: Hit) -> Text:
-    """The title, and under it where the document lives (its path in the source, or its URL/uri)."""
-    where = hit.metadata.get("url") or hit.metadata.get("path") or hit.document_uri
-    if not hit.title or hit.title == where:
-        return Text(str(where))
-    return Text.assemble(hit.title, "\n", (str(where), "dim"))
+        where = str(hit.metadata.get("url") or hit.metadata.get("path") or hit.document_uri)
+        heading = " › ".join(c.heading_path[-2:])
+        place = " · ".join(p for p in (heading, f"p.{c.page}" if c.page else "", f"[{c.start}:{c.end}]") if p)
+        snippet = " ".join(c.text.split())
+        snippet = snippet if len(snippet) <= 240 else snippet[:239] + "…"
+        blocks.append(Text.assemble((f"{rank}. {hit.title or where}", "bold"), (f"  score {hit.score:.3f}", "dim")))
+        lines = [Text(where, style="cyan", overflow="fold")] if hit.title and hit.title != where else []
+        lines.append(Text(place, style="dim"))
+        if c.flags:
+            lines.append(Text(f"⚑ {', '.join(c.flags)}", style="red"))
+        lines.append(Text(snippet))
+        blocks.append(Padding(Group(*lines), (0, 0, 1, 3)))
+    return Group(*blocks)
 
 
 def explain_table(hits: list[Hit], explanations: list[Explanation]) -> Table:
@@ -113,44 +116,36 @@ def explain_table(hits: list[Hit], explanations: list[Explanation]) -> Table:
 
 
 def report_table(report: IngestReport) -> Table:
-    table = Table(
-        "files seen",
-        "new",
-        "changed",
-        "unchanged",
-        "deleted",
-        "failed",
-        "documents",
-        "chunks",
-        "embedded",
-        "seconds",
-        title=f"Ingested into {report.collection}",
-    )
+    """The run in a few short lines (fits 80 columns)."""
+    table = Table(box=None, show_header=False, pad_edge=False, title=f"Ingested into {report.collection}")
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
     table.add_row(
-        *(
-            str(x)
-            for x in (
-                report.seen,
-                report.new,
-                report.changed,
-                report.unchanged,
-                report.deleted,
-                report.failed,
-                report.documents_written,
-                report.chunks_written,
-                report.chunks_embedded,
-                f"{report.seconds:.2f}",
-            )
-        )
+        "files",
+        f"{report.seen} seen: {report.new} new, {report.changed} changed, {report.unchanged} unchanged, "
+        f"{report.deleted} deleted",
     )
+    table.add_row("skipped", str(len(report.skipped)))
+    table.add_row("failed", str(len(report.broken)))
+    table.add_row(
+        "stored",
+        f"{report.documents_written} documents, {report.chunks_written} chunks ({report.chunks_embedded} embedded)",
+    )
+    table.add_row("time", f"{report.seconds:.2f} s")
     return table
 
 
-def failures_table(report: IngestReport) -> Table:
-    table = Table("file", "reason", title="[red]Failed (skipped)[/]", expand=True)
-    for f in report.failures:
-        table.add_row(f.uri, f.reason)
-    return table
+def failures_table(report: IngestReport) -> list[Table]:
+    """Skipped files (with why) and broken files (with the error), each a table that wraps at the terminal width."""
+    tables = []
+    for title, rows in (("Skipped", report.skipped), ("[red]Failed[/]", report.broken)):
+        if not rows:
+            continue
+        table = Table("file", "reason", title=f"{title} ({len(rows)})", expand=True)
+        for f in rows:
+            table.add_row(Text(f.uri, overflow="fold"), Text(f.reason, overflow="fold"))
+        tables.append(table)
+    return tables
 
 
 def traces_table(records: list[TraceRecord]) -> Table:

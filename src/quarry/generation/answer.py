@@ -185,6 +185,8 @@ class Answerer:
         answer = self._answer(trace, run, self._check(trace, run))
         if held:
             yield TokenEvent(answer.text)
+        elif answer.text.startswith(streamed := "".join(run.parts)) and answer.text != streamed:
+            yield TokenEvent(answer.text[len(streamed) :])  # e.g. the closing bracket of a citation cut short
         elif answer.text != run.text:
             yield RevisionEvent(answer.text, answer.note or "the claim check changed the answer")
         return answer

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -13,7 +14,9 @@ from quarry.stores.base import DocumentWrite, SourceState, Store
 from quarry.tracing import Trace
 from quarry.types import Chunk, Document
 
-__all__ = ["PendingBatch"]
+__all__ = ["EMBED_SLICE", "PendingBatch"]
+
+EMBED_SLICE = 128  # chunks per embedder call when progress is reported (sorted by length inside each)
 
 
 @dataclass
@@ -60,13 +63,15 @@ class PendingBatch:
     def is_empty(self) -> bool:
         return not (self.documents or self.delete_uris or self.states)
 
-    def flush(self) -> tuple[int, int]:
-        """Write everything pending; returns (documents written, chunks written)."""
+    def flush(self, on_embedded: Callable[[int], None] | None = None) -> tuple[int, int]:
+        """Write everything pending; returns (documents written, chunks written).
+
+        ``on_embedded`` hears how many chunks each slice of :data:`EMBED_SLICE` embedded (for progress)."""
         if self.is_empty():
             return 0, 0
         chunks = [c for p in self.documents for c in p.chunks]
         with self.trace.stage("embed", chunks=len(chunks)):
-            vectors = self.embedder.embed([c.context for c in chunks])
+            vectors = self._embed([c.context for c in chunks], on_embedded)
         writes: list[DocumentWrite] = []
         row = 0
         for pending in self.documents:
@@ -82,6 +87,18 @@ class PendingBatch:
         self.documents, self.delete_uris, self.states = [], [], []
         self.text_hashes.clear()
         return written
+
+    def _embed(self, texts: list[str], on_embedded: Callable[[int], None] | None) -> np.ndarray[Any, Any]:
+        if on_embedded is None or len(texts) <= EMBED_SLICE:
+            vectors = self.embedder.embed(texts)
+            if on_embedded is not None:
+                on_embedded(len(texts))
+            return vectors
+        parts = []
+        for start in range(0, len(texts), EMBED_SLICE):
+            parts.append(self.embedder.embed(texts[start : start + EMBED_SLICE]))
+            on_embedded(len(parts[-1]))
+        return np.concatenate(parts)
 
 
 def _empty(dimension: int) -> np.ndarray[tuple[int, int], np.dtype[np.float32]]:

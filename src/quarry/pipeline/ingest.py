@@ -127,11 +127,10 @@ class _Run:
         if isinstance(item, Unreadable):
             return self._fail(item.uri, item.reason, item.kind, state, raw_hash="")
         key = content_hash(item.raw_hash + self.ingestor.fingerprint)
-        if state is not None and state.raw_hash == key:
-            if state.status != "ok":
-                return self._fail(item.uri, state.error, "failed", state, raw_hash=key)
+        if state is not None and state.raw_hash == key and state.status == "ok":
             self.report.unchanged += 1
             return "unchanged"
+        # a unit that failed before is parsed again: its reason (and whether it is a skip) is reported afresh
         try:
             with self.trace.stage("parse", units=1):
                 documents = self.ingestor.parsers.parse(item)
@@ -158,6 +157,8 @@ class _Run:
                 span.add(chunks=len(chunks))
             self.report.duplicates += duplicate_of is not None
             self.batch.add(document, chunks, duplicate_of)
+            if chunks:
+                self.notify(Progress("queued", count=len(chunks)))
             if self.batch.chunk_count >= self.ingestor.batch_chunks:
                 self._flush()
         fresh = {d.uri for d in documents}
@@ -180,7 +181,7 @@ class _Run:
         return "failed"
 
     def _flush(self) -> None:
-        documents, chunks = self.batch.flush()
+        documents, chunks = self.batch.flush(lambda n: self.notify(Progress("embedded", count=n)))
         self.report.documents_written += documents
         self.report.chunks_written += chunks
         if chunks:

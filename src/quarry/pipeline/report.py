@@ -15,6 +15,10 @@ class Failure:
     kind: str
 
 
+SKIP_KINDS = frozenset({"unsupported-format", "binary", "too-large", "outside", "not-a-file", "excluded"})
+"""Failure kinds that are deliberate skips (not documents Quarry reads) rather than broken inputs."""
+
+
 @dataclass
 class IngestReport:
     """Counts are of source units (files, URLs, rows) unless they say documents or chunks."""
@@ -40,8 +44,19 @@ class IngestReport:
         return len(self.failures)
 
     @property
+    def skipped(self) -> list[Failure]:
+        """Units left out on purpose: unsupported formats, binary content, over the size limit, not a file."""
+        return [f for f in self.failures if f.kind in SKIP_KINDS]
+
+    @property
+    def broken(self) -> list[Failure]:
+        """Units that should have been read but could not be (parse errors, unreadable, HTTP errors)."""
+        return [f for f in self.failures if f.kind not in SKIP_KINDS]
+
+    @property
     def ok(self) -> bool:
-        return not self.failures
+        """Nothing broken (skips alone are fine; ``strict`` callers check :attr:`failures`)."""
+        return not self.broken
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -53,6 +68,8 @@ class IngestReport:
             "unchanged": self.unchanged,
             "deleted": self.deleted,
             "failed": self.failed,
+            "skipped": len(self.skipped),
+            "broken": len(self.broken),
             "documents_written": self.documents_written,
             "documents_deleted": self.documents_deleted,
             "duplicates": self.duplicates,
@@ -67,8 +84,9 @@ class IngestReport:
 @dataclass(frozen=True, slots=True)
 class Progress:
     """One progress event: ``kind`` is ``"start"`` (with ``total`` units if known), ``"unit"``
-    (one source unit done, ``status`` new/changed/unchanged/failed), ``"chunks"`` (``count``
-    chunks embedded and stored) or ``"done"``."""
+    (one source unit done, ``status`` new/changed/unchanged/failed), ``"queued"`` (``count`` chunks
+    waiting to be embedded), ``"embedded"`` (``count`` of them embedded), ``"chunks"`` (``count``
+    chunks stored) or ``"done"``."""
 
     kind: str
     uri: str = ""

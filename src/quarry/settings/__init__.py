@@ -275,6 +275,14 @@ class ApiSettings(Section):
     ingest_roots: list[Path] = Field(default_factory=list, description="server folders admins may ingest by path")
     ingest_workers: int = Field(2, ge=1, le=32, description="ingest jobs run at once per server process")
     keys_path: Path | None = Field(None, description="API key database; default <store>.keys.db beside the store")
+    result_cache: bool = Field(True, description="cache search responses per process (writes invalidate)")
+    result_cache_entries: int = Field(4096, ge=1, description="search result cache: most entries")
+    result_cache_mb: float = Field(64.0, gt=0, description="search result cache: most megabytes")
+    result_cache_ttl_s: float = Field(300.0, ge=0, description="search result cache: seconds an entry lives")
+    metrics_token_env: str = Field(
+        "QUARRY_METRICS_TOKEN", description="environment variable holding the /metrics scraper token"
+    )
+    access_log: bool = Field(True, description="one JSON line per request on stdout (trace id, key id, status, ms)")
 
 
 class Settings(BaseSettings):

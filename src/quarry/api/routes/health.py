@@ -1,7 +1,7 @@
 """``/healthz`` (the process answers), ``/readyz`` (store opens, embedding model loaded), ``/metrics``.
 
 ``/metrics`` needs a bearer token: an admin-scoped API key, or the scraper token the operator set
-(``quarry serve --metrics-token-env NAME`` reads it from that environment variable; default
+(read from the environment variable named by ``[api] metrics_token_env``; default
 ``QUARRY_METRICS_TOKEN``). Scrapers should use the scraper token: an admin key could also delete
 collections. Health and readiness stay open (load balancers call them without credentials).
 """
@@ -70,7 +70,7 @@ async def _scraper(
 )
 def metrics(context: ContextDep) -> Response:
     """Prometheus metrics of this worker process. Send ``Authorization: Bearer <token>``: the scraper
-    token (``QUARRY_METRICS_TOKEN``, or the variable named by ``quarry serve --metrics-token-env``) or an
+    token (``QUARRY_METRICS_TOKEN``, or the variable named by ``[api] metrics_token_env``) or an
     admin-scoped API key. With ``--workers N`` each scrape reaches one worker; its counters are that
     process's own."""
     return Response(context.metrics.render(), media_type=CONTENT_TYPE_LATEST)
