@@ -77,11 +77,23 @@ def test_ingest_search_docs_collections_traces_round_trip(workspace: Path) -> No
         assert stage in tree
 
 
-def test_failed_files_are_listed_and_set_exit_code_1(workspace: Path) -> None:
+def test_skipped_files_are_listed_with_the_reason_and_only_strict_fails_on_them(workspace: Path) -> None:
     shutil.copyfile(MARKITDOWN_FILES / "random.bin", workspace / "samples" / "random.bin")
+    done = quarry("ingest", "samples", cwd=workspace, check=0)
+    assert "Skipped (1)" in done.stdout and "random.bin" in done.stdout and "no parser for" in done.stdout
+    assert "Failed" not in done.stdout and "Traceback" not in done.stdout + done.stderr
+    again = quarry("ingest", "samples", cwd=workspace, check=0)  # a re-ingest reports the same skip, same reason
+    assert "Skipped (1)" in again.stdout and "no parser for" in again.stdout
+    strict = quarry("ingest", "samples", "--strict", "--json", cwd=workspace, check=1)
+    assert json.loads(strict.stdout)["skipped"] == 1
+
+
+def test_broken_files_are_listed_and_set_exit_code_1(workspace: Path) -> None:
+    (workspace / "samples" / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> trailer garbage")
     done = quarry("ingest", "samples", cwd=workspace, check=1)
-    assert "random.bin" in done.stdout
-    assert "Failed" in done.stdout
+    assert "Failed (1)" in done.stdout and "broken.pdf" in done.stdout
+    report = json.loads(quarry("ingest", "samples", "--json", cwd=workspace, check=1).stdout)
+    assert report["broken"] == 1 and report["unchanged"] == 5
 
 
 def test_usage_errors_say_what_to_fix(workspace: Path) -> None:

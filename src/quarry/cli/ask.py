@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -90,15 +91,53 @@ def ask(
         console.print(answer.text)
         show(answer)
         return
+    out = WrappingWriter(console.width)
     for event in answerer.stream(question, collection, k=k):
         if isinstance(event, TokenEvent):
-            sys.stdout.write(event.text)
-            sys.stdout.flush()
+            out.write(event.text)
         elif isinstance(event, RevisionEvent):
-            console.print(f"\n[yellow]revised by the claim check[/] ({event.reason}):")
-            sys.stdout.write(event.text)
+            out.end()
+            console.print(f"[yellow]revised by the claim check[/] ({event.reason}):")
+            out.write(event.text)
         elif isinstance(event, CitationEvent):
             continue
         elif isinstance(event, DoneEvent):
-            sys.stdout.write("\n")
+            out.end()
             show(event.answer)
+
+
+class WrappingWriter:
+    """Streams text to stdout word by word, breaking lines between words at the terminal width."""
+
+    def __init__(self, width: int) -> None:
+        self.width, self.column, self.word = max(20, width), 0, ""
+
+    def write(self, text: str) -> None:
+        for piece in re.split(r"(\s+)", text):
+            if not piece:
+                continue
+            if not piece.isspace():
+                self.word += piece  # a model token may be half a word: print whole words only
+                continue
+            self._flush_word()
+            if "\n" in piece:
+                sys.stdout.write("\n" * piece.count("\n"))
+                self.column = 0
+        sys.stdout.flush()
+
+    def _flush_word(self) -> None:
+        if not self.word:
+            return
+        if self.column and self.column + 1 + len(self.word) > self.width:
+            sys.stdout.write("\n")
+            self.column = 0
+        sys.stdout.write((" " if self.column else "") + self.word)
+        self.column += (1 if self.column else 0) + len(self.word)
+        self.word = ""
+
+    def end(self) -> None:
+        """Finish the line (the answer's last line always ends with a newline)."""
+        self._flush_word()
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+        self.column = 0

@@ -60,10 +60,15 @@ def document_dict(d: DocumentInfo) -> dict[str, object]:
 
 
 def documents_table(collection: str, rows: list[DocumentInfo]) -> Table:
-    table = Table("uri", "title", "chunks", "note", title=f"Documents in {collection}")
+    table = Table(title=f"Documents in {collection}")
+    table.add_column("uri", overflow="fold", ratio=3)
+    table.add_column("title", overflow="fold", ratio=2)
+    table.add_column("chunks", justify="right")
+    if any(d.duplicate_of for d in rows):
+        table.add_column("duplicate of", overflow="fold", ratio=2)
     for d in rows:
-        note = f"duplicate of {d.duplicate_of}" if d.duplicate_of else ""
-        table.add_row(d.uri, d.title[:60], str(d.chunks), note)
+        cells = [d.uri, d.title[:60], str(d.chunks)]
+        table.add_row(*cells, *([d.duplicate_of or ""] if len(table.columns) == 4 else []))
     return table
 
 
