@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import http.server
+import shutil
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import COLLECTION, Api, wait_job
+from quarry.ingest.sources import FolderSource
+from tests.api.conftest import COLLECTION, HR_URI_PART, LEAK_QUERY, Api, wait_job, write_corpus
 
 SEARCH = {"collection": COLLECTION, "query": "salary", "mode": "bm25"}
 
@@ -217,3 +220,32 @@ def test_an_admin_key_limited_to_a_collection_sees_only_its_traces_and_jobs(fres
     assert api.client.get(f"/v1/jobs/{jobs['beta']}", headers=scoped).status_code == 404
     assert api.client.get("/metrics", headers=scoped).status_code == 403
     assert api.client.get("/metrics", headers=everything).status_code == 200
+
+
+@pytest.mark.parametrize("mode", ["bm25", "hybrid"])
+def test_lexical_scores_do_not_depend_on_documents_the_caller_cannot_see(
+    fresh_api: Callable[..., Api], tmp_path: Path, mode: str
+) -> None:
+    """The same corpus twice, once with the restricted HR document and once without: an outsider's scores
+    are identical in both, so BM25 statistics (document frequency, average length) reveal nothing about it."""
+    api = fresh_api()
+    quarry = api.app.state.ctx.quarry
+    with_hidden = write_corpus(tmp_path / "with-hidden")
+    without = write_corpus(tmp_path / "without")
+    shutil.rmtree(without / "hr")
+    for folder, collection in ((with_hidden, "with-hidden"), (without, "without")):
+        assert quarry.ingestor.run(FolderSource(folder, max_bytes=10**6), collection).ok
+    outsider = api.headers(principals=("group:sales",))
+
+    def scores(collection: str) -> dict[str, float]:
+        body = {"collection": collection, "query": LEAK_QUERY, "k": 10, "mode": mode}
+        response = api.client.post("/v1/search", json=body, headers=outsider)
+        assert response.status_code == 200, response.text
+        return {str(h["document_uri"]).split(collection, 1)[1]: float(h["score"]) for h in response.json()["hits"]}
+
+    seen_with, seen_without = scores("with-hidden"), scores("without")
+    assert seen_with.keys() == seen_without.keys() and len(seen_with) >= 4
+    assert all(abs(seen_with[uri] - seen_without[uri]) < 1e-6 for uri in seen_with), (seen_with, seen_without)
+    member = api.headers(principals=("group:hr",))  # members still get the HR document, scored with it counted
+    body = {"collection": "with-hidden", "query": LEAK_QUERY, "k": 3, "mode": mode}
+    assert HR_URI_PART in api.client.post("/v1/search", json=body, headers=member).json()["hits"][0]["document_uri"]

@@ -235,7 +235,7 @@ class Searcher:
         results. Filters are per document, so every chunk of a candidate passes them."""
         keys = list(dict.fromkeys(key for run in paths.values() for key, _ in run))
         with trace.stage("complete", candidates=len(keys)) as span:
-            text = self.store.best_chunks(request.collection, keys, query=request.query)
+            text = self.store.best_chunks(request.collection, keys, query=request.query, where=request.where)
             dense = self.store.best_chunks(request.collection, keys, vector=vector)
             chosen = {document: best[0] for document, best in {**text, **dense}.items()}
             span.add(documents=len(chosen))

@@ -186,13 +186,21 @@ class SearchIndex(Protocol):
         ...
 
     def best_chunks(
-        self, collection: str, keys: Sequence[str], *, query: str | None = None, vector: Matrix | None = None
+        self,
+        collection: str,
+        keys: Sequence[str],
+        *,
+        query: str | None = None,
+        vector: Matrix | None = None,
+        where: Filter | None = None,
     ) -> dict[str, tuple[str, float]]:
         """For every document holding one of ``keys`` (chunk keys from ``rank_*``): its best chunk
         on one path and that chunk's exact score — as :meth:`rank_text` scores ``query`` (0 when no
         chunk matches), or as :meth:`rank_vector` scores ``vector`` (cosine). Keyed by an opaque
         document key; keys of deleted chunks are ignored. Give exactly one of ``query`` and
-        ``vector``. Used to fuse documents with both paths' scores known exactly, instead of a
+        ``vector``; ``where`` is the search's filter, so text scores use the same statistics as
+        :meth:`rank_text` under it (BM25 statistics never include documents the filter hides).
+        Used to fuse documents with both paths' scores known exactly, instead of a
         floor for a document one path did not rank in its top ``depth``. Raises CollectionNotFound."""
         ...
 

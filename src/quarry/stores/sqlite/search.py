@@ -34,7 +34,7 @@ def text(
     """BM25 over the collection's chunks: ``(chunk rowid, score)``, best first; see :mod:`.sparse`."""
     if k <= 0:
         return []
-    return sparse.top_k(loaded, query, k, _allowed(conn, collection, where, cache))
+    return sparse.top_k(loaded, query, k, allowed_documents(conn, collection, where, cache))
 
 
 def vector(
@@ -50,7 +50,7 @@ def vector(
     """Cosine over ``loaded`` (the collection's vectors in this snapshot): HNSW when the collection
     is above the ANN threshold and the filter allows more rows than that, exact otherwise."""
     q = _query_vector(query, loaded.dimension)
-    keep = allowed_rows(loaded, _allowed(conn, collection, where, cache))
+    keep = allowed_rows(loaded, allowed_documents(conn, collection, where, cache))
     if ann is not None and ann.params.wanted(len(loaded.rowids)):
         allowed = len(loaded.rowids) if keep is None else int(np.count_nonzero(keep))
         if allowed > max(ann.params.threshold, k):  # fewer rows: exact over just them is fast and exact
@@ -60,7 +60,9 @@ def vector(
     return top_k(loaded, q, k, keep)
 
 
-def _allowed(conn: sqlite3.Connection, collection: str, where: Filter | None, cache: AllowedCache) -> RowIds | None:
+def allowed_documents(
+    conn: sqlite3.Connection, collection: str, where: Filter | None, cache: AllowedCache
+) -> RowIds | None:
     """Row ids of the documents ``where`` allows (``None``: all); their chunks are masked in, in numpy.
 
     Cached per (collection, generation, filter): a permission filter is the same for every query of
@@ -119,10 +121,13 @@ def hydrate(conn: sqlite3.Connection, scored: Sequence[tuple[int, float]], retri
     return {rowid: to_hit(by_rowid[rowid], score, retriever) for rowid, score in scored if rowid in by_rowid}
 
 
-def best_text(loaded: LoadedSparse, query: str, keys: RowIds) -> dict[int, tuple[int, float]]:
+def best_text(
+    loaded: LoadedSparse, query: str, keys: RowIds, allowed: RowIds | None = None
+) -> dict[int, tuple[int, float]]:
     """For each document holding a chunk in ``keys``: ``document → (best chunk rowid, BM25 score)``
-    over all of its chunks (0 when none matches a query word)."""
-    scores = sparse.chunk_scores(loaded, query)
+    over all of its chunks (0 when none matches a query word), scored as :func:`text` scores for the
+    same filter (``allowed``: its documents)."""
+    scores = sparse.chunk_scores(loaded, query, allowed)
     return best_per_document(loaded.groups, loaded.rowids, loaded.documents, keys, lambda rows: scores[rows])
 
 

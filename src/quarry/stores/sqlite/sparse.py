@@ -22,6 +22,7 @@ bm25s baseline (0.686 vs 0.687).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -38,6 +39,7 @@ import Stemmer
 
 from quarry.stores.sqlite.groups import DocumentGroups
 from quarry.stores.sqlite.vectors import RowIds
+from quarry.stores.sqlite.visible_bm25 import TermCounts
 from quarry.types import Chunk
 
 __all__ = ["BM25_B", "BM25_K1", "LoadedSparse", "SparseIndex", "chunk_scores", "top_k"]
@@ -80,6 +82,11 @@ class LoadedSparse:
     parents: RowIds  # row i's document as a position in ``document_index``
     chunk_index: Any  # bm25s.BM25 (untyped library)
     document_index: Any
+    chunk_counts: TermCounts  # for restricted searches: statistics over what the caller may see
+    document_counts: TermCounts
+    document_rows: RowIds  # the document rowid at each position of ``document_index``
+    k1: float = BM25_K1
+    b: float = BM25_B
     recent: RecentScores = field(default_factory=RecentScores, compare=False, repr=False)
     groups: DocumentGroups = field(init=False, repr=False, compare=False)
 
@@ -136,8 +143,14 @@ def _load(conn: sqlite3.Connection, collection: str, key: tuple[int, int], k1: f
     doc_rows, parents = np.unique(documents, return_inverse=True)
     doc_texts = _document_texts(conn, [int(d) for d in doc_rows])
     chunk_texts = [_chunk_text(row[2], row[3], row[4]) for row in rows]
-    chunk_index, document_index = _index(chunk_texts, k1, b), _index(doc_texts, k1, b)
-    return LoadedSparse(key, rowids, documents, parents.astype(np.int64), chunk_index, document_index)
+    (chunk_index, chunk_counts), (document_index, document_counts) = (
+        _index(chunk_texts, k1, b),
+        _index(doc_texts, k1, b),
+    )
+    return LoadedSparse(
+        key, rowids, documents, parents.astype(np.int64), chunk_index, document_index,
+        chunk_counts, document_counts, doc_rows.astype(np.int64), k1, b,
+    )  # fmt: skip
 
 
 def _document_texts(conn: sqlite3.Connection, rowids: list[int]) -> list[str]:
@@ -152,18 +165,19 @@ def _document_texts(conn: sqlite3.Connection, rowids: list[int]) -> list[str]:
     return [texts[r] for r in rowids]
 
 
-def _index(texts: list[str], k1: float, b: float) -> Any:
+def _index(texts: list[str], k1: float, b: float) -> tuple[Any, TermCounts]:
     index = bm25s.BM25(k1=k1, b=b)
+    tokens = tokenize(texts)
     if texts:
-        index.index(tokenize(texts), show_progress=False)
-    return index
+        index.index(tokens, show_progress=False)
+    return index, TermCounts.of(tokens)
 
 
 def top_k(loaded: LoadedSparse, query: str, k: int, documents: RowIds | None = None) -> list[tuple[int, float]]:
     """The best ``k`` ``(chunk rowid, score)`` pairs among chunks matching a query word, best first."""
     if len(loaded.rowids) == 0:
         return []
-    scores = chunk_scores(loaded, query)
+    scores = chunk_scores(loaded, query, documents)
     rowids = loaded.rowids
     if documents is not None:
         keep = np.flatnonzero(np.isin(loaded.documents, documents))
@@ -177,18 +191,39 @@ def top_k(loaded: LoadedSparse, query: str, k: int, documents: RowIds | None = N
     return [(int(rowids[i]), float(scores[i])) for i in order]
 
 
-def chunk_scores(loaded: LoadedSparse, query: str) -> npt.NDArray[np.float64]:
-    """Every chunk's score for ``query`` (row ``i`` for ``loaded.rowids[i]``); 0 where no query word matches."""
+def chunk_scores(loaded: LoadedSparse, query: str, allowed: RowIds | None = None) -> npt.NDArray[np.float64]:
+    """Every chunk's score for ``query`` (row ``i`` for ``loaded.rowids[i]``); 0 where no query word matches.
+
+    With ``allowed`` (document rowids a restricted search may see), IDF and lengths come from those documents
+    only, so nothing the caller cannot see moves its scores (see :mod:`.visible_bm25`)."""
     if len(loaded.rowids) == 0:
         return np.zeros(0, dtype=np.float64)
-    return loaded.recent.get(query, lambda: _chunk_scores(loaded, query))
+    visible = None if allowed is None else np.isin(loaded.document_rows, allowed)
+    if visible is None or visible.all():  # the caller sees every document: the collection's own statistics
+        return loaded.recent.get(query, lambda: _chunk_scores(loaded, query))
+    key = query + "\x00" + hashlib.blake2b(np.packbits(visible).tobytes(), digest_size=16).hexdigest()
+    return loaded.recent.get(key, lambda: _restricted_scores(loaded, query, visible))
+
+
+def _query_terms(query: str) -> list[str]:
+    tokens = bm25s.tokenize([fold(query)], stopwords="en", stemmer=_STEMMER, show_progress=False, return_ids=False)
+    return list(tokens[0])
 
 
 def _chunk_scores(loaded: LoadedSparse, query: str) -> npt.NDArray[np.float64]:
-    tokens = bm25s.tokenize([fold(query)], stopwords="en", stemmer=_STEMMER, show_progress=False, return_ids=False)
-    own = _scores(loaded.chunk_index, tokens[0], len(loaded.rowids))
-    documents = _scores(loaded.document_index, tokens[0], int(loaded.parents.max()) + 1)
+    terms = _query_terms(query)
+    own = _scores(loaded.chunk_index, terms, len(loaded.rowids))
+    documents = _scores(loaded.document_index, terms, int(loaded.parents.max()) + 1)
     # a chunk must match the query itself; its document's score then ranks it among the matches
+    return np.where(own > 0, documents[loaded.parents] + CHUNK_WEIGHT * own, 0.0)
+
+
+def _restricted_scores(
+    loaded: LoadedSparse, query: str, visible_documents: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float64]:
+    terms = _query_terms(query)
+    own = loaded.chunk_counts.scores(terms, visible_documents[loaded.parents], loaded.k1, loaded.b)
+    documents = loaded.document_counts.scores(terms, visible_documents, loaded.k1, loaded.b)
     return np.where(own > 0, documents[loaded.parents] + CHUNK_WEIGHT * own, 0.0)
 
 

@@ -323,7 +323,13 @@ class SQLiteStore:
         return loaded is not None and self._ann.params.wanted(len(loaded.rowids)) and self._ann.wait(collection, loaded)
 
     def best_chunks(
-        self, collection: str, keys: Sequence[str], *, query: str | None = None, vector: Matrix | None = None
+        self,
+        collection: str,
+        keys: Sequence[str],
+        *,
+        query: str | None = None,
+        vector: Matrix | None = None,
+        where: Filter | None = None,
     ) -> dict[str, tuple[str, float]]:
         """Exact per-document scores over the in-memory indexes (see the protocol)."""
         if (query is None) == (vector is None):
@@ -332,7 +338,8 @@ class SQLiteStore:
         with self._read() as conn:
             if query is not None:
                 row = catalog.require_generation(conn, collection)
-                best = search.best_text(self._sparse.get(conn, collection, row), query, rowids)
+                allowed = search.allowed_documents(conn, collection, where, self._allowed)
+                best = search.best_text(self._sparse.get(conn, collection, row), query, rowids, allowed)
             else:
                 loaded = self._loaded_vectors(conn, collection)
                 best = {} if loaded is None or vector is None else search.best_vector(loaded, vector, rowids)
