@@ -38,7 +38,7 @@ from quarry.evaluation import (
 from quarry.generation import load_prompt
 from quarry.llm.base import ChatModel, ChatSettings, Completion, StreamEvent, ToolSpec
 from quarry.llm.local import LocalChatModel
-from quarry.retrieval.rewrite import (
+from quarry.retrieval.query_rewrite import (
     CrossQueryFusion,
     Rewrite,
     expand_queries,

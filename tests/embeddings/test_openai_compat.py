@@ -65,14 +65,31 @@ def test_429_with_retry_after_is_retried(server: OpenAIEmbeddingsServer) -> None
     assert sleeps == [3.0, 3.0]  # Retry-After wins over the (shorter) backoff
 
 
-def test_backoff_grows_exponentially_with_jitter(server: OpenAIEmbeddingsServer) -> None:
+def test_backoff_grows_exponentially_with_full_jitter(server: OpenAIEmbeddingsServer) -> None:
     sleeps = Sleeps()
     server.fail(3, status=503)
     with make(server, sleeps, dimension=32, backoff_s=1.0) as embedder:
         embedder.embed(["x"])
     assert len(sleeps) == 3
     for attempt, delay in enumerate(sleeps):
-        assert 0.5 * 2**attempt <= delay <= 2**attempt
+        assert 0 <= delay <= 2**attempt
+    ceilings = Sleeps()
+    server.fail(3, status=503)
+    with make(server, ceilings, dimension=32, backoff_s=1.0, rng=lambda: 1.0) as embedder:
+        embedder.embed(["x"])
+    assert ceilings == [1.0, 2.0, 4.0]
+
+
+@pytest.mark.parametrize("status", [425, 529])
+def test_the_embedder_retries_what_the_llm_clients_retry(server: OpenAIEmbeddingsServer, status: int) -> None:
+    from quarry.errors import ProviderError as Failure
+    from quarry.llm.retrying import is_retryable
+
+    assert is_retryable(Failure("x", provider="p", status=status))  # one policy for both clients
+    server.fail(1, status=status)
+    with make(server, Sleeps(), dimension=32) as embedder:
+        assert embedder.embed(["x"]).shape == (1, 32)
+    assert server.requests == 2
 
 
 def test_persistent_500_raises_provider_error_with_status(server: OpenAIEmbeddingsServer) -> None:

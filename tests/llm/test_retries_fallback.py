@@ -18,7 +18,7 @@ from quarry.llm import (
     TextDelta,
     collect,
 )
-from quarry.retry_after import parse_retry_after
+from quarry.retries import parse_retry_after
 from quarry.testing.chat import ScriptedChatModel
 from quarry.testing.llm_servers import Fault, FaultProxy
 from quarry.types import Message

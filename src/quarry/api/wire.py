@@ -17,7 +17,7 @@ from quarry.api.schemas import (
     UsageOut,
 )
 from quarry.api.security import Caller
-from quarry.generation.base import Answer, Citation
+from quarry.generation.types import Answer, Citation
 from quarry.stores.base import CollectionInfo, DocumentInfo, TraceRecord
 from quarry.types import Hit, Usage
 

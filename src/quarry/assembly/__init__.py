@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
 from quarry.cache import EmbeddingCache
 from quarry.cache.semantic import AnswerCacheBackend, SemanticCache
@@ -47,10 +46,6 @@ class Quarry:
 
     settings: Settings
 
-    def _side_file(self, suffix: str) -> Path:
-        path = self.settings.store.path
-        return path.with_name(path.stem + suffix)
-
     def _engine(self) -> str:
         engine = self.settings.store.engine
         if engine != "sqlite":
@@ -81,26 +76,26 @@ class Quarry:
         """Traces in their own file beside the store: logging never waits on an ingest's write lock, and a
         run that changes nothing leaves the knowledge base untouched."""
         self._engine()
-        return SQLiteTraceStore(self._side_file(".traces.db"))
+        return SQLiteTraceStore(self.settings.store.beside(".traces.db"))
 
     @cached_property
     def key_store(self) -> KeyStore:
         """API keys (``[api] keys_path`` overrides where the SQLite file lives)."""
         self._engine()
-        return SQLiteKeyStore(self.settings.api.keys_path or self._side_file(".keys.db"))
+        return SQLiteKeyStore(self.settings.api.keys_path or self.settings.store.beside(".keys.db"))
 
     @cached_property
     def job_store(self) -> JobStore:
         """Ingest jobs every API worker process shares."""
         self._engine()
-        return SQLiteJobStore(self._side_file(".jobs.db"))
+        return SQLiteJobStore(self.settings.store.beside(".jobs.db"))
 
     @cached_property
     def embedder(self) -> Embedder:
         inner = build_embedder(self.settings.embeddings)
         if not self.settings.embeddings.cache:
             return inner
-        cache_path = self.settings.store.path.with_name(self.settings.store.path.stem + ".embeddings.db")
+        cache_path = self.settings.store.beside(".embeddings.db")
         return CachedEmbedder(inner, EmbeddingCache(cache_path))
 
     @cached_property
@@ -163,7 +158,7 @@ class Quarry:
     def reranker(self) -> Reranker | None:
         """The configured second stage (``[retrieval.rerank]``), or None; heavy models load here."""
         settings = self.settings.retrieval.rerank
-        cache_path = self.settings.store.path.with_name(self.settings.store.path.stem + ".rerank.db")
+        cache_path = self.settings.store.beside(".rerank.db")
         if settings.kind == "none":
             return None
         if settings.kind == "llm":
@@ -218,7 +213,7 @@ class Quarry:
         if settings.url:
             backend = RedisAnswerCache.from_url(settings.url, ttl_s=settings.ttl_s)
         else:
-            backend = SQLiteAnswerCache(self._side_file(".answers.db"))
+            backend = SQLiteAnswerCache(self.settings.store.beside(".answers.db"))
         return SemanticCache(backend, threshold=settings.threshold, ttl_s=settings.ttl_s)
 
     def close(self) -> None:

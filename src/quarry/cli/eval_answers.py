@@ -130,7 +130,7 @@ def answers(
         qa = QASet(qa.name, qa.items[:limit])
     quarry.store.collection(collection)
     target = answer_target(quarry.answerer, quarry.store, quarry.settings, collection, k)
-    store = AnswerCache(quarry.settings.store.path.with_name(quarry.settings.store.path.stem + ".answers.db"))
+    store = AnswerCache(quarry.settings.store.beside(".eval-answers.db"))
     use_cache = cache and quarry.settings.evaluation.cache
     generation = quarry.settings.generation
     mode = (

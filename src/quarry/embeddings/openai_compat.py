@@ -2,8 +2,9 @@
 
 The API key is read from the environment variable named by ``api_key_env`` on every request and
 never stored; with the variable unset no ``Authorization`` header is sent (local servers rarely need
-one). 429, 5xx, timeouts and connection errors are retried with exponential backoff and jitter, at
-most ``max_attempts`` times in all, waiting at least what a ``Retry-After`` header asks for.
+one). Failures are retried under the shared :class:`~quarry.retries.RetryPolicy` (the LLM clients use the
+same one): 408/409/425/429/5xx/529, timeouts and connection errors, with full-jitter backoff or what a
+``Retry-After`` header asks for, at most ``max_attempts`` attempts in all.
 ``count_tokens`` is the base estimate (characters / 4): the remote tokenizer is unknown.
 """
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from quarry.embeddings.base import Embedder
 from quarry.errors import ConfigError, ProviderError
-from quarry.retry_after import parse_retry_after
+from quarry.retries import RetryPolicy, parse_retry_after
 from quarry.types import Matrix
 
 if TYPE_CHECKING:
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
 __all__ = ["OpenAICompatibleEmbedder"]
 
 PROVIDER = "openai-compatible"
-_RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
-_MAX_RETRY_AFTER_S = 60.0
 
 
 class OpenAICompatibleEmbedder(Embedder):
@@ -50,9 +49,9 @@ class OpenAICompatibleEmbedder(Embedder):
         max_attempts: int = 4,
         backoff_s: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
     ) -> None:
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+        self.retry = RetryPolicy(max_attempts=max_attempts, backoff_s=backoff_s, rng=rng)
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.model_id = f"openai:{model}"
@@ -60,8 +59,6 @@ class OpenAICompatibleEmbedder(Embedder):
         self.batch_size = batch_size
         self.max_tokens = max_tokens
         self.timeout_s = timeout_s
-        self.max_attempts = max_attempts
-        self.backoff_s = backoff_s
         self._sleep = sleep
         self._dimension = dimension
         self._client = httpx.Client(timeout=timeout_s)
@@ -116,8 +113,8 @@ class OpenAICompatibleEmbedder(Embedder):
 
     def _request(self, texts: list[str]) -> list[list[float]]:
         payload = {"model": self.model, "input": texts, "encoding_format": "float"}
-        for attempt in range(1, self.max_attempts + 1):
-            last = attempt == self.max_attempts
+        for attempt in range(1, self.retry.max_attempts + 1):
+            last = attempt == self.retry.max_attempts
             try:
                 response = self._client.post(f"{self.base_url}/embeddings", json=payload, headers=self._headers())
             except httpx.TimeoutException as exc:
@@ -132,7 +129,7 @@ class OpenAICompatibleEmbedder(Embedder):
                 continue
             if response.status_code == 200:
                 return _parse(response, len(texts))
-            if last or response.status_code not in _RETRY_STATUSES:
+            if last or not self.retry.retryable(response.status_code):
                 raise self._error(_describe(response), response.status_code, None)
             self._sleep(self._backoff(attempt, response))
         raise AssertionError("unreachable")  # pragma: no cover
@@ -142,10 +139,8 @@ class OpenAICompatibleEmbedder(Embedder):
         return {"Authorization": f"Bearer {key}"} if key else {}
 
     def _backoff(self, attempt: int, response: httpx.Response | None) -> float:
-        delay = self.backoff_s * 2.0 ** (attempt - 1) * random.uniform(0.5, 1.0)  # jitter: 50-100%
         asked = parse_retry_after(response.headers.get("retry-after")) if response is not None else None
-        asked = min(asked, _MAX_RETRY_AFTER_S) if asked is not None else None
-        return max(delay, asked) if asked is not None else delay
+        return self.retry.delay(attempt, asked)
 
     def _error(self, what: str, status: int | None, exc: Exception | None) -> ProviderError:
         message = f"embedding request to {self.base_url} (model {self.model!r}) failed: {what}"
@@ -163,7 +158,7 @@ class OpenAICompatibleEmbedder(Embedder):
         if exc is not None:
             return "check that the server is running and embeddings.base_url is right"
         if status is not None and status >= 500:
-            return f"the provider failed {self.max_attempts} times: retry later"
+            return f"the provider failed {self.retry.max_attempts} times: retry later"
         return "the provider rejected the request: check embeddings.model and the input size"
 
 

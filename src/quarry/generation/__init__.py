@@ -1,7 +1,9 @@
 """Grounded, cited answers: versioned prompts, context packing, claim checking, abstention."""
 
 from quarry.generation.answer import Answerer
-from quarry.generation.base import (
+from quarry.generation.packing import PackedSource, format_sources, pack
+from quarry.generation.prompts import PromptTemplate, available_prompts, load_prompt
+from quarry.generation.types import (
     Answer,
     AnswerEvent,
     Citation,
@@ -13,8 +15,6 @@ from quarry.generation.base import (
     TokenEvent,
     UsageEvent,
 )
-from quarry.generation.packing import Source, format_sources, pack
-from quarry.generation.prompts import PromptTemplate, available_prompts, load_prompt
 
 __all__ = [
     "Answer",
@@ -24,10 +24,10 @@ __all__ = [
     "CitationEvent",
     "Claim",
     "DoneEvent",
+    "PackedSource",
     "Passage",
     "PromptTemplate",
     "RevisionEvent",
-    "Source",
     "TokenEvent",
     "UsageEvent",
     "available_prompts",

@@ -30,15 +30,6 @@ from dataclasses import replace
 
 from quarry.cache.semantic import SemanticCache, exact_key
 from quarry.errors import QuarryError
-from quarry.generation.base import (
-    Answer,
-    AnswerEvent,
-    CitationEvent,
-    DoneEvent,
-    RevisionEvent,
-    TokenEvent,
-    UsageEvent,
-)
 from quarry.generation.cached import answer_key, decode_answer, encode_answer
 from quarry.generation.checking import Checked, CheckPolicy, check_answer, extract_only
 from quarry.generation.conversation import condense
@@ -57,6 +48,15 @@ from quarry.generation.run import (
     weak_retrieval,
 )
 from quarry.generation.selection import Selector, embedder_similarity
+from quarry.generation.types import (
+    Answer,
+    AnswerEvent,
+    CitationEvent,
+    DoneEvent,
+    RevisionEvent,
+    TokenEvent,
+    UsageEvent,
+)
 from quarry.guardrails import Guardrails
 from quarry.llm import ChatModel, count_messages
 from quarry.retrieval.search import Searcher, SearchResult

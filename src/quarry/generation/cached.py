@@ -22,8 +22,8 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from quarry.generation.base import Answer
 from quarry.generation.questions import analyse
+from quarry.generation.types import Answer
 from quarry.stores.filters import Filter
 from quarry.types import Message
 

@@ -22,12 +22,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from quarry.generation.base import Citation, Claim
 from quarry.generation.citations import resolve
 from quarry.generation.extractive import Quote
-from quarry.generation.packing import Source
+from quarry.generation.packing import PackedSource
 from quarry.generation.questions import Question, missing_qualifiers, type_matches
 from quarry.generation.terms import key_terms, number_terms, text_words
+from quarry.generation.types import Citation, Claim
 from quarry.generation.verify import Verification, split_sentences, verify
 from quarry.generation.words import stems
 
@@ -82,7 +82,7 @@ def render_quote(quote: Quote) -> str:
     return f"\u201c{text}\u201d [{quote.source}]"
 
 
-def _cite(text: str, sources: Sequence[Source], threshold: float) -> tuple[Citation, ...]:
+def _cite(text: str, sources: Sequence[PackedSource], threshold: float) -> tuple[Citation, ...]:
     return tuple(replace(c, supported=True) for c in resolve(text, sources, threshold=threshold).citations)
 
 
@@ -171,7 +171,7 @@ def _quote_supported(quote: Quote, policy: CheckPolicy) -> bool:
 
 def _extractive(
     quotes: Sequence[Quote],
-    sources: Sequence[Source],
+    sources: Sequence[PackedSource],
     policy: CheckPolicy,
     claims: tuple[Claim, ...] = (),
     reason: str = "",
@@ -184,12 +184,12 @@ def _extractive(
     return Checked(text, cited, claims, _quote_supported(quotes[0], policy), "extractive", removed, reason)
 
 
-def extract_only(sources: Sequence[Source], quotes: Sequence[Quote], policy: CheckPolicy) -> Checked | None:
+def extract_only(sources: Sequence[PackedSource], quotes: Sequence[Quote], policy: CheckPolicy) -> Checked | None:
     """The extractive answer alone (no model): the best of the ranked ``quotes`` over ``sources``, quoted."""
     return _extractive(quotes, sources, policy)
 
 
-def _qualified(question: Question, sources: Sequence[Source], numbers: set[int]) -> bool:
+def _qualified(question: Question, sources: Sequence[PackedSource], numbers: set[int]) -> bool:
     return all(
         not missing_qualifiers(question, sources[n - 1].qualifier_text(), document_words=sources[n - 1].document_words)
         for n in numbers
@@ -198,12 +198,12 @@ def _qualified(question: Question, sources: Sequence[Source], numbers: set[int])
 
 def check_answer(
     raw: str,
-    packed: Sequence[Source],
+    packed: Sequence[PackedSource],
     question: Question,
     quotes: Sequence[Quote],
     policy: CheckPolicy,
     *,
-    extra: Sequence[Source] = (),
+    extra: Sequence[PackedSource] = (),
 ) -> Checked:
     """The answer to show for the model's reply ``raw`` over the ``packed`` sources it read; ``extra`` are
     further retrieved passages (numbered after them) a quote may come from, ``quotes`` the extractive

@@ -3,7 +3,7 @@
 Markers: ``[1]``, ``[1, 2]`` / ``[1;2]`` and runs like ``[1][2]`` (numbers of 1–3 digits). A number outside
 ``1..len(sources)`` is removed from the text and reported in ``removed``; a marker left empty disappears.
 
-Mapping: number → packed :class:`~quarry.generation.packing.Source` → the chunk of that source that best
+Mapping: number → packed :class:`~quarry.generation.packing.PackedSource` → the chunk of that source that best
 overlaps the citing sentence → its document uri, page and exact ``[start, end)`` span (``quote`` is the
 chunk text, which is ``document.text[start:end]``).
 
@@ -22,8 +22,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from quarry.generation.base import Citation
-from quarry.generation.packing import Source
+from quarry.generation.packing import PackedSource
+from quarry.generation.types import Citation
 from quarry.generation.words import MARKER, content_words
 from quarry.types import Chunk
 
@@ -113,13 +113,15 @@ def _citing_sentences(text: str) -> list[tuple[int, str]]:
     return found
 
 
-def _best_chunk(source: Source, sentences: Sequence[str]) -> tuple[Chunk, float]:
+def _best_chunk(source: PackedSource, sentences: Sequence[str]) -> tuple[Chunk, float]:
     scored = [(max(overlap(s, c.text) for s in sentences), -i, c) for i, c in enumerate(source.chunks)]
     best, _, chunk = max(scored, key=lambda t: (t[0], t[1]))
     return chunk, best
 
 
-def _citation(number: int, source: Source, chunk: Chunk, score: float, threshold: float, fallback: bool) -> Citation:
+def _citation(
+    number: int, source: PackedSource, chunk: Chunk, score: float, threshold: float, fallback: bool
+) -> Citation:
     return Citation(
         number=number,
         chunk_id=chunk.id,
@@ -137,7 +139,7 @@ def _citation(number: int, source: Source, chunk: Chunk, score: float, threshold
     )
 
 
-def resolve(text: str, sources: Sequence[Source], *, threshold: float = 0.5) -> Resolved:
+def resolve(text: str, sources: Sequence[PackedSource], *, threshold: float = 0.5) -> Resolved:
     """Clean ``text`` of invented numbers and map its markers to citations (one per number, in order)."""
     cleaned, removed = _clean(text, range(1, len(sources) + 1))
     by_number: dict[int, list[str]] = {}
@@ -152,7 +154,7 @@ def resolve(text: str, sources: Sequence[Source], *, threshold: float = 0.5) -> 
 
 
 def fallback_citations(
-    answer: str, sources: Sequence[Source], *, threshold: float = 0.5, top: int = 1
+    answer: str, sources: Sequence[PackedSource], *, threshold: float = 0.5, top: int = 1
 ) -> tuple[Citation, ...]:
     """For an answer that cites nothing: the ``top`` sources whose best chunk overlaps the whole answer
     at least ``threshold``, marked ``fallback=True`` (no marker is added to the text)."""

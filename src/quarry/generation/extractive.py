@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
 
-from quarry.generation.packing import Source
+from quarry.generation.packing import PackedSource
 from quarry.generation.questions import Question, missing_qualifiers
 from quarry.generation.terms import key_terms, text_words
 from quarry.generation.words import stems
@@ -85,7 +85,7 @@ def candidate_spans(text: str, preamble: str = "") -> list[tuple[int, int, str]]
     return [(s, e, t) for s, e, t in spans if e - s <= _MAX_CHARS]
 
 
-def _windows(source: Source) -> list[tuple[int, int, str, bool]]:
+def _windows(source: PackedSource) -> list[tuple[int, int, str, bool]]:
     spans = candidate_spans(source.text, source.preamble)
     found = [(s, e, t, False) for s, e, t in spans]
     for (s1, _, t1), (_, e2, t2) in pairwise(spans):
@@ -107,7 +107,9 @@ def _fits(question: Question, text: str, asked: frozenset[str]) -> bool:
     return bool(numbers or names)
 
 
-def rank_quotes(question: Question, sources: Sequence[Source], *, similarity: Similarity | None = None) -> list[Quote]:
+def rank_quotes(
+    question: Question, sources: Sequence[PackedSource], *, similarity: Similarity | None = None
+) -> list[Quote]:
     """Every candidate span of ``sources`` that shares a word with the question, best first."""
     pool = [(source, window) for source in sources for window in _windows(source)]
     bags = [stems(window[2]) for _, window in pool]
@@ -140,7 +142,9 @@ def rank_quotes(question: Question, sources: Sequence[Source], *, similarity: Si
     return quotes
 
 
-def best_quote(question: Question, sources: Sequence[Source], *, similarity: Similarity | None = None) -> Quote | None:
+def best_quote(
+    question: Question, sources: Sequence[PackedSource], *, similarity: Similarity | None = None
+) -> Quote | None:
     """The best candidate span (None when no sentence shares a word with the question)."""
     ranked = rank_quotes(question, sources, similarity=similarity)
     return ranked[0] if ranked else None

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from quarry.generation.extractive import Quote
-from quarry.generation.packing import Source
+from quarry.generation.packing import PackedSource
 from quarry.guardrails import GuardContext, Guardrails, neutralise_links
 from quarry.tracing import Trace
 
@@ -42,7 +42,7 @@ def guard_question(guards: Guardrails | None, collection: str, question: str, tr
     return Guarded(outcome.text, "", outcome.flags)
 
 
-def _flagged(guards: Guardrails, collection: str, source: Source, trace: Trace) -> bool:
+def _flagged(guards: Guardrails, collection: str, source: PackedSource, trace: Trace) -> bool:
     if any(INJECTION_FLAG in chunk.flags for chunk in source.chunks):
         return True
     outcome = guards.check("retrieval", source.text, GuardContext("retrieval", collection), trace)
@@ -52,11 +52,11 @@ def _flagged(guards: Guardrails, collection: str, source: Source, trace: Trace) 
 def guard_sources(
     guards: Guardrails | None,
     collection: str,
-    sources: Sequence[Source],
-    extra: Sequence[Source],
+    sources: Sequence[PackedSource],
+    extra: Sequence[PackedSource],
     quotes: Sequence[Quote],
     trace: Trace,
-) -> tuple[list[Source], list[Source], list[Quote], int]:
+) -> tuple[list[PackedSource], list[PackedSource], list[Quote], int]:
     """``(sources, extra, quotes, flagged)`` with flagged passages quarantined or spotlighted (renumbered)."""
     if guards is None or guards.settings.retrieval == "off":
         return list(sources), list(extra), list(quotes), 0

@@ -7,10 +7,10 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 
-from quarry.generation.base import AnswerEvent, TokenEvent
-from quarry.generation.packing import Source, format_sources
+from quarry.generation.packing import PackedSource, format_sources
 from quarry.generation.prompts import PromptTemplate
 from quarry.generation.run import Run
+from quarry.generation.types import AnswerEvent, TokenEvent
 from quarry.llm import ChatModel, ChatSettings, Done, TextDelta, Traced, count_messages, count_tokens, load_model
 from quarry.llm import UsageEvent as LLMUsage
 from quarry.llm.metering import find_prices
@@ -24,7 +24,7 @@ SENTENCE_END = re.compile(r"[\w)\]%][.!?](?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\]
 
 
 def prompt_messages(
-    prompt: PromptTemplate, question: str, sources: Sequence[Source], system: str | None
+    prompt: PromptTemplate, question: str, sources: Sequence[PackedSource], system: str | None
 ) -> list[Message]:
     """The prompt with the numbered sources, the caller's own system message (if any) first."""
     messages = prompt.render(question, format_sources(sources, titles=prompt.source_titles))

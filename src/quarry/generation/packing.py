@@ -27,7 +27,7 @@ from quarry.types import Chunk, Hit
 
 __all__ = [
     "MIN_TRIM_TOKENS",
-    "Source",
+    "PackedSource",
     "add_table_headers",
     "format_sources",
     "pack",
@@ -42,7 +42,7 @@ UNTRUSTED_CLOSE = "<<end of data>>"
 
 
 @dataclass
-class Source:
+class PackedSource:
     """Numbered source ``[number]``: one or more adjacent chunks of one document, in document order."""
 
     number: int
@@ -122,7 +122,7 @@ def readable(text: str) -> str:
     return _LINK.sub(r"\1", _IMAGE.sub(r"\1", text))
 
 
-def format_sources(sources: Sequence[Source], *, titles: bool = True) -> str:
+def format_sources(sources: Sequence[PackedSource], *, titles: bool = True) -> str:
     """The sources block of a prompt, one blank line between sources: ``[n] title, page p`` then the text,
     or with ``titles=False`` just ``[n] text`` (small models copy header lines into their answers)."""
     if not titles:
@@ -130,12 +130,12 @@ def format_sources(sources: Sequence[Source], *, titles: bool = True) -> str:
     return "\n\n".join(f"{s.header()}\n{s.shown()}" for s in sources)
 
 
-def source_tokens(source: Source, model: str = "") -> int:
+def source_tokens(source: PackedSource, model: str = "") -> int:
     """What ``source`` costs in the prompt, in the answering model's tokens (header and preamble included)."""
     return _cost(source, model)
 
 
-def _cost(source: Source, model: str) -> int:
+def _cost(source: PackedSource, model: str) -> int:
     text = source.text if source.chunks else ""
     return count_tokens(source.header() + "\n" + source.preamble + "\n" + text + "\n\n", model)
 
@@ -162,7 +162,7 @@ def table_preamble(document_text: str, start: int) -> str:
     return ""
 
 
-def add_table_headers(sources: Sequence[Source], store: Store, collection: str) -> None:
+def add_table_headers(sources: Sequence[PackedSource], store: Store, collection: str) -> None:
     """Give each source that starts inside a Markdown table the table's header rows as its preamble."""
     texts: dict[str, str] = {}
     for source in sources:
@@ -181,7 +181,7 @@ class _Packer:
     def __init__(self, budget: int, model: str, question: str = "", min_trim: int = MIN_TRIM_TOKENS) -> None:
         self.budget, self.model = budget, model
         self.question, self.min_trim = question, min_trim
-        self.sources: list[Source] = []
+        self.sources: list[PackedSource] = []
         self.used = 0
 
     def offer(self, hit: Hit) -> bool:
@@ -189,7 +189,7 @@ class _Packer:
         host = next((s for s in self.sources if s.adjacent(hit.chunk)), None)
         if host is not None:
             return self.extend(host, hit.chunk)
-        source = Source(len(self.sources) + 1, hit.document_uri, hit.title, [hit.chunk], hit.score)
+        source = PackedSource(len(self.sources) + 1, hit.document_uri, hit.title, [hit.chunk], hit.score)
         cost = _cost(source, self.model)
         if self.used + cost > self.budget:
             trimmed = self.trimmed(source)
@@ -200,19 +200,21 @@ class _Packer:
         self.used += cost
         return True
 
-    def trimmed(self, source: Source) -> Source | None:
+    def trimmed(self, source: PackedSource) -> PackedSource | None:
         """``source`` cut to its sentences that best match the question and fit the rest of the budget."""
-        room = self.budget - self.used - _cost(Source(source.number, source.document_uri, source.title), self.model)
+        room = (
+            self.budget - self.used - _cost(PackedSource(source.number, source.document_uri, source.title), self.model)
+        )
         if not self.question or room < self.min_trim:
             return None
         chunk = trim_chunk(source.chunks[0], self.question, room, model=self.model)
         if chunk is None:
             return None
-        return Source(source.number, source.document_uri, source.title, [chunk], source.score)
+        return PackedSource(source.number, source.document_uri, source.title, [chunk], source.score)
 
-    def extend(self, host: Source, chunk: Chunk) -> bool:
+    def extend(self, host: PackedSource, chunk: Chunk) -> bool:
         before = _cost(host, self.model)
-        trial = Source(host.number, host.document_uri, host.title, [*host.chunks], host.score)
+        trial = PackedSource(host.number, host.document_uri, host.title, [*host.chunks], host.score)
         trial.add(chunk)
         extra = _cost(trial, self.model) - before
         if self.used + extra > self.budget:
@@ -221,8 +223,8 @@ class _Packer:
         self.used += extra
         return True
 
-    def join(self, first: Source, middle: Chunk, last: Source) -> None:
-        merged = Source(first.number, first.document_uri, first.title, [*first.chunks, middle, *last.chunks])
+    def join(self, first: PackedSource, middle: Chunk, last: PackedSource) -> None:
+        merged = PackedSource(first.number, first.document_uri, first.title, [*first.chunks, middle, *last.chunks])
         extra = _cost(merged, self.model) - _cost(first, self.model) - _cost(last, self.model)
         if self.used + extra <= self.budget:
             first.chunks = merged.chunks
@@ -233,7 +235,7 @@ class _Packer:
 
 def _bridge(packer: _Packer, store: Store, collection: str) -> None:
     """Join two sources of one document that are one chunk apart by fetching that chunk, when it fits."""
-    by_document: dict[str, list[Source]] = {}
+    by_document: dict[str, list[PackedSource]] = {}
     for source in packer.sources:
         by_document.setdefault(source.document_uri, []).append(source)
     for uri, group in by_document.items():
@@ -257,7 +259,7 @@ def pack(
     collection: str = "",
     question: str = "",
     keep_order: bool = False,
-) -> list[Source]:
+) -> list[PackedSource]:
     """Numbered sources from ``hits`` (best score first, or as given with ``keep_order``) within
     ``budget_tokens``; see the module docstring. With ``question``, a hit that does not fit is trimmed to
     its best-matching sentences (see :mod:`quarry.generation.trimming`) when at least

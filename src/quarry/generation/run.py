@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from quarry.generation.base import Answer, Passage
 from quarry.generation.citations import close_cut_marker
 from quarry.generation.extractive import Quote
-from quarry.generation.packing import Source
+from quarry.generation.packing import PackedSource
 from quarry.generation.questions import Question, analyse, missing_qualifiers
+from quarry.generation.types import Answer, Passage
 from quarry.retrieval.search import SearchResult
 from quarry.settings import GenerationSettings
 from quarry.types import Hit, Matrix, Usage
@@ -27,8 +27,8 @@ class Run:
     question: str = ""
     query: str = ""
     asked: Question = field(default_factory=lambda: analyse(""))
-    sources: list[Source] = field(default_factory=list)  # what the model reads
-    extra: list[Source] = field(default_factory=list)  # the other retrieved passages
+    sources: list[PackedSource] = field(default_factory=list)  # what the model reads
+    extra: list[PackedSource] = field(default_factory=list)  # the other retrieved passages
     quotes: list[Quote] = field(default_factory=list)  # extractive candidates over both, best first
     retrieved: tuple[Passage, ...] = ()
     collection: str = ""
@@ -59,7 +59,7 @@ def hit_passage(hit: Hit) -> Passage:
     return Passage(hit.document_uri, hit.title, c.start, c.end, c.text, score=hit.score)
 
 
-def source_passage(source: Source) -> Passage:
+def source_passage(source: PackedSource) -> Passage:
     return Passage(
         source.document_uri, source.title, source.start, source.end, source.text, source.number, source.score
     )
@@ -95,7 +95,7 @@ def thin_evidence(run: Run, settings: GenerationSettings) -> str:
     return f"no sentence of the sources answers it well enough (evidence {best:.2f} < {floor})" if best < floor else ""
 
 
-def unmatched(asked: Question, sources: Sequence[Source]) -> str:
+def unmatched(asked: Question, sources: Sequence[PackedSource]) -> str:
     """Why the sources cannot answer: a qualifier of the question that none of them carries ("" if none)."""
     if not sources:
         return "no source fits the context budget"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from quarry.embeddings.base import Embedder
 from quarry.generation.extractive import Quote, Similarity, rank_quotes
-from quarry.generation.packing import Source, pack, source_tokens
+from quarry.generation.packing import PackedSource, pack, source_tokens
 from quarry.generation.questions import Question, missing_qualifiers
 from quarry.generation.terms import text_words
 from quarry.generation.trimming import trim_chunk
@@ -31,8 +31,8 @@ _WORD_CACHE = 256  # documents whose words are remembered
 
 @dataclass(frozen=True, slots=True)
 class Selection:
-    sources: list[Source]  # what the model reads, numbered 1..n
-    extra: list[Source]  # the other retrieved passages, numbered after them
+    sources: list[PackedSource]  # what the model reads, numbered 1..n
+    extra: list[PackedSource]  # the other retrieved passages, numbered after them
     quotes: list[Quote]  # extractive candidates over both, best first
     tokens: int  # what the chosen sources cost in the prompt
 
@@ -49,9 +49,11 @@ def embedder_similarity(embedder: Embedder) -> Similarity:
     return similarity
 
 
-def _trimmed(source: Source, question: str, budget: int, model: str) -> Source | None:
+def _trimmed(source: PackedSource, question: str, budget: int, model: str) -> PackedSource | None:
     """``source`` cut to its first chunk's sentences that best match the question within ``budget``."""
-    header = source_tokens(Source(source.number, source.document_uri, source.title, preamble=source.preamble), model)
+    header = source_tokens(
+        PackedSource(source.number, source.document_uri, source.title, preamble=source.preamble), model
+    )
     chunk = trim_chunk(source.chunks[0], question, budget - header, model=model)
     if chunk is None:
         return None
@@ -102,7 +104,7 @@ class Selector:
         for rank, quote in enumerate(quotes):
             first.setdefault(quote.source, rank)
         ordered = sorted(candidates, key=lambda s: (first.get(s.number, len(first)), s.number))
-        chosen: list[Source] = []
+        chosen: list[PackedSource] = []
         used = 0
         for source in ordered:
             cost = source_tokens(source, self.model)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from quarry.generation.citations import find_markers, overlap
-from quarry.generation.packing import Source
+from quarry.generation.packing import PackedSource
 from quarry.generation.terms import key_terms, number_terms, text_words
 from quarry.generation.words import MARKER
 
@@ -80,7 +80,7 @@ def _backs(sentence: str, source_text: str, threshold: float) -> tuple[bool, lis
     return not missing and checkable, missing
 
 
-def _check(sentence: str, sources: Sequence[Source], threshold: float) -> CheckedSentence:
+def _check(sentence: str, sources: Sequence[PackedSource], threshold: float) -> CheckedSentence:
     cited = tuple(dict.fromkeys(n for m in find_markers(sentence) for n in m.numbers if 1 <= n <= len(sources)))
     bare = " ".join(MARKER.sub(" ", sentence).split())
     bare = re.sub(r"\s+([.,;:!?])", r"\1", bare)
@@ -101,7 +101,7 @@ def _check(sentence: str, sources: Sequence[Source], threshold: float) -> Checke
     return CheckedSentence(bare, cited, None, tuple(first_missing))
 
 
-def verify(answer: str, sources: Sequence[Source], *, threshold: float = 0.5) -> Verification:
+def verify(answer: str, sources: Sequence[PackedSource], *, threshold: float = 0.5) -> Verification:
     """Check each sentence of ``answer`` against the ``sources`` (numbered 1..n in order)."""
     sentences = [s for s in split_sentences(answer) if MARKER.sub("", s).strip(" .")]
     return Verification(tuple(_check(s, sources, threshold) for s in sentences))

@@ -5,11 +5,9 @@ from __future__ import annotations
 import httpx
 
 from quarry.errors import ProviderError, ProviderTimeout, ProviderUnreachable
-from quarry.retry_after import parse_retry_after
+from quarry.retries import RETRYABLE_STATUSES, parse_retry_after
 
 __all__ = ["RETRYABLE_STATUSES", "parse_retry_after", "status_error", "transport_error"]
-
-RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 
 
 def _hint(status: int, api_key_env: str | None) -> str:

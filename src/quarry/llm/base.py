@@ -2,7 +2,7 @@
 
 A :class:`ChatModel` turns a list of :class:`~quarry.types.Message` into either one
 :class:`Completion` (``complete``) or a stream of typed events (``stream``). Providers speak one wire
-format each; retries, fallback, metering, budgets and tracing *wrap* a model (see ``quarry.llm.wrappers``)
+format each; retries, fallback, metering, budgets and tracing *wrap* a model (see :mod:`quarry.llm.wrappers`)
 and are ChatModels themselves, so they compose in any order.
 
 Semantics every implementation keeps:

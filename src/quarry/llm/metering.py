@@ -16,28 +16,13 @@ from quarry.errors import BudgetExceeded
 from quarry.llm.base import ChatModel, ChatSettings, Completion, StreamEvent, TextDelta, ToolSpec, UsageEvent
 from quarry.llm.pricing import PriceTable
 from quarry.llm.tokens import count_messages, count_tokens
+from quarry.llm.wrappers import Delegating
 from quarry.types import Message, Usage
 
 __all__ = ["Budget", "Budgeted", "Metered", "find_prices"]
 
 
-class _Delegate:
-    def __init__(self, inner: ChatModel) -> None:
-        self.inner = inner
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def supports_json_schema(self) -> bool:
-        return self.inner.supports_json_schema
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-class Metered(_Delegate):
+class Metered(Delegating):
     """Fills ``Usage.cost_usd`` (and missing token counts) and keeps running totals, thread-safely."""
 
     def __init__(self, inner: ChatModel, prices: PriceTable | None = None) -> None:
@@ -135,7 +120,7 @@ class Budget:
         self.check(0, 0.0)
 
 
-class Budgeted(_Delegate):
+class Budgeted(Delegating):
     """Enforces ``budget`` over every call made through it.
 
     Before a call, the prompt is counted (quicktok) and priced: if that alone would take the budget past

@@ -1,10 +1,9 @@
-"""Retries with exponential backoff and full jitter, as a wrapper around any :class:`ChatModel`.
+"""Retries under the shared :class:`~quarry.retries.RetryPolicy`, as a wrapper around any :class:`ChatModel`.
 
-Retried: HTTP 408/409/425/429/5xx/529, timeouts (:class:`~quarry.errors.ProviderTimeout`) and failed or
-dropped connections (:class:`~quarry.errors.ProviderUnreachable`). Not retried: other 4xx (a bad key or
-request will not get better). The wait before retry *n* is ``uniform(0, min(max_backoff_s,
-backoff_s * 2**(n-1)))`` ("full jitter"), or exactly what a ``Retry-After`` header asked for (seconds or
-an HTTP-date, capped at ``max_retry_after_s``). ``timeout_s`` is a per-attempt default below per-call
+Retried: what the policy retries (HTTP 408/409/425/429/5xx/529), timeouts
+(:class:`~quarry.errors.ProviderTimeout`) and failed or dropped connections
+(:class:`~quarry.errors.ProviderUnreachable`), waiting with full jitter or what ``Retry-After`` asked for.
+``timeout_s`` is a per-attempt default below per-call
 settings. The answering completion records ``attempts``; a final failure carries a note with the count.
 A stream is retried only until its first event arrives — after that, a failure propagates.
 """
@@ -18,8 +17,9 @@ from dataclasses import replace
 from typing import Any
 
 from quarry.errors import ProviderError, ProviderTimeout, ProviderUnreachable
-from quarry.llm._http import RETRYABLE_STATUSES
 from quarry.llm.base import ChatModel, ChatSettings, Completion, StreamEvent, ToolSpec, merge
+from quarry.llm.wrappers import Delegating
+from quarry.retries import RetryPolicy
 from quarry.types import Message
 
 __all__ = ["Retrying", "is_retryable"]
@@ -29,10 +29,10 @@ def is_retryable(exc: ProviderError) -> bool:
     """Whether another attempt may succeed."""
     if isinstance(exc, ProviderTimeout | ProviderUnreachable):
         return True
-    return exc.status in RETRYABLE_STATUSES
+    return exc.status is not None and RetryPolicy.retryable(exc.status)
 
 
-class Retrying:
+class Retrying(Delegating):
     def __init__(
         self,
         inner: ChatModel,
@@ -45,33 +45,15 @@ class Retrying:
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
     ) -> None:
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        self.inner = inner
+        super().__init__(inner)
+        self.policy = RetryPolicy(max_attempts, backoff_s, max_backoff_s, max_retry_after_s, rng)
         self.max_attempts = max_attempts
-        self.backoff_s = backoff_s
-        self.max_backoff_s = max_backoff_s
-        self.max_retry_after_s = max_retry_after_s
         self.timeout_s = timeout_s
         self._sleep = sleep
-        self._rng = rng
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def supports_json_schema(self) -> bool:
-        return self.inner.supports_json_schema
-
-    def close(self) -> None:
-        self.inner.close()
 
     def delay(self, attempt: int, exc: ProviderError) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        if exc.retry_after is not None:
-            return min(exc.retry_after, self.max_retry_after_s)
-        return float(self._rng() * min(self.max_backoff_s, self.backoff_s * 2.0 ** (attempt - 1)))
+        return self.policy.delay(attempt, exc.retry_after)
 
     def _give_up(self, attempt: int, exc: ProviderError) -> bool:
         if attempt >= self.max_attempts or not is_retryable(exc):

@@ -33,6 +33,7 @@ from quarry.llm.base import (
     UsageEvent,
     collect,
 )
+from quarry.llm.wrappers import Delegating
 from quarry.types import Message, ToolCall
 
 __all__ = ["SchemaTools", "tool_choice_schema"]
@@ -109,23 +110,12 @@ def _decode(completion: Completion) -> Completion:
     return completion
 
 
-class SchemaTools:
+class SchemaTools(Delegating):
     """Wraps ``inner`` (which must support ``response_schema``) to offer tools through a constrained schema."""
 
     def __init__(self, inner: ChatModel, *, allow_text: bool = True) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.allow_text = allow_text
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def supports_json_schema(self) -> bool:
-        return self.inner.supports_json_schema
-
-    def close(self) -> None:
-        self.inner.close()
 
     def complete(
         self,

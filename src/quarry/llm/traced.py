@@ -23,6 +23,7 @@ from quarry.llm.base import (
     ToolSpec,
     UsageEvent,
 )
+from quarry.llm.wrappers import Delegating
 from quarry.tracing import Span, Trace
 from quarry.types import Message, Usage
 
@@ -43,21 +44,10 @@ def _record(span: Span, model: str, usage: Usage, latency_s: float, ttft_s: floa
         span.add(ttft_s=ttft_s)
 
 
-class Traced:
+class Traced(Delegating):
     def __init__(self, inner: ChatModel, trace: Trace | Callable[[], Trace | None]) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self._trace = trace
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def supports_json_schema(self) -> bool:
-        return self.inner.supports_json_schema
-
-    def close(self) -> None:
-        self.inner.close()
 
     def _current(self) -> Trace | None:
         return self._trace if isinstance(self._trace, Trace) else self._trace()

@@ -19,11 +19,17 @@ from typing import Literal
 from quarry.embeddings.base import Embedder
 from quarry.errors import ConfigError
 from quarry.llm.base import ChatModel
-from quarry.retrieval.context import ExpandedHit, expand_hits
 from quarry.retrieval.diversity import Duplicate, collapse_near_duplicates, mmr_order
 from quarry.retrieval.fusion import Ranked, convex, rrf
+from quarry.retrieval.hit_windows import ExpandedHit, expand_hits
+from quarry.retrieval.query_rewrite import (
+    RewritePrompt,
+    expand_queries,
+    hypothetical_passage,
+    mix_vectors,
+    rank_expanded,
+)
 from quarry.retrieval.rerankers.base import Reranker
-from quarry.retrieval.rewrite import RewritePrompt, expand_queries, hypothetical_passage, mix_vectors, rank_expanded
 from quarry.settings import RetrievalSettings
 from quarry.stores.base import Store
 from quarry.stores.filters import Filter

@@ -88,6 +88,10 @@ class StoreSettings(Section):
             raise ValueError("use sqlite:///path/to/quarry.db (the default) or postgresql://user@host/db")
         return url
 
+    def beside(self, suffix: str) -> Path:
+        """A side file next to the store (``quarry.db`` → ``quarry<suffix>``): caches, traces, keys, jobs."""
+        return self.path.with_name(self.path.stem + suffix)
+
     @property
     def engine(self) -> Literal["sqlite", "postgresql"]:
         return "postgresql" if self.url and not self.url.lower().startswith("sqlite:") else "sqlite"

@@ -21,7 +21,7 @@ from quarry.api.metrics import Metrics
 from quarry.api.schemas import AnswerRequest, AnswerResponse
 from quarry.api.sse import SSE_HEADERS, SSE_RESPONSE, event, guarded, primed
 from quarry.api.wire import answer_out, citation_out, usage_out
-from quarry.generation.base import AnswerEvent, CitationEvent, DoneEvent, RevisionEvent, TokenEvent, UsageEvent
+from quarry.generation.types import AnswerEvent, CitationEvent, DoneEvent, RevisionEvent, TokenEvent, UsageEvent
 
 __all__ = ["router", "wants_stream"]
 

@@ -25,7 +25,7 @@ from quarry.api.metrics import Metrics
 from quarry.api.routes.answer import wants_stream
 from quarry.api.sse import SSE_HEADERS, SSE_RESPONSE, event, guarded, primed
 from quarry.api.wire import citation_out
-from quarry.generation.base import Answer, AnswerEvent, DoneEvent, RevisionEvent, TokenEvent
+from quarry.generation.types import Answer, AnswerEvent, DoneEvent, RevisionEvent, TokenEvent
 from quarry.types import Message
 
 __all__ = ["router"]

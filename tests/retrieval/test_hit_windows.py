@@ -16,7 +16,7 @@ from quarry.assembly import Quarry, build
 from quarry.embeddings import Embedder
 from quarry.errors import ConfigError
 from quarry.ingest.sources import FolderSource
-from quarry.retrieval.context import ExpandedHit, expand_hits, expand_in_document
+from quarry.retrieval.hit_windows import ExpandedHit, expand_hits, expand_in_document
 from quarry.settings import Settings, StoreSettings
 from quarry.stores.base import Store
 from quarry.types import Chunk, Hit

@@ -18,7 +18,7 @@ from quarry.errors import BudgetExceeded, ConfigError, ProviderError
 from quarry.generation import load_prompt
 from quarry.ingest.sources import FolderSource
 from quarry.llm import LocalChatModel
-from quarry.retrieval.rewrite import (
+from quarry.retrieval.query_rewrite import (
     expand_queries,
     hyde_vector,
     hypothetical_passage,
