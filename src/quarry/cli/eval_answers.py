@@ -174,13 +174,22 @@ def answers(
 
 
 @eval_app.command("runs")
-def runs(ctx: typer.Context) -> None:
+def runs(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False
+) -> None:
     """Stored answer-evaluation runs, newest first (ids for --baseline)."""
     from rich.table import Table
 
     from quarry.evaluation.runs import list_runs
 
     quarry = system(ctx)
+    if as_json:
+        rows = [
+            {"run_id": i.run_id, "name": i.name, "dataset": i.dataset, "questions": i.questions, "correct": i.correct}
+            for i in list_runs(runs_folder(quarry))
+        ]
+        print(json.dumps(rows, indent=2))
+        return
     table = Table("run id", "name", "dataset", "questions", "correct", title=f"runs in {runs_folder(quarry)}")
     for info in list_runs(runs_folder(quarry)):
         table.add_row(

@@ -48,6 +48,7 @@ def check(
     text: Annotated[str, typer.Argument(help="the text to check")],
     stage: Annotated[str, typer.Option(help="input, retrieval or output")] = "input",
     collection: CollectionOpt = "",
+    as_json: JsonOpt = False,
 ) -> None:
     """Run the enabled guards of a stage on a text and show every verdict."""
     from rich.table import Table
@@ -58,6 +59,14 @@ def check(
         raise ConfigError(f"unknown stage {stage!r}", key="stage", hint=f"use one of {', '.join(STAGES)}")
     guards = system(ctx).guardrails.for_collection(collection)
     outcome = guards.check(stage, text, GuardContext(stage, collection))
+    if as_json:
+        verdicts = [
+            {"guard": v.guard, "fired": v.triggered, "score": round(v.score, 4), "action": v.action, "reason": v.reason}
+            for v in outcome.verdicts
+        ]
+        blocked = outcome.blocked.guard if outcome.blocked is not None else None
+        print(json.dumps({"stage": stage, "blocked": blocked, "text": outcome.text, "verdicts": verdicts}, indent=2))
+        return
     table = Table("guard", "fired", "score", "action", "reason")
     for v in outcome.verdicts:
         table.add_row(v.guard, "yes" if v.triggered else "no", f"{v.score:.3f}", v.action, v.reason)
