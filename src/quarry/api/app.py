@@ -18,7 +18,19 @@ from quarry.api.errors import install_handlers
 from quarry.api.jobs import JobManager
 from quarry.api.metrics import Metrics
 from quarry.api.middleware import ServiceMiddleware
-from quarry.api.routes import answer, collections, documents, health, jobs, openai, search, traces
+from quarry.api.routes import (
+    answer,
+    collections,
+    documents,
+    experiments,
+    feedback,
+    health,
+    jobs,
+    openai,
+    prompts,
+    search,
+    traces,
+)
 from quarry.api.schemas import ErrorResponse
 from quarry.api.security import RateLimiter
 from quarry.assembly import Quarry
@@ -103,7 +115,8 @@ def create_app(
     app.state.ctx = context
     app.state.metrics = metrics
     install_handlers(app)
-    for module in (health, collections, documents, jobs, search, answer, openai, traces):
+    routers = (health, collections, documents, jobs, search, answer, openai, traces, feedback, prompts, experiments)
+    for module in routers:
         app.include_router(module.router)
     app.add_middleware(
         ServiceMiddleware,

@@ -76,6 +76,11 @@ async def _caller(
 CallerDep = Annotated[Caller, Depends(_caller)]
 
 
+def subject_of(caller: Caller, session: str | None) -> str:
+    """Who an experiment keeps on one variant: the API key, narrowed by a user or session id when given."""
+    return f"{caller.key.id}:{session}" if session else caller.key.id
+
+
 def answerer_of(context: ApiContext) -> Any:
     """The system's answerer, or 503 while answering is not configured."""
     try:

@@ -47,13 +47,28 @@ class Metrics:
         self.answer_cache = Counter(
             "quarry_answer_cache_lookups", "semantic answer cache lookups by result (hit, miss)", ["result"], registry=r
         )
+        self.feedback = Counter("quarry_feedback", "user feedback on answers by rating", ["rating"], registry=r)
+        self.answers = Counter(
+            "quarry_answers", "answers by outcome and prompt version", ["outcome", "prompt"], registry=r
+        )
         self.guard_flags = Counter(
             "quarry_guard_flags", "answers on which a guard fired, by guard; refusals by refused", ["guard"], registry=r
         )
 
+    def observe_feedback(self, rating: str | None) -> None:
+        self.feedback.labels(rating or "none").inc()
+
     def observe_answer(self, answer: Answer) -> None:
         """Tokens and cost, the answer cache's hit or miss (when the cache is on), and the guards that fired."""
         self.observe_usage(answer.usage, answer.model)
+        outcome = (
+            "refused"
+            if answer.refused
+            else "abstained"
+            if answer.abstained
+            else ("supported" if answer.supported else "unsupported")
+        )
+        self.answers.labels(outcome, answer.prompt_version).inc()
         if self.answer_cache_on and not answer.refused:
             self.answer_cache.labels("hit" if answer.cached else "miss").inc()
         for guard in answer.guard_flags:

@@ -143,6 +143,9 @@ class AnswerRequest(_Strict):
     k: int | None = Field(None, ge=1, le=50, description="passages retrieved; default: the server's generation.k")
     filter: dict[str, Any] | None = Field(None, description=FILTER_DOC)
     stream: bool = Field(False, description="stream server-sent events (same as Accept: text/event-stream)")
+    session: str | None = Field(
+        None, max_length=128, description="a user or session id: keeps a conversation on one experiment variant"
+    )
 
 
 class CitationOut(BaseModel):
@@ -206,3 +209,4 @@ class TraceOut(BaseModel):
     status: str
     attributes: dict[str, Any]
     spans: list[dict[str, Any]] | None = None
+    feedback: list[dict[str, Any]] | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from quarry.api.jobs import Job
+from quarry.api.ops_schemas import FeedbackOut
 from quarry.api.schemas import (
     AnswerResponse,
     CitationOut,
@@ -19,6 +20,7 @@ from quarry.api.schemas import (
 from quarry.api.security import Caller
 from quarry.generation.types import Answer, Citation
 from quarry.stores.base import CollectionInfo, DocumentInfo, TraceRecord
+from quarry.stores.ops import Feedback
 from quarry.types import Hit, Usage
 
 __all__ = [
@@ -159,3 +161,10 @@ def trace_out(record: TraceRecord, *, spans: bool) -> TraceOut:
         attributes=dict(record.attributes),
         spans=[dict(s) for s in record.spans] if spans else None,
     )
+
+
+def feedback_out(f: Feedback) -> FeedbackOut:
+    return FeedbackOut(
+        id=f.id, trace_id=f.trace_id, rating=f.rating, score=f.score, comment=f.comment, correction=f.correction,
+        key_id=f.key_id, created_at=f.created_at,
+    )  # fmt: skip

@@ -14,6 +14,7 @@ from quarry.embeddings.cached import CachedEmbedder
 from quarry.errors import ConfigError
 from quarry.generation import Answerer
 from quarry.generation.prompts import load_prompt
+from quarry.generation.registry import PromptRegistry
 from quarry.guardrails import Guardrails
 from quarry.guardrails.ingest import IngestGuards
 from quarry.ingest.parsers import ParserRegistry, default_registry
@@ -32,7 +33,9 @@ from quarry.settings import EmbeddingSettings, Settings
 from quarry.stores.base import Store, TraceStore
 from quarry.stores.jobs import JobStore
 from quarry.stores.keys import KeyStore
+from quarry.stores.ops import ExperimentStore, FeedbackStore, PromptStore
 from quarry.stores.sqlite import SQLiteJobStore, SQLiteKeyStore, SQLiteStore, SQLiteTraceStore
+from quarry.stores.sqlite.ops import SQLiteExperimentStore, SQLiteFeedbackStore, SQLitePromptStore
 from quarry.tracing import SpanSink, Tracer
 from quarry.tracing.otel import OtelSink
 
@@ -89,6 +92,26 @@ class Quarry:
         """Ingest jobs every API worker process shares."""
         self._engine()
         return SQLiteJobStore(self.settings.store.beside(".jobs.db"))
+
+    @cached_property
+    def prompt_store(self) -> PromptStore:
+        """Prompt versions and labels created at run time (``<store>.ops.db``)."""
+        self._engine()
+        return SQLitePromptStore(self.settings.store.beside(".ops.db"))
+
+    @cached_property
+    def experiment_store(self) -> ExperimentStore:
+        self._engine()
+        return SQLiteExperimentStore(self.settings.store.beside(".ops.db"))
+
+    @cached_property
+    def feedback_store(self) -> FeedbackStore:
+        self._engine()
+        return SQLiteFeedbackStore(self.settings.store.beside(".ops.db"))
+
+    @cached_property
+    def prompts(self) -> PromptRegistry:
+        return PromptRegistry(self.prompt_store, self.experiment_store, label=self.settings.generation.prompt_label)
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -201,6 +224,7 @@ class Quarry:
             context_window=window,
             guardrails=self.guardrails,
             cache=self.answer_cache,
+            registry=self.prompts,
         )
 
     @cached_property
@@ -219,7 +243,8 @@ class Quarry:
     def close(self) -> None:
         if "chat_model" in self.__dict__:
             self.__dict__["chat_model"].close()
-        for name in ("store", "trace_store", "key_store", "job_store"):
+        for name in ("store", "trace_store", "key_store", "job_store", "prompt_store", "experiment_store",
+                     "feedback_store"):  # fmt: skip
             if name in self.__dict__:
                 self.__dict__[name].close()
         if self.__dict__.get("answer_cache") is not None:

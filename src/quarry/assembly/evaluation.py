@@ -101,7 +101,9 @@ def describe(settings: Settings, model_id: str, k: int | None) -> dict[str, Any]
 
 def answer_target(answerer: Answerer, store: Store, settings: Settings, collection: str, k: int | None) -> AnswerTarget:
     config = describe(settings, answerer.chat_model.model_id, k)
-    prompt = load_prompt(settings.generation.prompt)
+    configured = settings.generation.prompt
+    prompt = answerer.registry.template(configured) if answerer.registry is not None else load_prompt(configured)
+    config["generation"]["prompt"] = prompt.ref  # the version a label resolved to, so runs name what ran
     generation = store.collection(collection).generation
     key = json.dumps(
         {

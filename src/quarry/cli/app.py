@@ -21,9 +21,11 @@ from quarry.cli import (
     documents,
     eval_answers,
     evaluate,
+    experiments,
     guards,
     ingest,
     keys,
+    prompts,
     search,
     serve,
     traces,
@@ -85,6 +87,8 @@ app.command()(traces.traces)
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(guards.guards_app, name="guards")
 app.add_typer(cache.cache_app, name="cache")
+app.add_typer(prompts.prompts_app, name="prompts")
+app.add_typer(experiments.experiments_app, name="experiments")
 app.command()(serve.serve)
 _ = eval_answers  # registers `eval answers` and `eval runs` on the eval group
 

@@ -15,6 +15,7 @@ import typer
 
 from quarry.cli.common import CollectionOpt, console, err_console, system
 from quarry.cli.evaluate import eval_app
+from quarry.errors import ConfigError
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -104,6 +105,9 @@ def answers(
     fail_under: Annotated[list[str] | None, typer.Option(help="metric=value; exit 1 when the mean is below")] = None,
     out: Annotated[Path | None, typer.Option(help="also write the report: .html, .md or .json")] = None,
     cache: Annotated[bool, typer.Option(help="reuse answers of an unchanged configuration")] = True,
+    prompt: Annotated[
+        str | None, typer.Option(help="evaluate this prompt version (name@version), e.g. an experiment's variant")
+    ] = None,
 ) -> None:
     """Answer every question with the served pipeline and report answer quality with 95% CIs."""
     from rich.markdown import Markdown
@@ -123,6 +127,11 @@ def answers(
 
     gates = [parse_gate(g) for g in fail_under or []]
     quarry = system(ctx)
+    if prompt is not None:
+        if "@" not in prompt:
+            raise ConfigError("--prompt takes one version, name@version", key="prompt", hint="see quarry prompts list")
+        quarry.prompts.template(prompt)  # refuses an unknown version, listing what exists
+        quarry.settings.generation.prompt = prompt
     folder = runs_folder(quarry)
     before = load_run(baseline, folder) if baseline else None
     qa = load_qa_set(dataset, split=split)

@@ -24,6 +24,7 @@ start), ``llm`` and ``check`` under the ``answer`` root.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import replace
@@ -37,6 +38,7 @@ from quarry.generation.guarded import guard_answer, guard_question, guard_source
 from quarry.generation.model_stream import prompt_messages, stream_model
 from quarry.generation.prompts import load_prompt
 from quarry.generation.questions import analyse
+from quarry.generation.registry import PromptRegistry
 from quarry.generation.run import (
     CacheProbe,
     Run,
@@ -84,9 +86,11 @@ class Answerer:
         context_window: int = 4096,
         guardrails: Guardrails | None = None,
         cache: SemanticCache | None = None,
+        registry: PromptRegistry | None = None,
     ) -> None:
         self.searcher, self.store, self.chat_model = searcher, store, chat_model
-        self.guardrails, self.cache = guardrails, cache
+        self.guardrails, self.cache, self.registry = guardrails, cache, registry
+        self._labels: dict[str, str] = {}  # experiment and variant, on the trace of a request that has them
         self.settings = settings or GenerationSettings()
         self.tracer = tracer or searcher.tracer
         self.context_window = self.settings.context_window or context_window
@@ -107,10 +111,12 @@ class Answerer:
         where: Filter | None = None,
         history: Sequence[Message] = (),
         system: str | None = None,
+        subject: str = "",
     ) -> Answer:
         """The whole answer (the stream, consumed to its end so the trace closes normally)."""
         found: Answer | None = None
-        for event in self.stream(question, collection, k=k, where=where, history=history, system=system):
+        events = self.stream(question, collection, k=k, where=where, history=history, system=system, subject=subject)
+        for event in events:
             if isinstance(event, DoneEvent):
                 found = event.answer
         if found is None:  # pragma: no cover - stream always ends with a DoneEvent
@@ -126,10 +132,40 @@ class Answerer:
         where: Filter | None = None,
         history: Sequence[Message] = (),
         system: str | None = None,
+        subject: str = "",
     ) -> Iterator[AnswerEvent]:
-        """Tokens as they come, a revision if the check changed them, then citations, usage and the answer."""
+        """Tokens as they come, a revision if the check changed them, then citations, usage and the answer.
+
+        With a prompt registry, the prompt is resolved for this request: a label moved by ``promote`` or
+        ``rollback`` applies to the next request, and ``subject`` (a user or session key) keeps a conversation
+        on one experiment variant."""
+        chosen = self._for_request(collection, subject)
+        return chosen._stream(question, collection, k=k, where=where, history=history, system=system)
+
+    def _for_request(self, collection: str, subject: str) -> Answerer:
+        if self.registry is None:
+            return self
+        resolved = self.registry.resolve(self.settings.prompt, subject=subject, collection=collection)
+        if resolved.template == self.prompt and not resolved.experiment:
+            return self
+        view = copy.copy(self)  # shares the searcher, store, model and selector; only the prompt differs
+        view.prompt = resolved.template
+        view._labels = {"experiment": resolved.experiment, "variant": resolved.variant} if resolved.experiment else {}
+        return view
+
+    def _stream(
+        self,
+        question: str,
+        collection: str,
+        *,
+        k: int | None,
+        where: Filter | None,
+        history: Sequence[Message],
+        system: str | None,
+    ) -> Iterator[AnswerEvent]:
         run = Run(time.perf_counter(), question, collection=collection)
-        with self.tracer.trace("answer", question, collection=collection, prompt=self.prompt.ref) as trace:
+        labels = {"collection": collection, "prompt": self.prompt.ref, **self._labels}
+        with self.tracer.trace("answer", question, **labels) as trace:
             asked = guard_question(self._guards(collection), collection, question, trace)
             # the conversation's earlier user turns too (a system message is instructions by nature: the probe
             # flags "You are a helpful assistant." at 0.90, so it is the caller's to vouch for)

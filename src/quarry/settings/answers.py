@@ -17,7 +17,14 @@ class GenerationSettings(Section):
     """Cited answers: which prompt, how much context, when to abstain (see ``quarry.generation``). Defaults
     were chosen on the tune split of bench/qa/dev.jsonl (docs/answers.md)."""
 
-    prompt: str = Field("answer@4", description="prompt template name@version (quarry.generation.prompts)")
+    prompt: str = Field(
+        "answer",
+        description="the answer prompt: a name (its prompt_label version, or an experiment running on it, else the "
+        "newest shipped version) or name@version to pin one (`quarry prompts list`)",
+    )
+    prompt_label: str = Field(
+        "production", description="the label a prompt name resolves to (`quarry prompts promote`)"
+    )
     k: int = Field(
         5, ge=1, le=100, description="passages retrieved per question (the CLI, API and Python API honour it)"
     )

@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import StreamingResponse
 
-from quarry.api.context import CallerDep, ContextDep, answerer_of
+from quarry.api.context import CallerDep, ContextDep, answerer_of, subject_of
 from quarry.api.filters import parse_filter
 from quarry.api.metrics import Metrics
+from quarry.api.routes.experiments import check_after_answer
 from quarry.api.schemas import AnswerRequest, AnswerResponse
 from quarry.api.sse import SSE_HEADERS, SSE_RESPONSE, event, guarded, primed
 from quarry.api.wire import answer_out, citation_out, usage_out
@@ -33,16 +34,20 @@ def wants_stream(request: Request, stream: bool) -> bool:
 
 
 @router.post("/answer", response_model=AnswerResponse, responses=SSE_RESPONSE)
-def answer(body: AnswerRequest, request: Request, caller: CallerDep, context: ContextDep) -> Any:
+def answer(
+    body: AnswerRequest, request: Request, caller: CallerDep, context: ContextDep, background: BackgroundTasks
+) -> Any:
     """Answer ``question`` from the collection's documents this caller may see, with citations."""
     caller.require("read", body.collection)
     where = caller.restrict(parse_filter(body.filter))
     answerer = answerer_of(context)
+    subject = subject_of(caller, body.session)
+    background.add_task(check_after_answer, context)
     if wants_stream(request, body.stream):
-        events = primed(iter(answerer.stream(body.question, body.collection, k=body.k, where=where)))
+        events = primed(iter(answerer.stream(body.question, body.collection, k=body.k, where=where, subject=subject)))
         lines = guarded(_sse(events, context.metrics), lambda error: event(error, "error"))
-        return StreamingResponse(lines, media_type="text/event-stream", headers=SSE_HEADERS)
-    result = answerer.answer(body.question, body.collection, k=body.k, where=where)
+        return StreamingResponse(lines, media_type="text/event-stream", headers=SSE_HEADERS, background=background)
+    result = answerer.answer(body.question, body.collection, k=body.k, where=where, subject=subject)
     context.metrics.observe_answer(result)
     return answer_out(result)
 

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from quarry.api.context import CallerDep, ContextDep, answerer_of
+from quarry.api.context import CallerDep, ContextDep, answerer_of, subject_of
 from quarry.api.errors import ApiError
 from quarry.api.metrics import Metrics
 from quarry.api.routes.answer import wants_stream
@@ -49,6 +49,7 @@ class ChatCompletionRequest(BaseModel):
     quarry_k: int | None = Field(
         None, ge=1, le=50, description="extension: passages to retrieve (default generation.k)"
     )
+    user: str | None = Field(None, max_length=128, description="the end user: keeps them on one experiment variant")
 
 
 class ModelOut(BaseModel):
@@ -81,13 +82,15 @@ def chat_completions(body: ChatCompletionRequest, request: Request, caller: Call
     where = caller.restrict(None)
     answerer = answerer_of(context)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    asked = {"k": body.quarry_k, "where": where, "history": history, "system": system,
+             "subject": subject_of(caller, body.user)}  # fmt: skip
     if wants_stream(request, body.stream):
-        stream = answerer.stream(question, collection, k=body.quarry_k, where=where, history=history, system=system)
+        stream = answerer.stream(question, collection, **asked)
         events = primed(iter(stream))
         chunks = _chunks(events, completion_id, body.model, context.metrics)
         lines = guarded(chunks, lambda error: event(error))
         return StreamingResponse(lines, media_type="text/event-stream", headers=SSE_HEADERS)
-    answer = answerer.answer(question, collection, k=body.quarry_k, where=where, history=history, system=system)
+    answer = answerer.answer(question, collection, **asked)
     context.metrics.observe_answer(answer)
     message = {"role": "assistant", "content": answer.text, "quarry_citations": _citations(answer)}
     return {

@@ -13,7 +13,7 @@ from quarry.api.context import CallerDep, ContextDep
 from quarry.api.errors import ApiError
 from quarry.api.schemas import TraceOut
 from quarry.api.security import Caller
-from quarry.api.wire import trace_out
+from quarry.api.wire import feedback_out, trace_out
 
 __all__ = ["router"]
 
@@ -33,12 +33,14 @@ def list_traces(
     store = context.quarry.trace_store
     if caller.operator:
         return [trace_out(t, spans=False) for t in store.traces(limit, kind)]
-    mine = [t for t in store.traces(SCAN, kind) if _visible(caller, t.attributes)]
+    mine = [t for t in store.traces(SCAN, kind) if visible_to(caller, t.attributes)]
     return [trace_out(t, spans=False) for t in mine[:limit]]
 
 
-def _visible(caller: Caller, attributes: Mapping[str, object]) -> bool:
+def visible_to(caller: Caller, attributes: Mapping[str, object]) -> bool:
     """Its own requests' traces, and for an admin key limited to collections, those collections' traces."""
+    if caller.operator:
+        return True
     return attributes.get("api_key") == caller.key.id or caller.oversees(attributes.get("collection"))
 
 
@@ -49,9 +51,12 @@ def get_trace(trace_id: Annotated[str, Path(max_length=64)], caller: CallerDep, 
     if not caller.operator and len(trace_id) != 32:
         raise _not_found()
     record = context.quarry.trace_store.trace(trace_id)
-    if record is None or not (caller.operator or _visible(caller, record.attributes)):
+    if record is None or not visible_to(caller, record.attributes):
         raise _not_found()
-    return trace_out(record, spans=True)
+    out = trace_out(record, spans=True)
+    given = context.quarry.feedback_store.for_traces([record.trace_id]).get(record.trace_id, [])
+    out.feedback = [f.model_dump() for f in map(feedback_out, given)]
+    return out
 
 
 def _not_found() -> ApiError:

@@ -1,0 +1,41 @@
+"""``POST /v1/feedback``: what a user thought of an answer, tied to its trace.
+
+Any key may give feedback on a trace it may see (its own requests; an admin key, its collections'); the
+feedback is stored with the key and its principals, shown on ``GET /v1/traces/{id}``, and counted per
+experiment variant.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from fastapi import APIRouter, status
+
+from quarry.api.context import CallerDep, ContextDep
+from quarry.api.errors import ApiError
+from quarry.api.ops_schemas import FeedbackIn, FeedbackOut
+from quarry.api.routes.traces import visible_to
+from quarry.api.wire import feedback_out
+from quarry.stores.ops import Feedback
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["feedback"])
+
+
+@router.post("/feedback", status_code=status.HTTP_201_CREATED)
+def give_feedback(body: FeedbackIn, caller: CallerDep, context: ContextDep) -> FeedbackOut:
+    """Thumbs up/down, a score, a comment or a correction for the answer with ``trace_id``."""
+    caller.require("read")
+    record = context.quarry.trace_store.trace(body.trace_id)
+    if record is None or not visible_to(caller, record.attributes):
+        raise ApiError(404, "trace_not_found", "no such trace for this key: give the trace_id of one of your answers")
+    feedback = Feedback(
+        id=uuid.uuid4().hex, trace_id=record.trace_id, rating=body.rating, score=body.score,
+        comment=body.comment.strip(), correction=body.correction.strip(), key_id=caller.key.id,
+        principals=tuple(caller.key.principals), created_at=time.time(),
+    )  # fmt: skip
+    context.quarry.feedback_store.add(feedback)
+    context.metrics.observe_feedback(body.rating)
+    return feedback_out(feedback)

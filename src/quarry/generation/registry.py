@@ -1,0 +1,196 @@
+"""The prompt registry: named, versioned templates with typed variables, labels, and A/B experiments.
+
+Versions are immutable. Shipped versions (``prompts/<name>@<n>.toml``) and versions created at run time (kept
+in a :class:`~quarry.stores.ops.PromptStore`, numbered after the shipped ones) are addressed alike,
+``name@version``. Labels (``production``, ``staging``, any name) point at versions and move with ``promote``
+and ``rollback``; every move is kept. The answer pipeline resolves the configured prompt per request:
+
+- ``name@version`` is pinned;
+- ``name`` is the experiment running on it, if any (a sticky variant per subject), else the version its
+  default label points at, else the newest *shipped* version (a created version serves nothing until promoted).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from quarry.errors import ConfigError
+from quarry.generation.prompts import DEFAULT_ABSTAIN_MARKER, PromptTemplate, available_prompts, load_prompt
+from quarry.stores.ops import Experiment, ExperimentStore, LabelMove, PromptStore, StoredPrompt, Variant
+
+__all__ = ["ANSWER_VARIABLES", "PromptRegistry", "Resolution", "assign_variant", "placeholders"]
+
+VARIABLE_TYPES = ("str", "int", "float", "bool")
+ANSWER_VARIABLES = {"question": "str", "sources": "str"}  # what the answer pipeline supplies
+SUPPLIED = {"answer": ANSWER_VARIABLES, "condense": {"history": "str", "question": "str"}}
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+UNSET = 0  # the version a label "points at" once rolled back past its first promotion
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    template: PromptTemplate
+    experiment: str = ""
+    variant: str = ""
+
+
+def placeholders(*texts: str) -> set[str]:
+    return {m for text in texts for m in _PLACEHOLDER.findall(text)}
+
+
+def assign_variant(experiment: Experiment, subject: str) -> Variant:
+    """The subject's variant: a hash of (experiment, subject) placed on the weights — sticky, and independent
+    between experiments."""
+    digest = hashlib.sha256(f"{experiment.name}\x00{subject}".encode()).digest()
+    point = int.from_bytes(digest[:8], "big") / 2**64 * sum(v.weight for v in experiment.variants)
+    edge = 0.0
+    for variant in experiment.variants:
+        edge += variant.weight
+        if point < edge:
+            return variant
+    return experiment.variants[-1]
+
+
+class PromptRegistry:
+    def __init__(self, store: PromptStore, experiments: ExperimentStore, *, label: str = "production") -> None:
+        self.store, self.experiments, self.label = store, experiments, label
+
+    # -- versions --------------------------------------------------------------------------------------------
+
+    def template(self, ref: str) -> PromptTemplate:
+        """``name@version`` (stored or shipped); ``name`` alone resolves like the answer pipeline without a subject."""
+        if "@" not in ref:
+            return self.resolve(ref, subject="").template
+        name, _, number = ref.partition("@")
+        stored = self.store.get(name, int(number)) if number.isdigit() else None
+        return _template(stored) if stored is not None else load_prompt(ref)
+
+    def names(self) -> list[str]:
+        shipped = {ref.split("@")[0] for ref in available_prompts()}
+        return sorted(shipped | {p.name for p in self.store.versions()})
+
+    def versions(self, name: str) -> list[tuple[PromptTemplate, str]]:
+        """Every version of ``name``, oldest first, with where it lives (``shipped`` or ``created by …``)."""
+        shipped = [(load_prompt(r), "shipped") for r in available_prompts() if r.split("@")[0] == name]
+        created = [(_template(p), f"created {p.created_by or ''}".strip()) for p in self.store.versions(name)]
+        if not shipped and not created:
+            raise ConfigError(f"no prompt named {name!r}", key="prompt", hint="known: " + ", ".join(self.names()))
+        return shipped + created
+
+    def create(
+        self,
+        name: str,
+        *,
+        system: str,
+        user: str,
+        variables: Mapping[str, str] | None = None,
+        description: str = "",
+        abstain_marker: str = DEFAULT_ABSTAIN_MARKER,
+        source_titles: bool = True,
+        stop: tuple[str, ...] = (),
+        by: str = "",
+    ) -> PromptTemplate:
+        """A new version of ``name`` after checking its variables (see :func:`check_variables`)."""
+        if not _NAME.match(name):
+            raise ConfigError(f"bad prompt name {name!r}", key="name", hint="lowercase letters, digits, - and _")
+        declared = dict(variables) if variables is not None else dict(SUPPLIED.get(name, {}))
+        check_variables(name, system, user, declared)
+        shipped = [int(r.split("@")[1]) for r in available_prompts() if r.split("@")[0] == name]
+        draft = StoredPrompt(name, 0, system, user, declared, description, abstain_marker, source_titles, stop,
+                             created_by=by)  # fmt: skip
+        return _template(self.store.add(draft, floor=max(shipped, default=0)))
+
+    def diff(self, a: str, b: str) -> str:
+        """A unified diff of two versions' fields."""
+        left, right = self.template(a), self.template(b)
+        return "".join(difflib.unified_diff(_lines(left), _lines(right), fromfile=left.ref, tofile=right.ref))
+
+    # -- labels ----------------------------------------------------------------------------------------------
+
+    def labels(self, name: str) -> dict[str, int]:
+        """Labels that point at a version now (a label rolled back past its first promotion points at none)."""
+        return {label: version for label, version in self.store.labels(name).items() if version != UNSET}
+
+    def promote(self, name: str, version: int, *, label: str = "", by: str = "", note: str = "") -> LabelMove:
+        self.template(f"{name}@{version}")  # exists (else ConfigError listing what does)
+        return self.store.move_label(name, label or self.label, version, by=by, note=note or "promote")
+
+    def rollback(self, name: str, *, label: str = "", by: str = "") -> LabelMove:
+        """Point ``label`` back at the version it served before the current one (rollbacks undo promotions in
+        order, so two rollbacks after promoting 5 then 6 lead to the version before 5; rolling back the first
+        promotion unsets the label, and the name serves its newest shipped version again)."""
+        label = label or self.label
+        served: list[int] = []
+        for move in reversed(self.store.history(name, label)):  # oldest first
+            if move.note.startswith("rollback") and served:
+                served.pop()
+            else:
+                served.append(move.version)
+        if not served or served[-1] == UNSET:
+            raise ConfigError(
+                f"{name}:{label} has no earlier version to roll back to",
+                key="label",
+                hint=f"promote a version first: quarry prompts promote {name} VERSION --label {label}",
+            )
+        note = f"rollback from {served[-1]}"
+        return self.store.move_label(name, label, served[-2] if len(served) > 1 else UNSET, by=by, note=note)
+
+    # -- per request -----------------------------------------------------------------------------------------
+
+    def resolve(self, configured: str, *, subject: str, collection: str = "") -> Resolution:
+        if "@" in configured:
+            return Resolution(self.template(configured))
+        experiment = self.experiments.running(configured)
+        if experiment is not None and (not experiment.collections or collection in experiment.collections):
+            variant = assign_variant(experiment, subject)
+            return Resolution(self.template(variant.prompt), experiment.name, variant.name)
+        version = self.labels(configured).get(self.label)
+        if version is not None:
+            return Resolution(self.template(f"{configured}@{version}"))
+        return Resolution(load_prompt(configured))
+
+
+def check_variables(name: str, system: str, user: str, declared: Mapping[str, str]) -> None:
+    """Refuse a template whose placeholders and declared variables differ, or whose types are unknown."""
+    bad_types = {k: v for k, v in declared.items() if v not in VARIABLE_TYPES}
+    if bad_types:
+        raise ConfigError(f"unknown variable type(s) {bad_types}", key="variables", hint=f"use {VARIABLE_TYPES}")
+    used = placeholders(system, user)
+    unknown, missing = sorted(used - set(declared)), sorted(set(declared) - used)
+    if unknown:
+        raise ConfigError(
+            f"prompt {name} uses undeclared variable(s) {', '.join(unknown)}",
+            key="variables",
+            hint=f"declare them (--var NAME=TYPE) or remove the braces; declared: {', '.join(declared) or 'none'}",
+        )
+    if missing:
+        raise ConfigError(
+            f"prompt {name} never uses variable(s) {', '.join(missing)}",
+            key="variables",
+            hint="put {" + "}, {".join(missing) + "} in the system or user text",
+        )
+    supplied = SUPPLIED.get(name)
+    if supplied is not None and dict(declared) != supplied:
+        raise ConfigError(
+            f"the {name} pipeline supplies exactly {', '.join(f'{k}: {v}' for k, v in supplied.items())}",
+            key="variables",
+            hint="use those variables, or give the prompt another name",
+        )
+
+
+def _template(prompt: StoredPrompt) -> PromptTemplate:
+    return PromptTemplate(prompt.name, prompt.version, prompt.system, prompt.user, prompt.description,
+                          prompt.abstain_marker, prompt.source_titles, prompt.stop)  # fmt: skip
+
+
+def _lines(template: PromptTemplate) -> list[str]:
+    fields = {
+        "system": template.system, "user": template.user, "abstain_marker": template.abstain_marker,
+        "source_titles": str(template.source_titles), "stop": repr(list(template.stop)),
+    }  # fmt: skip
+    return [f"{key}: {line}\n" for key, value in fields.items() for line in value.splitlines() or [""]]

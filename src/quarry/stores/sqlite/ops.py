@@ -1,0 +1,265 @@
+"""SQLite adapters of the operations protocols (prompts, experiments, feedback), in ``<store>.ops.db``.
+
+Each adapter owns its tables; all are thread-safe (one connection behind a lock, WAL, autocommit statements
+or one explicit transaction per write), and several processes may share the file.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, cast
+
+from quarry.errors import StoreError
+from quarry.stores.ops import Experiment, ExperimentStatus, Feedback, LabelMove, StoredPrompt, Variant
+
+__all__ = ["SQLiteExperimentStore", "SQLiteFeedbackStore", "SQLitePromptStore"]
+
+
+class _Database:
+    def __init__(self, path: Path, schema: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(schema)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+_PROMPTS = """
+CREATE TABLE IF NOT EXISTS prompt_versions (
+    name TEXT NOT NULL, version INTEGER NOT NULL, body TEXT NOT NULL, created_at REAL NOT NULL,
+    created_by TEXT NOT NULL DEFAULT '', PRIMARY KEY (name, version)
+);
+CREATE TABLE IF NOT EXISTS prompt_label_moves (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, label TEXT NOT NULL, version INTEGER NOT NULL,
+    previous INTEGER, at REAL NOT NULL, by TEXT NOT NULL DEFAULT '', note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS prompt_label_moves_label ON prompt_label_moves(name, label, id);
+"""
+
+
+class SQLitePromptStore(_Database):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, _PROMPTS)
+
+    def add(self, prompt: StoredPrompt, *, floor: int = 0) -> StoredPrompt:
+        body = {
+            "system": prompt.system, "user": prompt.user, "variables": dict(prompt.variables),
+            "description": prompt.description, "abstain_marker": prompt.abstain_marker,
+            "source_titles": prompt.source_titles, "stop": list(prompt.stop),
+        }  # fmt: skip
+        with self._transaction() as db:
+            top = db.execute("SELECT MAX(version) FROM prompt_versions WHERE name = ?", (prompt.name,)).fetchone()[0]
+            version = max(int(top or 0), floor) + 1
+            now = time.time()
+            db.execute(
+                "INSERT INTO prompt_versions (name, version, body, created_at, created_by) VALUES (?, ?, ?, ?, ?)",
+                (prompt.name, version, json.dumps(body), now, prompt.created_by),
+            )
+        return StoredPrompt(**{**_prompt_fields(prompt), "version": version, "created_at": now})
+
+    def get(self, name: str, version: int) -> StoredPrompt | None:
+        rows = self._rows("SELECT * FROM prompt_versions WHERE name = ? AND version = ?", (name, version))
+        return _prompt(rows[0]) if rows else None
+
+    def versions(self, name: str | None = None) -> list[StoredPrompt]:
+        if name is None:
+            return [_prompt(r) for r in self._rows("SELECT * FROM prompt_versions ORDER BY name, version")]
+        rows = self._rows("SELECT * FROM prompt_versions WHERE name = ? ORDER BY version", (name,))
+        return [_prompt(r) for r in rows]
+
+    def move_label(self, name: str, label: str, version: int, *, by: str = "", note: str = "") -> LabelMove:
+        with self._transaction() as db:
+            now = self._current(db, name, label)
+            move = LabelMove(name, label, version, now, time.time(), by, note)
+            db.execute(
+                "INSERT INTO prompt_label_moves (name, label, version, previous, at, by, note) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (name, label, version, now, move.at, by, note),
+            )
+        return move
+
+    @staticmethod
+    def _current(db: sqlite3.Connection, name: str, label: str) -> int | None:
+        row = db.execute(
+            "SELECT version FROM prompt_label_moves WHERE name = ? AND label = ? ORDER BY id DESC LIMIT 1",
+            (name, label),
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def labels(self, name: str) -> dict[str, int]:
+        rows = self._rows(
+            "SELECT label, version FROM prompt_label_moves m WHERE name = ? AND id = "
+            "(SELECT MAX(id) FROM prompt_label_moves WHERE name = m.name AND label = m.label) ORDER BY label",
+            (name,),
+        )
+        return {r["label"]: int(r["version"]) for r in rows}
+
+    def history(self, name: str, label: str) -> list[LabelMove]:
+        rows = self._rows(
+            "SELECT * FROM prompt_label_moves WHERE name = ? AND label = ? ORDER BY id DESC", (name, label)
+        )
+        return [
+            LabelMove(r["name"], r["label"], r["version"], r["previous"], r["at"], r["by"], r["note"]) for r in rows
+        ]
+
+
+def _prompt_fields(prompt: StoredPrompt) -> dict[str, Any]:
+    return {name: getattr(prompt, name) for name in StoredPrompt.__slots__}
+
+
+def _prompt(row: sqlite3.Row) -> StoredPrompt:
+    body = json.loads(row["body"])
+    return StoredPrompt(
+        name=row["name"], version=int(row["version"]), system=body["system"], user=body["user"],
+        variables=body["variables"], description=body["description"], abstain_marker=body["abstain_marker"],
+        source_titles=bool(body["source_titles"]), stop=tuple(body["stop"]), created_at=row["created_at"],
+        created_by=row["created_by"],
+    )  # fmt: skip
+
+
+_EXPERIMENTS = """
+CREATE TABLE IF NOT EXISTS experiments (
+    name TEXT PRIMARY KEY, prompt TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '', created_at REAL NOT NULL, ended_at REAL
+);
+"""
+
+
+class SQLiteExperimentStore(_Database):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, _EXPERIMENTS)
+
+    def create(self, experiment: Experiment) -> Experiment:
+        body = {
+            "variants": [[v.name, v.prompt, v.weight] for v in experiment.variants],
+            "guard_metric": experiment.guard_metric, "margin": experiment.margin,
+            "min_requests": experiment.min_requests, "alpha": experiment.alpha,
+            "collections": list(experiment.collections),
+        }  # fmt: skip
+        now = time.time()
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM experiments WHERE name = ?", (experiment.name,)).fetchone():
+                raise StoreError(f"an experiment named {experiment.name!r} exists", operation="create_experiment",
+                                 hint="choose another name; `quarry experiments list` shows them")  # fmt: skip
+            busy = db.execute(
+                "SELECT name FROM experiments WHERE prompt = ? AND status = 'running'", (experiment.prompt,)
+            ).fetchone()
+            if busy:
+                raise StoreError(
+                    f"experiment {busy[0]!r} already runs on prompt {experiment.prompt!r}",
+                    operation="create_experiment",
+                    hint=f"stop it first: quarry experiments stop {busy[0]}",
+                )
+            db.execute(
+                "INSERT INTO experiments (name, prompt, body, status, created_at) VALUES (?, ?, ?, 'running', ?)",
+                (experiment.name, experiment.prompt, json.dumps(body), now),
+            )
+        found = self.get(experiment.name)
+        assert found is not None
+        return found
+
+    def get(self, name: str) -> Experiment | None:
+        rows = self._rows("SELECT * FROM experiments WHERE name = ?", (name,))
+        return _experiment(rows[0]) if rows else None
+
+    def list(self) -> list[Experiment]:
+        return [_experiment(r) for r in self._rows("SELECT * FROM experiments ORDER BY created_at DESC")]
+
+    def running(self, prompt: str) -> Experiment | None:
+        rows = self._rows("SELECT * FROM experiments WHERE prompt = ? AND status = 'running'", (prompt,))
+        return _experiment(rows[0]) if rows else None
+
+    def end(self, name: str, status: ExperimentStatus, reason: str) -> Experiment:
+        with self._transaction() as db:
+            changed = db.execute(
+                "UPDATE experiments SET status = ?, reason = ?, ended_at = ? WHERE name = ? AND status = 'running'",
+                (status, reason, time.time(), name),
+            ).rowcount
+        found = self.get(name)
+        if found is None:
+            raise StoreError(f"no experiment {name!r}", operation="end_experiment", hint="see quarry experiments list")
+        if not changed and found.status == "running":  # pragma: no cover - the update above cannot miss it
+            raise StoreError(f"experiment {name!r} did not stop", operation="end_experiment")
+        return found
+
+
+def _experiment(row: sqlite3.Row) -> Experiment:
+    body = json.loads(row["body"])
+    return Experiment(
+        name=row["name"], prompt=row["prompt"],
+        variants=tuple(Variant(str(n), str(p), float(w)) for n, p, w in body["variants"]),
+        guard_metric=body["guard_metric"], margin=float(body["margin"]), min_requests=int(body["min_requests"]),
+        alpha=float(body["alpha"]), status=cast(ExperimentStatus, row["status"]), reason=row["reason"],
+        created_at=row["created_at"], ended_at=row["ended_at"], collections=tuple(body.get("collections", ())),
+    )  # fmt: skip
+
+
+_FEEDBACK = """
+CREATE TABLE IF NOT EXISTS feedback (
+    id TEXT PRIMARY KEY, trace_id TEXT NOT NULL, rating TEXT, score REAL, comment TEXT NOT NULL,
+    correction TEXT NOT NULL, key_id TEXT NOT NULL, principals TEXT NOT NULL, created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feedback_trace ON feedback(trace_id);
+CREATE INDEX IF NOT EXISTS feedback_created ON feedback(created_at);
+"""
+
+
+class SQLiteFeedbackStore(_Database):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, _FEEDBACK)
+
+    def add(self, feedback: Feedback) -> Feedback:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (feedback.id, feedback.trace_id, feedback.rating, feedback.score, feedback.comment,
+                 feedback.correction, feedback.key_id, json.dumps(list(feedback.principals)), feedback.created_at),
+            )  # fmt: skip
+        return feedback
+
+    def for_traces(self, trace_ids: Sequence[str]) -> dict[str, list[Feedback]]:
+        found: dict[str, list[Feedback]] = {}
+        ids = list(dict.fromkeys(trace_ids))
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ", ".join("?" * len(part))
+            for row in self._rows(f"SELECT * FROM feedback WHERE trace_id IN ({marks}) ORDER BY created_at", part):
+                found.setdefault(row["trace_id"], []).append(_feedback(row))
+        return found
+
+    def recent(self, limit: int = 100) -> list[Feedback]:
+        return [_feedback(r) for r in self._rows("SELECT * FROM feedback ORDER BY created_at DESC LIMIT ?", (limit,))]
+
+
+def _feedback(row: sqlite3.Row) -> Feedback:
+    return Feedback(
+        row["id"], row["trace_id"], row["rating"], row["score"], row["comment"], row["correction"], row["key_id"],
+        tuple(json.loads(row["principals"])), row["created_at"],
+    )  # fmt: skip

@@ -1,0 +1,169 @@
+"""The operations layer over a real system (SQLite store, MiniLM, the bundled samples, a scripted model that
+reports which prompt it was given): prompt promote/rollback without restart, A/B experiments with sticky
+variants and the stop rule, and feedback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from quarry.api import create_app
+from quarry.assembly import Quarry, build
+from quarry.embeddings import Embedder
+from quarry.generation import load_prompt
+from quarry.ingest.sources import FolderSource
+from quarry.settings import ApiSettings, GenerationSettings, Settings, StoreSettings
+from quarry.testing.chat import ScriptedChatModel
+from quarry.types import Message
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+QUESTION = "How many days of paid annual leave does every employee get?"
+MARK = "Answer in the voice of a ship's captain."
+
+
+def reply(messages: Sequence[Message]) -> str:
+    """A careful answer (what the model was given is in the scripted model's calls)."""
+    return "Every employee gets 27 days of paid annual leave per calendar year [1]."
+
+
+@pytest.fixture(scope="module")
+def ops(
+    tmp_path_factory: pytest.TempPathFactory, minilm: Embedder
+) -> Iterator[tuple[TestClient, Quarry, dict[str, str]]]:
+    root = tmp_path_factory.mktemp("ops-api")
+    settings = Settings(
+        store=StoreSettings(path=root / "quarry.db"),
+        generation=GenerationSettings(k=3),
+        api=ApiSettings(rate_per_s=1000.0, rate_burst=1000),
+    )
+    quarry = build(settings)
+    quarry.__dict__["embedder"] = minilm
+    quarry.__dict__["chat_model"] = ScriptedChatModel(default=reply)
+    assert quarry.ingestor.run(FolderSource(SAMPLES, max_bytes=10**7), "s").ok
+    app = create_app(quarry, settings)
+    with TestClient(app) as client:
+        keys = {scope: app.state.ctx.keys.create(scope)[1] for scope in ("read", "admin")}
+        keys["limited-admin"] = app.state.ctx.keys.create("admin", collections=["s"])[1]
+        yield client, quarry, {k: f"Bearer {v}" for k, v in keys.items()}
+    quarry.close()
+
+
+def _ask(client: TestClient, token: str, session: str | None = None) -> dict[str, object]:
+    body = {"collection": "s", "question": QUESTION, **({"session": session} if session else {})}
+    response = client.post("/v1/answer", json=body, headers={"Authorization": token})
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def _last_system(quarry: Quarry) -> str:
+    return str(quarry.chat_model.calls[-1].messages[0].content)  # type: ignore[attr-defined]
+
+
+def _new_version(client: TestClient, admin: str) -> int:
+    shipped = load_prompt("answer@4")
+    body = {
+        "system": f"{shipped.system}\n{MARK}", "user": shipped.user, "description": "a captain's voice",
+        "abstain_marker": shipped.abstain_marker, "source_titles": shipped.source_titles, "stop": list(shipped.stop),
+    }  # fmt: skip
+    made = client.post("/v1/prompts/answer/versions", json=body, headers={"Authorization": admin})
+    assert made.status_code == 201, made.text
+    return int(made.json()["version"])
+
+
+def test_promote_and_rollback_change_the_next_answer_without_a_restart(
+    ops: tuple[TestClient, Quarry, dict[str, str]],
+) -> None:
+    client, quarry, keys = ops
+    admin = {"Authorization": keys["admin"]}
+    before = _ask(client, keys["read"])
+    assert before["prompt_version"] == "answer@4" and MARK not in _last_system(quarry)
+    version = _new_version(client, keys["admin"])
+    assert version == 5 and _ask(client, keys["read"])["prompt_version"] == "answer@4"  # created, not serving
+    moved = client.post("/v1/prompts/answer/promote", json={"version": version}, headers=admin)
+    assert moved.status_code == 200 and moved.json()["label"] == "production" and moved.json()["previous"] is None
+    promoted = _ask(client, keys["read"])
+    assert promoted["prompt_version"] == "answer@5" and MARK in _last_system(quarry)
+    client.post("/v1/prompts/answer/promote", json={"version": 4}, headers=admin)
+    client.post("/v1/prompts/answer/promote", json={"version": 5}, headers=admin)
+    back = client.post("/v1/prompts/answer/rollback", json={}, headers=admin)
+    assert back.status_code == 200 and back.json()["version"] == 4
+    assert _ask(client, keys["read"])["prompt_version"] == "answer@4"
+    again = client.post("/v1/prompts/answer/rollback", json={}, headers=admin)
+    assert again.json()["version"] == 5  # the promotion before that one
+    unset = client.post("/v1/prompts/answer/rollback", json={}, headers=admin)
+    assert unset.json()["version"] == 0 and _ask(client, keys["read"])["prompt_version"] == "answer@4"
+    final = client.post("/v1/prompts/answer/rollback", json={}, headers=admin)
+    assert final.status_code == 409 and "no earlier version" in final.json()["error"]["message"]
+    diff = client.get("/v1/prompts/answer/diff?old=4&new=5", headers=admin).json()["diff"]
+    assert f"+system: {MARK}" in diff
+    client.post("/v1/prompts/answer/promote", json={"version": 4}, headers=admin)
+
+
+def test_prompts_need_an_admin_key_for_every_collection_and_valid_variables(
+    ops: tuple[TestClient, Quarry, dict[str, str]],
+) -> None:
+    client, _, keys = ops
+    admin = {"Authorization": keys["admin"]}
+    for who in ("read", "limited-admin"):
+        assert client.get("/v1/prompts", headers={"Authorization": keys[who]}).status_code == 403
+    listed = client.get("/v1/prompts", headers=admin).json()
+    assert {"answer", "condense"} <= {p["name"] for p in listed}
+    bad = {"system": "Be brief.", "user": "Context: {context}\nQ: {question}"}
+    refused = client.post("/v1/prompts/answer/versions", json=bad, headers=admin)
+    assert refused.status_code == 400 and "context" in refused.json()["error"]["message"]
+    missing = {"system": "Be brief.", "user": "Q: {question}"}
+    refused = client.post("/v1/prompts/answer/versions", json=missing, headers=admin)
+    assert refused.status_code == 400 and "sources" in refused.json()["error"]["message"]
+    assert client.get("/v1/prompts/answer/versions/99", headers=admin).status_code == 404
+
+
+def test_feedback_is_tied_to_a_trace_the_key_may_see(ops: tuple[TestClient, Quarry, dict[str, str]]) -> None:
+    client, _, keys = ops
+    answer = _ask(client, keys["read"])
+    trace_id = str(answer["trace_id"])
+    given = client.post("/v1/feedback", json={"trace_id": trace_id, "rating": "down", "correction": "It is 27 days."},
+                        headers={"Authorization": keys["read"]})  # fmt: skip
+    assert given.status_code == 201 and given.json()["rating"] == "down"
+    shown = client.get(f"/v1/traces/{trace_id}", headers={"Authorization": keys["read"]}).json()
+    assert shown["feedback"][0]["correction"] == "It is 27 days."
+    other = f"Bearer {client.app.state.ctx.keys.create('read')[1]}"  # type: ignore[attr-defined]
+    hidden = client.post("/v1/feedback", json={"trace_id": trace_id, "rating": "up"}, headers={"Authorization": other})
+    assert hidden.status_code == 404
+    empty = client.post("/v1/feedback", json={"trace_id": trace_id}, headers={"Authorization": keys["read"]})
+    assert empty.status_code == 422
+    unknown = client.post("/v1/feedback", json={"trace_id": "0" * 32, "rating": "up"},
+                          headers={"Authorization": keys["read"]})  # fmt: skip
+    assert unknown.status_code == 404
+
+
+def test_an_experiment_keeps_sessions_on_a_variant_and_its_stop_rule_rolls_back(
+    ops: tuple[TestClient, Quarry, dict[str, str]],
+) -> None:
+    client, quarry, keys = ops
+    version = max(t.version for t, _ in quarry.prompts.versions("answer"))
+    admin = {"Authorization": keys["admin"]}
+    variants = [{"name": "control", "prompt": "answer@4", "weight": 1},
+                {"name": "captain", "prompt": f"answer@{version}", "weight": 1}]  # fmt: skip
+    body = {"name": "captain-ab", "prompt": "answer", "guard_metric": "negative_feedback", "margin": 0.1,
+            "min_requests": 12, "variants": variants}  # fmt: skip
+    assert client.post("/v1/experiments", json=body, headers=admin).status_code == 201
+    assert client.post("/v1/experiments", json=body | {"name": "second"}, headers=admin).status_code == 409
+    seen: dict[str, set[str]] = {}
+    for n in range(40):
+        session = f"user-{n % 20}"
+        answer = _ask(client, keys["read"], session)
+        seen.setdefault(session, set()).add(str(answer["prompt_version"]))
+        rating = "down" if answer["prompt_version"] != "answer@4" else "up"  # users dislike the captain
+        client.post("/v1/feedback", json={"trace_id": answer["trace_id"], "rating": rating},
+                    headers={"Authorization": keys["read"]})  # fmt: skip
+    assert all(len(versions) == 1 for versions in seen.values())  # sticky per session
+    assert {v for vs in seen.values() for v in vs} == {"answer@4", f"answer@{version}"}
+    report = client.get("/v1/experiments/captain-ab", headers=admin).json()
+    assert report["status"] == "rolled_back" and "negative_feedback" in report["reason"]
+    captain = next(v for v in report["variants"] if v["variant"] == "captain")
+    assert captain["requests"] >= 12 and captain["negative_feedback_rate"] == 1.0
+    assert {c["metric"] for c in report["comparisons"]} == {"supported", "abstention", "error", "negative_feedback"}
+    assert all(_ask(client, keys["read"], f"user-{n}")["prompt_version"] == "answer@4" for n in range(5))
