@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from quarry.assembly import Quarry
-from quarry.generation import DoneEvent, RevisionEvent, TokenEvent
+from quarry.generation import DoneEvent, RevisionEvent, TokenEvent, load_prompt
 from quarry.settings import GenerationSettings
 from tests.cli.test_cli import SAMPLES, quarry
 
 pytestmark = pytest.mark.slow
-PROMPT = GenerationSettings().prompt
+PROMPT = load_prompt(GenerationSettings().prompt).ref  # the newest shipped version of the default name
 
 
 def test_an_answer_from_the_essay_cites_the_chunk_that_holds_the_fact(essay_system: Quarry) -> None:

@@ -36,6 +36,7 @@ from quarry.generation.checking import Checked, CheckPolicy, check_answer, extra
 from quarry.generation.conversation import condense
 from quarry.generation.guarded import guard_answer, guard_question, guard_sources, holds_output, scrub
 from quarry.generation.model_stream import prompt_messages, stream_model
+from quarry.generation.outcomes import abstained_answer, final_answer, refused_answer
 from quarry.generation.prompts import load_prompt
 from quarry.generation.questions import analyse
 from quarry.generation.registry import PromptRegistry
@@ -44,7 +45,6 @@ from quarry.generation.run import (
     Run,
     dense_top,
     hit_passage,
-    source_passage,
     thin_evidence,
     unmatched,
     weak_retrieval,
@@ -317,39 +317,11 @@ class Answerer:
 
     def _abstain(self, trace: Trace, run: Run, reason: str) -> Answer:
         trace.root.attributes.update(abstained=True, abstain_reason=reason, supported=False)
-        return Answer(
-            run.question,
-            NO_SUPPORT,
-            (),
-            abstained=True,
-            abstain_reason=reason,
-            model=self.chat_model.model_id,
-            prompt_version=self.prompt.ref,
-            trace_id=trace.trace_id,
-            seconds=time.perf_counter() - run.began,
-            method="abstained",
-            query=run.query,
-            retrieved=run.retrieved,
-            guard_flags=tuple(dict.fromkeys(run.flags)),
-        )
+        return abstained_answer(run, trace.trace_id, self.chat_model.model_id, self.prompt.ref, NO_SUPPORT, reason)
 
     def _refuse(self, trace: Trace, run: Run, reason: str) -> Answer:
         trace.root.attributes.update(refused=True, refusal=reason, supported=False)
-        return Answer(
-            run.question,
-            reason,
-            (),
-            model=self.chat_model.model_id,
-            prompt_version=self.prompt.ref,
-            trace_id=trace.trace_id,
-            seconds=time.perf_counter() - run.began,
-            usage=run.usage,
-            method="refused",
-            query=run.query,
-            retrieved=run.retrieved,
-            refused=True,
-            guard_flags=tuple(dict.fromkeys(run.flags)),
-        )
+        return refused_answer(run, trace.trace_id, self.chat_model.model_id, self.prompt.ref, reason)
 
     def _generate(self, trace: Trace, run: Run, system: str | None) -> Iterator[AnswerEvent]:
         messages = prompt_messages(self.prompt, run.question, run.sources, system)
@@ -397,36 +369,11 @@ class Answerer:
             checked = replace(checked, claims=tuple(replace(c, text=scrub(guards, run.collection, c.text))
                                                     for c in checked.claims))  # fmt: skip
         abstained = checked.method == "abstained"
-        reason = checked.reason
         trace.root.attributes.update(
             abstained=abstained,
-            abstain_reason=reason if abstained else "",
+            abstain_reason=checked.reason if abstained else "",
             supported=checked.supported,
             method=checked.method,
             ttft_s=round(run.ttft_s or 0.0, 4),
         )
-        return Answer(
-            run.question,
-            checked.text,
-            checked.citations,
-            abstained=abstained,
-            abstain_reason=reason if abstained else "",
-            removed_citations=checked.removed,
-            usage=run.usage,
-            model=run.model or self.chat_model.model_id,
-            prompt_version=self.prompt.ref,
-            trace_id=trace.trace_id,
-            seconds=time.perf_counter() - run.began,
-            ttft_s=run.ttft_s,
-            supported=checked.supported,
-            truncated=run.finish_reason == "length",
-            finish_reason=run.finish_reason,
-            method=checked.method,
-            model_text=model_text,
-            note=reason,
-            claims=checked.claims,
-            query=run.query,
-            sources=tuple(source_passage(s) for s in run.sources),
-            retrieved=run.retrieved,
-            guard_flags=tuple(dict.fromkeys(run.flags)),
-        )
+        return final_answer(run, trace.trace_id, checked, model_text, self.chat_model.model_id, self.prompt.ref)
