@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from quarry import __version__
 from quarry.api.context import ApiContext, RequestTagger
+from quarry.api.drift_gauges import DriftGauges
 from quarry.api.errors import install_handlers
 from quarry.api.jobs import JobManager
 from quarry.api.metrics import Metrics
@@ -33,6 +34,7 @@ from quarry.api.routes import (
 )
 from quarry.api.schemas import ErrorResponse
 from quarry.api.security import RateLimiter
+from quarry.api.trace_metrics import TraceMetrics
 from quarry.assembly import Quarry
 from quarry.cache.results import ResultCache, ResultCacheConfig
 from quarry.errors import QuarryError
@@ -94,9 +96,11 @@ def create_app(
     ``close_quarry``: close the system when the app stops (worker processes own theirs)."""
     settings = settings or quarry.settings
     metrics = Metrics(answer_cache=quarry.settings.cache.enabled)
+    drift = DriftGauges(metrics.registry)
     keys = quarry.key_store
     jobs_manager = JobManager(lambda: quarry.ingestor, metrics, quarry.job_store, workers=settings.api.ingest_workers)
     quarry.tracer.sinks.insert(0, RequestTagger())
+    quarry.tracer.sinks.append(TraceMetrics(metrics.registry))
     share = max(1, workers)
     limiter = RateLimiter(settings.api.rate_per_s / share, max(1, settings.api.rate_burst // share))
     results = ResultCache(cache or result_cache_config(settings))
@@ -106,7 +110,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(_warm_up, quarry)
+        drift.start(quarry, settings.api.drift_interval_s)
         yield
+        drift.stop()
         await anyio.to_thread.run_sync(jobs_manager.shutdown)
         if close_quarry:  # the key and job stores belong to the system and close with it
             quarry.close()
@@ -114,6 +120,7 @@ def create_app(
     app = FastAPI(title="Quarry", version=__version__, description=DESCRIPTION, lifespan=lifespan, responses=_ERRORS)
     app.state.ctx = context
     app.state.metrics = metrics
+    app.state.drift = drift
     install_handlers(app)
     routers = (health, collections, documents, jobs, search, answer, openai, traces, feedback, prompts, experiments)
     for module in routers:

@@ -19,6 +19,7 @@ from quarry.cli import (
     cache,
     config,
     documents,
+    drift,
     eval_answers,
     evaluate,
     experiments,
@@ -89,6 +90,7 @@ app.add_typer(guards.guards_app, name="guards")
 app.add_typer(cache.cache_app, name="cache")
 app.add_typer(prompts.prompts_app, name="prompts")
 app.add_typer(experiments.experiments_app, name="experiments")
+app.add_typer(drift.drift_app, name="drift")
 app.command()(serve.serve)
 _ = eval_answers  # registers `eval answers` and `eval runs` on the eval group
 

@@ -130,6 +130,7 @@ class Searcher:
                 ranked = _fuse(paths, settings) if chosen == "hybrid" and not expanded else next(iter(paths.values()))
             pool = self._pool_size(k, settings, distinct_documents=by_document)
             pairs, duplicates = self._select(trace, query, collection, ranked[:pool], chosen, k, settings)
+            _record_scores(trace, pairs, paths)
         explanations = _explain(pairs, paths) if explain else []
         hits = [hit for _, hit in pairs]
         seconds = time.perf_counter() - began
@@ -356,3 +357,13 @@ def _explain(pairs: Sequence[tuple[str, Hit]], paths: dict[str, Ranked]) -> list
         Explanation(hit.chunk.id, hit.score, {name: r[key] for name, r in ranks.items() if key in r})
         for key, hit in pairs
     ]
+
+
+def _record_scores(trace: Trace, pairs: list[tuple[str, Hit]], paths: dict[str, Ranked]) -> None:
+    """What drift reports read from a trace: how many hits, the best final score and the best cosine."""
+    root = trace.root.attributes
+    root.setdefault("hits", len(pairs))
+    root.setdefault("top_score", round(pairs[0][1].score, 6) if pairs else 0.0)
+    dense = paths.get("dense")
+    if dense:
+        root.setdefault("top_cosine", round(max(score for _, score in dense), 6))
