@@ -65,3 +65,26 @@ def test_otel_sink_exports_root_and_stage_spans_with_parentage() -> None:
     assert parse.attributes is not None and parse.attributes["quarry.units"] == 4
     assert not parse.status.is_ok
     assert root.end_time is not None and root.start_time is not None and root.end_time >= root.start_time
+
+
+def test_otel_model_calls_follow_the_genai_semantic_conventions() -> None:
+    """A real model call through the Traced wrapper (scripted model) exports as a GenAI chat span."""
+    from quarry.llm.traced import Traced
+    from quarry.testing.chat import ScriptedChatModel
+    from quarry.types import Message
+
+    exporter = InMemorySpanExporter()
+    with Tracer([OtelSink(exporter)]).trace("answer", "q", collection="c") as trace:
+        Traced(ScriptedChatModel(["Hello there."]), trace).complete([Message("user", "Say hello")])
+        with trace.stage("embed", chunks=2):
+            pass
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    chat = next(s for name, s in spans.items() if name.startswith("chat "))
+    assert chat.attributes is not None
+    assert chat.attributes["gen_ai.operation.name"] == "chat"
+    assert chat.attributes["gen_ai.request.model"] and chat.attributes["gen_ai.system"]
+    assert chat.attributes["gen_ai.usage.input_tokens"] > 0 and chat.attributes["gen_ai.usage.output_tokens"] > 0
+    assert (
+        spans["embeddings"].attributes is not None
+        and spans["embeddings"].attributes["gen_ai.operation.name"] == "embeddings"
+    )

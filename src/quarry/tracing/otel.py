@@ -1,4 +1,10 @@
-"""Export finished traces through OpenTelemetry (OTLP over HTTP, or any span exporter)."""
+"""Export finished traces through OpenTelemetry (OTLP over HTTP, or any span exporter).
+
+Every span keeps Quarry's own attributes as ``quarry.*``. Model calls also carry the OpenTelemetry GenAI semantic
+conventions (``gen_ai.operation.name``, ``gen_ai.system``, ``gen_ai.request.model``, ``gen_ai.usage.input_tokens`` /
+``output_tokens``) and are named ``chat <model>``, embedding stages ``embeddings <model>``, so Jaeger, Phoenix or
+Langfuse show them as LLM calls.
+"""
 
 from __future__ import annotations
 
@@ -48,12 +54,34 @@ class OtelSink:
     def _start(self, span: Span, context: Context | None, trace: Trace) -> OtelSpan:
         attributes = {f"quarry.{k}": v for k, v in span.attributes.items() if _is_scalar(v)}
         attributes |= {"quarry.calls": span.calls, "quarry.trace_id": trace.trace_id, "quarry.kind": trace.kind}
+        name, gen_ai = genai_attributes(span)
         return self._tracer.start_span(
-            span.name,
+            name,
             context=context,
             start_time=int(span.start * 1e9),
-            attributes=attributes,
+            attributes=attributes | gen_ai,
         )
+
+
+def genai_attributes(span: Span) -> tuple[str, dict[str, str | int | float]]:
+    """The span's name and GenAI semantic-convention attributes (none for stages that are not model calls)."""
+    model = str(span.attributes.get("model", "") or "")
+    if span.name == "llm":
+        system, _, bare = model.rpartition(":") if ":" in model else ("local", "", model)
+        found: dict[str, str | int | float] = {
+            "gen_ai.operation.name": "chat", "gen_ai.system": system or "local",
+            "gen_ai.request.model": bare or model, "gen_ai.response.model": bare or model,
+        }  # fmt: skip
+        for ours, theirs in (
+            ("prompt_tokens", "gen_ai.usage.input_tokens"),
+            ("completion_tokens", "gen_ai.usage.output_tokens"),
+        ):
+            if isinstance(span.attributes.get(ours), int | float):
+                found[theirs] = int(span.attributes[ours])
+        return f"chat {bare or model}".strip(), found
+    if span.name == "embed":
+        return "embeddings", {"gen_ai.operation.name": "embeddings"}
+    return span.name, {}
 
 
 def _finish(otel_span: OtelSpan, span: Span) -> None:
