@@ -4,6 +4,7 @@ variants and the stop rule, and feedback."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -134,6 +135,15 @@ def test_feedback_is_tied_to_a_trace_the_key_may_see(ops: tuple[TestClient, Quar
     assert hidden.status_code == 404
     empty = client.post("/v1/feedback", json={"trace_id": trace_id}, headers={"Authorization": keys["read"]})
     assert empty.status_code == 422
+    liked = _ask(client, keys["read"])
+    client.post("/v1/feedback", json={"trace_id": liked["trace_id"], "rating": "up"},
+                headers={"Authorization": keys["read"]})  # fmt: skip
+    exported = client.get("/v1/feedback/export", headers={"Authorization": keys["admin"]})
+    cases = {c["metadata"]["trace_id"]: c for c in map(json.loads, exported.text.splitlines())}
+    assert cases[trace_id]["answers"] == ["It is 27 days."] and cases[trace_id]["split"] == "feedback"
+    assert cases[str(liked["trace_id"])]["answers"] == [liked["text"]]
+    assert cases[trace_id]["gold_docs"] and cases[trace_id]["question"] == QUESTION
+    assert client.get("/v1/feedback/export", headers={"Authorization": keys["read"]}).status_code == 403
     unknown = client.post("/v1/feedback", json={"trace_id": "0" * 32, "rating": "up"},
                           headers={"Authorization": keys["read"]})  # fmt: skip
     assert unknown.status_code == 404

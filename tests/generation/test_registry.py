@@ -3,6 +3,7 @@ labels that promote and roll back, and how the configured prompt resolves per re
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from quarry.generation.prompts import load_prompt
 from quarry.generation.registry import PromptRegistry
 from quarry.stores.ops import Experiment, Variant
 from quarry.stores.sqlite.ops import SQLiteExperimentStore, SQLitePromptStore
-from tests.cli.test_cli import quarry
+from tests.cli.test_cli import SAMPLES, quarry
 
 
 @pytest.fixture
@@ -90,6 +91,11 @@ def test_the_prompt_and_experiment_commands(isolated_env: Path) -> None:
            cwd=isolated_env)  # fmt: skip
     shown = quarry("experiments", "show", "ab", "--json", cwd=isolated_env).stdout
     assert '"status": "running"' in shown and '"requests": 0' in shown
+    shutil.copytree(SAMPLES, isolated_env / "samples")
+    quarry("ingest", "samples", cwd=isolated_env)
+    quarry("experiments", "evaluate", "ab", "--dataset", "samples/qa.jsonl", "--limit", "2", cwd=isolated_env)
+    table = quarry("experiments", "show", "ab", cwd=isolated_env).stdout
+    assert "Offline evaluation" in table and "control" in table and "concise" in table
     bad = quarry("experiments", "create", "x", "--variant", "only=answer@4:1", cwd=isolated_env, check=2)
     assert "two or more variants" in bad.stderr
     quarry("experiments", "stop", "ab", cwd=isolated_env)

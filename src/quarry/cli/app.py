@@ -23,6 +23,7 @@ from quarry.cli import (
     eval_answers,
     evaluate,
     experiments,
+    feedback,
     guards,
     ingest,
     keys,
@@ -91,6 +92,7 @@ app.add_typer(cache.cache_app, name="cache")
 app.add_typer(prompts.prompts_app, name="prompts")
 app.add_typer(experiments.experiments_app, name="experiments")
 app.add_typer(drift.drift_app, name="drift")
+app.add_typer(feedback.feedback_app, name="feedback")
 app.command()(serve.serve)
 _ = eval_answers  # registers `eval answers` and `eval runs` on the eval group
 

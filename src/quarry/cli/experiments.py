@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -11,6 +12,7 @@ from quarry.cli.common import JsonOpt, console, system
 from quarry.errors import ConfigError
 
 if TYPE_CHECKING:
+    from quarry.assembly import Quarry
     from quarry.stores.ops import Variant
 
 __all__ = ["experiments_app"]
@@ -122,8 +124,50 @@ def show(
         tests.add_row(c.variant, c.metric, f"{c.control_rate:.3f}", f"{c.variant_rate:.3f}", f"{c.difference:+.3f}",
                       f"{c.p_value:.4f}", f"±{c.mde:.3f}")  # fmt: skip
     console.print(tests)
+    _offline_runs(quarry, e.name)
     if report.stopped_now:
         console.print(f"[red]rolled back now[/]: {e.reason}")
+
+
+def _offline_runs(quarry: Quarry, name: str) -> None:
+    """The newest `experiments evaluate` run of each variant, if any."""
+    from rich.table import Table
+
+    from quarry.cli.eval_answers import runs_folder
+    from quarry.evaluation.runs import RunInfo, list_runs
+
+    newest: dict[str, RunInfo] = {}
+    for info in list_runs(runs_folder(quarry)):  # newest first
+        if info.name.startswith(f"{name}:"):
+            newest.setdefault(info.name.split(":", 1)[1], info)
+    if not newest:
+        return
+    table = Table("variant", "run", "dataset", "questions", "correct", title="Offline evaluation (quarry eval answers)")
+    for variant, info in newest.items():
+        correct = "—" if info.correct is None else f"{info.correct:.3f}"
+        table.add_row(variant, info.run_id, info.dataset, str(info.questions), correct)
+    console.print(table)
+
+
+@experiments_app.command("evaluate")
+def evaluate(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="the experiment")],
+    dataset: Annotated[Path, typer.Option(help="QA .jsonl (e.g. from `quarry feedback export`)")],
+    collection: Annotated[str, typer.Option("--collection", "-c", help="the collection to answer from")] = "default",
+    limit: Annotated[int | None, typer.Option(help="only the first N questions")] = None,
+) -> None:
+    """Run `quarry eval answers` once per variant (its prompt pinned); `experiments show` lists the runs."""
+    from quarry.cli.eval_answers import answers
+
+    experiment = system(ctx).experiment_store.get(name)
+    if experiment is None:
+        raise ConfigError(f"no experiment {name!r}", key="experiment", hint="see quarry experiments list")
+    for variant in experiment.variants:
+        console.print(f"[bold]{variant.name}[/] ({variant.prompt})", highlight=False)
+        answers(ctx, dataset=dataset, collection=collection, split=None, k=None, limit=limit,
+                name=f"{name}:{variant.name}", judge=False, repeats=1, calibrate_judge=False, baseline=None,
+                fail_under=None, out=None, cache=True, prompt=variant.prompt)  # fmt: skip
 
 
 @experiments_app.command("stop")

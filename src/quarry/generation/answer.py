@@ -94,7 +94,9 @@ class Answerer:
         self.settings = settings or GenerationSettings()
         self.tracer = tracer or searcher.tracer
         self.context_window = self.settings.context_window or context_window
-        self.prompt = load_prompt(self.settings.prompt)
+        self.prompt = (
+            registry.template(self.settings.prompt) if registry is not None else load_prompt(self.settings.prompt)
+        )
         self.selector = Selector(
             store,
             embedder_similarity(searcher.embedder),
@@ -189,6 +191,10 @@ class Answerer:
                 if probe is not None and self.cache is not None and not answer.refused:
                     self.cache.store(probe.key, collection, probe.generation, asked.text, probe.vector,
                                      encode_answer(answer))  # fmt: skip
+            # what was said (for feedback turned into evaluation cases), however the answer was reached
+            trace.root.attributes.update(
+                answer=answer.text[:4000], cited=[c.document_uri for c in answer.citations][:10]
+            )
             for citation in answer.citations:
                 yield CitationEvent(citation)
             yield UsageEvent(answer.usage)

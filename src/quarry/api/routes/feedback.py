@@ -7,16 +7,20 @@ experiment variant.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
 from fastapi import APIRouter, status
+from fastapi.responses import PlainTextResponse
 
 from quarry.api.context import CallerDep, ContextDep
 from quarry.api.errors import ApiError
 from quarry.api.ops_schemas import FeedbackIn, FeedbackOut
+from quarry.api.routes.prompts import operator_only
 from quarry.api.routes.traces import visible_to
 from quarry.api.wire import feedback_out
+from quarry.evaluation.feedback_export import feedback_cases
 from quarry.stores.ops import Feedback
 
 __all__ = ["router"]
@@ -39,3 +43,13 @@ def give_feedback(body: FeedbackIn, caller: CallerDep, context: ContextDep) -> F
     context.quarry.feedback_store.add(feedback)
     context.metrics.observe_feedback(body.rating)
     return feedback_out(feedback)
+
+
+@router.get("/feedback/export", response_class=PlainTextResponse)
+def export_feedback(caller: CallerDep, context: ContextDep) -> PlainTextResponse:
+    """Rated answers as QA JSONL cases (admin keys for every collection): see ``quarry feedback export``."""
+    operator_only(caller)
+    quarry = context.quarry
+    result = feedback_cases(quarry.feedback_store.recent(10_000), quarry.trace_store)
+    lines = "".join(json.dumps(case, ensure_ascii=False) + "\n" for case in result.cases)
+    return PlainTextResponse(lines, media_type="application/x-ndjson", headers={"X-Skipped": str(result.skipped)})
