@@ -177,3 +177,20 @@ def test_an_experiment_keeps_sessions_on_a_variant_and_its_stop_rule_rolls_back(
     assert captain["requests"] >= 12 and captain["negative_feedback_rate"] == 1.0
     assert {c["metric"] for c in report["comparisons"]} == {"supported", "abstention", "error", "negative_feedback"}
     assert all(_ask(client, keys["read"], f"user-{n}")["prompt_version"] == "answer@4" for n in range(5))
+
+
+def test_an_experiment_arm_may_change_generation_settings(ops: tuple[TestClient, Quarry, dict[str, str]]) -> None:
+    client, _, keys = ops
+    admin = {"Authorization": keys["admin"]}
+    quote = {"name": "quote", "prompt": "answer@4", "weight": 1, "settings": {"answer_mode": "extract"}}
+    variants = [{"name": "model", "prompt": "answer@4", "weight": 1}, quote]
+    bad = [variants[0], {**variants[1], "settings": {"answer_mod": "extract"}}]
+    refused = client.post("/v1/experiments", json={"name": "typo", "variants": bad}, headers=admin)
+    assert refused.status_code == 400 and "answer_mod" in refused.json()["error"]["message"]
+    assert (
+        client.post("/v1/experiments", json={"name": "modes", "variants": variants}, headers=admin).status_code == 201
+    )
+    methods = {str(_ask(client, keys["read"], f"person-{n}")["method"]) for n in range(12)}
+    assert methods == {"generated", "extractive"}  # each arm answers its own way; the cache keeps them apart
+    report = client.post("/v1/experiments/modes/stop", headers=admin).json()
+    assert report["status"] == "stopped" and report["variants"][1]["settings"] == {"answer_mode": "extract"}

@@ -95,6 +95,9 @@ class VariantIn(_Strict):
     name: str = Field(pattern=NAME)
     prompt: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,63}@[0-9]{1,6}$")
     weight: float = Field(gt=0, le=1000)
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description='[generation] settings this arm changes, e.g. {"k": 3}'
+    )
 
 
 class ExperimentIn(_Strict):

@@ -26,7 +26,8 @@ class ExperimentReport:
         return {
             "name": e.name, "prompt": e.prompt, "status": e.status, "reason": e.reason,
             "guard_metric": e.guard_metric, "margin": e.margin, "min_requests": e.min_requests, "alpha": e.alpha,
-            "variants": [{"weight": v.weight, **self.stats[v.name].as_dict()} for v in e.variants],
+            "variants": [{"weight": v.weight, "settings": dict(v.settings), **self.stats[v.name].as_dict()}
+                         for v in e.variants],
             "comparisons": [c.__dict__ for c in self.comparisons],
         }  # fmt: skip
 

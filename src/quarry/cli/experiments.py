@@ -37,15 +37,31 @@ def create(
     min_requests: Annotated[int, typer.Option(min=1, help="traffic per variant before the stop rule judges")] = 100,
     alpha: Annotated[float, typer.Option(min=0.0001, max=0.5, help="significance level")] = 0.05,
     collection: Annotated[list[str] | None, typer.Option("--collection", "-c", help="only these collections")] = None,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="VARIANT.KEY=VALUE: a [generation] setting one arm changes, e.g. concise.k=3"),
+    ] = None,
 ) -> None:
-    """Start splitting a prompt's traffic between versions (sticky per user or session)."""
+    """Start splitting a prompt's traffic between versions (sticky per user or session); arms may also change
+    [generation] settings (k, max_sources, max_tokens, answer_mode, …) with --set."""
+    from dataclasses import replace
+
+    from quarry.generation.registry import with_overrides
+    from quarry.settings import GenerationSettings
     from quarry.stores.ops import Experiment
 
     if guard_metric not in ("negative_feedback", "error", "abstention"):
         raise ConfigError(f"unknown guard metric {guard_metric!r}", key="guard_metric",
                           hint="use negative_feedback, error or abstention")  # fmt: skip
     quarry = system(ctx)
+    overrides = _settings(setting or [])
     variants = tuple(_variant(text) for text in variant)
+    unknown = sorted(set(overrides) - {v.name for v in variants})
+    if unknown:
+        raise ConfigError(f"--set names no variant {', '.join(unknown)}", key="set", hint="write VARIANT.KEY=VALUE")
+    variants = tuple(replace(v, settings=overrides.get(v.name, {})) for v in variants)
+    for v in variants:
+        with_overrides(GenerationSettings(), v.settings)  # refuses unknown keys and bad values now
     if len(variants) < 2 or len({v.name for v in variants}) != len(variants):
         raise ConfigError("an experiment needs two or more variants with distinct names", key="variant",
                           hint="e.g. --variant control=answer@4:50 --variant concise=answer@5:50")  # fmt: skip
@@ -58,8 +74,23 @@ def create(
             name, prompt, variants, guard_metric, margin, min_requests, alpha, collections=tuple(collection or ())
         )
     )
-    split = ", ".join(f"{v.name}={v.prompt} ({v.weight:g})" for v in made.variants)
+    split = ", ".join(f"{v.name}={v.prompt}{dict(v.settings) or ''} ({v.weight:g})" for v in made.variants)
     console.print(f"[green]running[/] {made.name} on {prompt}: {split}", highlight=False)
+
+
+def _settings(pairs: list[str]) -> dict[str, dict[str, object]]:
+    found: dict[str, dict[str, object]] = {}
+    for text in pairs:
+        target, _, raw = text.partition("=")
+        name, _, key = target.partition(".")
+        if not name or not key or not raw:
+            raise ConfigError(f"bad --set {text!r}", key="set", hint="write VARIANT.KEY=VALUE, e.g. concise.k=3")
+        try:
+            value: object = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        found.setdefault(name, {})[key] = value
+    return found
 
 
 def _variant(text: str) -> Variant:

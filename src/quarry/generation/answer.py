@@ -39,7 +39,7 @@ from quarry.generation.model_stream import prompt_messages, stream_model
 from quarry.generation.outcomes import abstained_answer, final_answer, refused_answer
 from quarry.generation.prompts import load_prompt
 from quarry.generation.questions import analyse
-from quarry.generation.registry import PromptRegistry
+from quarry.generation.registry import PromptRegistry, with_overrides
 from quarry.generation.run import (
     CacheProbe,
     Run,
@@ -97,12 +97,11 @@ class Answerer:
         self.prompt = (
             registry.template(self.settings.prompt) if registry is not None else load_prompt(self.settings.prompt)
         )
-        self.selector = Selector(
-            store,
-            embedder_similarity(searcher.embedder),
-            max_sources=self.settings.max_sources,
-            model=chat_model.model_id,
-        )
+        self.selector = self._selector(self.settings)
+
+    def _selector(self, settings: GenerationSettings) -> Selector:
+        similarity = embedder_similarity(self.searcher.embedder)
+        return Selector(self.store, similarity, max_sources=settings.max_sources, model=self.chat_model.model_id)
 
     def answer(
         self,
@@ -152,6 +151,9 @@ class Answerer:
             return self
         view = copy.copy(self)  # shares the searcher, store, model and selector; only the prompt differs
         view.prompt = resolved.template
+        if resolved.settings:  # an experiment arm that also changes [generation] settings (k, max_sources, …)
+            view.settings = with_overrides(self.settings, resolved.settings)
+            view.selector = self._selector(view.settings)
         view._labels = {"experiment": resolved.experiment, "variant": resolved.variant} if resolved.experiment else {}
         return view
 

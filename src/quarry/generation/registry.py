@@ -16,10 +16,13 @@ import difflib
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
 
 from quarry.errors import ConfigError
 from quarry.generation.prompts import DEFAULT_ABSTAIN_MARKER, PromptTemplate, available_prompts, load_prompt
+from quarry.settings import GenerationSettings
 from quarry.stores.ops import Experiment, ExperimentStore, LabelMove, PromptStore, StoredPrompt, Variant
 
 __all__ = ["ANSWER_VARIABLES", "PromptRegistry", "Resolution", "assign_variant", "placeholders"]
@@ -37,6 +40,7 @@ class Resolution:
     template: PromptTemplate
     experiment: str = ""
     variant: str = ""
+    settings: Mapping[str, object] = field(default_factory=dict)  # the variant's [generation] overrides
 
 
 def placeholders(*texts: str) -> set[str]:
@@ -148,11 +152,25 @@ class PromptRegistry:
         experiment = self.experiments.running(configured)
         if experiment is not None and (not experiment.collections or collection in experiment.collections):
             variant = assign_variant(experiment, subject)
-            return Resolution(self.template(variant.prompt), experiment.name, variant.name)
+            return Resolution(self.template(variant.prompt), experiment.name, variant.name, variant.settings)
         version = self.labels(configured).get(self.label)
         if version is not None:
             return Resolution(self.template(f"{configured}@{version}"))
         return Resolution(load_prompt(configured))
+
+
+def with_overrides(settings: GenerationSettings, overrides: Mapping[str, object]) -> GenerationSettings:
+    """``settings`` with an experiment arm's changes, validated (a bad key or value is a ConfigError)."""
+    unknown = sorted(set(overrides) - set(GenerationSettings.model_fields))
+    if unknown:
+        raise ConfigError(f"unknown [generation] setting(s) {', '.join(unknown)} in a variant", key="settings",
+                          hint="variants may change: " + ", ".join(GenerationSettings.model_fields))  # fmt: skip
+    try:
+        return GenerationSettings.model_validate({**settings.model_dump(), **overrides})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"variant setting {where}: {first['msg']}", key="settings") from None
 
 
 def check_variables(name: str, system: str, user: str, declared: Mapping[str, str]) -> None:

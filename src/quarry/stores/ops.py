@@ -79,9 +79,13 @@ class PromptStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Variant:
+    """One arm: a prompt version, its share of traffic, and ``[generation]`` settings it changes (e.g. ``k``,
+    ``max_sources``, ``max_tokens``, ``answer_mode``) — so an experiment can compare settings as well as prompts."""
+
     name: str
     prompt: str  # a prompt ref, name@version
     weight: float
+    settings: Mapping[str, object] = field(default_factory=dict)
 
 
 ExperimentStatus = Literal["running", "stopped", "rolled_back"]

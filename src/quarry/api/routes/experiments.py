@@ -18,6 +18,8 @@ from quarry.api.ops_schemas import NAME, ExperimentIn
 from quarry.api.routes.prompts import operator_only
 from quarry.assembly.operations import experiment_report
 from quarry.errors import ConfigError, StoreError
+from quarry.generation.registry import with_overrides
+from quarry.settings import GenerationSettings
 from quarry.stores.ops import Experiment, Variant
 
 __all__ = ["router"]
@@ -49,11 +51,17 @@ def create_experiment(body: ExperimentIn, caller: CallerDep, context: ContextDep
             quarry.prompts.template(v.prompt)
         except ConfigError as exc:
             raise ApiError(400, "invalid_experiment", f"{exc.message} ({exc.hint})") from None
+    for v in body.variants:
+        try:
+            with_overrides(GenerationSettings(), v.settings)
+        except ConfigError as exc:
+            raise ApiError(400, "invalid_experiment", f"{v.name}: {exc.message} ({exc.hint})") from None
     if len({v.name for v in body.variants}) != len(body.variants):
         raise ApiError(400, "invalid_experiment", "variant names must differ")
+    arms = tuple(Variant(v.name, v.prompt, v.weight, v.settings) for v in body.variants)
     experiment = Experiment(
-        body.name, body.prompt, tuple(Variant(v.name, v.prompt, v.weight) for v in body.variants), body.guard_metric,
-        body.margin, body.min_requests, body.alpha, collections=tuple(body.collections),
+        body.name, body.prompt, arms, body.guard_metric, body.margin, body.min_requests, body.alpha,
+        collections=tuple(body.collections),
     )  # fmt: skip
     try:
         quarry.experiment_store.create(experiment)

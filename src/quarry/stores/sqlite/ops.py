@@ -158,7 +158,7 @@ class SQLiteExperimentStore(_Database):
 
     def create(self, experiment: Experiment) -> Experiment:
         body = {
-            "variants": [[v.name, v.prompt, v.weight] for v in experiment.variants],
+            "variants": [[v.name, v.prompt, v.weight, dict(v.settings)] for v in experiment.variants],
             "guard_metric": experiment.guard_metric, "margin": experiment.margin,
             "min_requests": experiment.min_requests, "alpha": experiment.alpha,
             "collections": list(experiment.collections),
@@ -214,11 +214,15 @@ def _experiment(row: sqlite3.Row) -> Experiment:
     body = json.loads(row["body"])
     return Experiment(
         name=row["name"], prompt=row["prompt"],
-        variants=tuple(Variant(str(n), str(p), float(w)) for n, p, w in body["variants"]),
+        variants=tuple(_variant(v) for v in body["variants"]),
         guard_metric=body["guard_metric"], margin=float(body["margin"]), min_requests=int(body["min_requests"]),
         alpha=float(body["alpha"]), status=cast(ExperimentStatus, row["status"]), reason=row["reason"],
         created_at=row["created_at"], ended_at=row["ended_at"], collections=tuple(body.get("collections", ())),
     )  # fmt: skip
+
+
+def _variant(stored: list[Any]) -> Variant:
+    return Variant(str(stored[0]), str(stored[1]), float(stored[2]), stored[3] if len(stored) > 3 else {})
 
 
 _FEEDBACK = """
