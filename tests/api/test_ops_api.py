@@ -194,3 +194,15 @@ def test_an_experiment_arm_may_change_generation_settings(ops: tuple[TestClient,
     assert methods == {"generated", "extractive"}  # each arm answers its own way; the cache keeps them apart
     report = client.post("/v1/experiments/modes/stop", headers=admin).json()
     assert report["status"] == "stopped" and report["variants"][1]["settings"] == {"answer_mode": "extract"}
+
+
+def test_an_experiment_arm_may_use_another_chat_model(ops: tuple[TestClient, Quarry, dict[str, str]]) -> None:
+    client, quarry, keys = ops
+    admin = {"Authorization": keys["admin"]}
+    quarry.__dict__["_arm_models"] = {"bigger": ScriptedChatModel(default=reply, model="bigger")}
+    other = {"name": "bigger", "prompt": "answer@4", "weight": 1, "settings": {"model": "bigger"}}
+    body = {"name": "models", "variants": [{"name": "base", "prompt": "answer@4", "weight": 1}, other]}
+    assert client.post("/v1/experiments", json=body, headers=admin).status_code == 201
+    models = {str(_ask(client, keys["read"], f"visitor-{n}")["model"]) for n in range(12)}
+    assert models == {"scripted", "bigger"}
+    client.post("/v1/experiments/models/stop", headers=admin)

@@ -225,7 +225,23 @@ class Quarry:
             guardrails=self.guardrails,
             cache=self.answer_cache,
             registry=self.prompts,
+            models=self.chat_model_named,
         )
+
+    def chat_model_named(self, name: str) -> ChatModel:
+        """The configured provider's model ``name`` (for an experiment arm), built once and kept."""
+        if name not in self._arm_models:
+            llm = self.settings.llm
+            if llm.provider == "local":
+                changed = llm.model_copy(update={"local": llm.local.model_copy(update={"model": name})})
+            else:
+                changed = llm.model_copy(update={"model": name})
+            self._arm_models[name] = build_chat_model(changed)
+        return self._arm_models[name]
+
+    @cached_property
+    def _arm_models(self) -> dict[str, ChatModel]:
+        return {}
 
     @cached_property
     def answer_cache(self) -> SemanticCache | None:
@@ -243,6 +259,8 @@ class Quarry:
     def close(self) -> None:
         if "chat_model" in self.__dict__:
             self.__dict__["chat_model"].close()
+        for model in self.__dict__.get("_arm_models", {}).values():
+            model.close()
         for name in ("store", "trace_store", "key_store", "job_store", "prompt_store", "experiment_store",
                      "feedback_store"):  # fmt: skip
             if name in self.__dict__:

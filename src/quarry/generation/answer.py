@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
 
 from quarry.cache.semantic import SemanticCache, exact_key
@@ -39,7 +39,7 @@ from quarry.generation.model_stream import prompt_messages, stream_model
 from quarry.generation.outcomes import abstained_answer, final_answer, refused_answer
 from quarry.generation.prompts import load_prompt
 from quarry.generation.questions import analyse
-from quarry.generation.registry import PromptRegistry, with_overrides
+from quarry.generation.registry import MODEL_KEY, PromptRegistry, with_overrides
 from quarry.generation.run import (
     CacheProbe,
     Run,
@@ -87,9 +87,10 @@ class Answerer:
         guardrails: Guardrails | None = None,
         cache: SemanticCache | None = None,
         registry: PromptRegistry | None = None,
+        models: Callable[[str], ChatModel] | None = None,
     ) -> None:
         self.searcher, self.store, self.chat_model = searcher, store, chat_model
-        self.guardrails, self.cache, self.registry = guardrails, cache, registry
+        self.guardrails, self.cache, self.registry, self.models = guardrails, cache, registry, models
         self._labels: dict[str, str] = {}  # experiment and variant, on the trace of a request that has them
         self.settings = settings or GenerationSettings()
         self.tracer = tracer or searcher.tracer
@@ -153,7 +154,10 @@ class Answerer:
         view.prompt = resolved.template
         if resolved.settings:  # an experiment arm that also changes [generation] settings (k, max_sources, …)
             view.settings = with_overrides(self.settings, resolved.settings)
-            view.selector = self._selector(view.settings)
+            arm_model = resolved.settings.get(MODEL_KEY)
+            if isinstance(arm_model, str) and self.models is not None:  # … or its chat model
+                view.chat_model = self.models(arm_model)
+            view.selector = view._selector(view.settings)
         view._labels = {"experiment": resolved.experiment, "variant": resolved.variant} if resolved.experiment else {}
         return view
 

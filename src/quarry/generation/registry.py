@@ -159,12 +159,19 @@ class PromptRegistry:
         return Resolution(load_prompt(configured))
 
 
+MODEL_KEY = "model"  # an arm's chat model (the configured provider's model name); every other key is [generation]
+
+
 def with_overrides(settings: GenerationSettings, overrides: Mapping[str, object]) -> GenerationSettings:
-    """``settings`` with an experiment arm's changes, validated (a bad key or value is a ConfigError)."""
+    """``settings`` with an experiment arm's changes, validated (a bad key or value is a ConfigError).
+    ``model`` names the arm's chat model and is not a [generation] setting."""
+    if MODEL_KEY in overrides and not (isinstance(overrides[MODEL_KEY], str) and overrides[MODEL_KEY]):
+        raise ConfigError("a variant's model must be a model name", key="settings")
+    overrides = {k: v for k, v in overrides.items() if k != MODEL_KEY}
     unknown = sorted(set(overrides) - set(GenerationSettings.model_fields))
     if unknown:
         raise ConfigError(f"unknown [generation] setting(s) {', '.join(unknown)} in a variant", key="settings",
-                          hint="variants may change: " + ", ".join(GenerationSettings.model_fields))  # fmt: skip
+                          hint="variants may change: model, " + ", ".join(GenerationSettings.model_fields))  # fmt: skip
     try:
         return GenerationSettings.model_validate({**settings.model_dump(), **overrides})
     except ValidationError as exc:
