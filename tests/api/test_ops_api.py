@@ -206,3 +206,27 @@ def test_an_experiment_arm_may_use_another_chat_model(ops: tuple[TestClient, Qua
     models = {str(_ask(client, keys["read"], f"visitor-{n}")["model"]) for n in range(12)}
     assert models == {"scripted", "bigger"}
     client.post("/v1/experiments/models/stop", headers=admin)
+
+
+def test_an_experiment_arm_may_change_retrieval_settings(ops: tuple[TestClient, Quarry, dict[str, str]]) -> None:
+    client, quarry, keys = ops
+    admin = {"Authorization": keys["admin"]}
+    lexical = {"name": "lexical", "prompt": "answer@4", "weight": 1, "settings": {"retrieval.mode": "bm25"}}
+    typo = {**lexical, "settings": {"retrieval.mood": "bm25"}}
+    arms = [{"name": "hybrid", "prompt": "answer@4", "weight": 1}]
+    refused = client.post("/v1/experiments", json={"name": "typo2", "variants": [*arms, typo]}, headers=admin)
+    assert refused.status_code == 400 and "mood" in refused.json()["error"]["message"]
+    assert (
+        client.post("/v1/experiments", json={"name": "paths", "variants": [*arms, lexical]}, headers=admin).status_code
+        == 201
+    )
+    stages: dict[str, set[str]] = {}
+    for n in range(12):  # a question not asked before, so each arm's first answer retrieves (later ones are cached)
+        body = {"collection": "s", "question": "What is the daily meal allowance when travelling?", "session": f"r{n}"}
+        answer = client.post("/v1/answer", json=body, headers={"Authorization": keys["read"]}).json()
+        trace = client.get(f"/v1/traces/{answer['trace_id']}", headers={"Authorization": keys["read"]}).json()
+        if not trace["attributes"].get("cached"):
+            stages.setdefault(trace["attributes"]["variant"], set()).update(s["name"] for s in trace["spans"])
+    assert "dense" in " ".join(stages["hybrid"]) and "dense" not in " ".join(stages["lexical"])
+    assert quarry.searcher.settings.mode == "hybrid"  # the shared searcher is untouched
+    client.post("/v1/experiments/paths/stop", headers=admin)

@@ -39,7 +39,7 @@ from quarry.generation.model_stream import prompt_messages, stream_model
 from quarry.generation.outcomes import abstained_answer, final_answer, refused_answer
 from quarry.generation.prompts import load_prompt
 from quarry.generation.questions import analyse
-from quarry.generation.registry import MODEL_KEY, PromptRegistry, with_overrides
+from quarry.generation.registry import PromptRegistry, arm_settings
 from quarry.generation.run import (
     CacheProbe,
     Run,
@@ -150,13 +150,15 @@ class Answerer:
         resolved = self.registry.resolve(self.settings.prompt, subject=subject, collection=collection)
         if resolved.template == self.prompt and not resolved.experiment:
             return self
-        view = copy.copy(self)  # shares the searcher, store, model and selector; only the prompt differs
+        view = copy.copy(self)  # shares the searcher, store, model and selector; only what the arm changes differs
         view.prompt = resolved.template
-        if resolved.settings:  # an experiment arm that also changes [generation] settings (k, max_sources, …)
-            view.settings = with_overrides(self.settings, resolved.settings)
-            arm_model = resolved.settings.get(MODEL_KEY)
-            if isinstance(arm_model, str) and self.models is not None:  # … or its chat model
-                view.chat_model = self.models(arm_model)
+        if resolved.settings:
+            view.settings, model, searched = arm_settings(self.settings, self.searcher.settings, resolved.settings)
+            if searched is not self.searcher.settings:  # a searcher sharing the indexes, with the arm's settings
+                view.searcher = copy.copy(self.searcher)
+                view.searcher.settings = searched
+            if model is not None and self.models is not None:
+                view.chat_model = self.models(model)
             view.selector = view._selector(view.settings)
         view._labels = {"experiment": resolved.experiment, "variant": resolved.variant} if resolved.experiment else {}
         return view

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from quarry.errors import ConfigError
 from quarry.generation.prompts import DEFAULT_ABSTAIN_MARKER, PromptTemplate, available_prompts, load_prompt
-from quarry.settings import GenerationSettings
+from quarry.settings import GenerationSettings, RetrievalSettings
 from quarry.stores.ops import Experiment, ExperimentStore, LabelMove, PromptStore, StoredPrompt, Variant
 
 __all__ = ["ANSWER_VARIABLES", "PromptRegistry", "Resolution", "assign_variant", "placeholders"]
@@ -159,7 +159,21 @@ class PromptRegistry:
         return Resolution(load_prompt(configured))
 
 
-MODEL_KEY = "model"  # an arm's chat model (the configured provider's model name); every other key is [generation]
+MODEL_KEY = "model"  # an arm's chat model (the configured provider's model name)
+RETRIEVAL_PREFIX = "retrieval."  # an arm's [retrieval] settings, e.g. retrieval.mode; other keys are [generation]
+
+
+def retrieval_overrides(settings: RetrievalSettings, overrides: Mapping[str, object]) -> RetrievalSettings:
+    """``settings`` with an arm's ``retrieval.*`` changes (keys without the prefix), validated."""
+    unknown = sorted(set(overrides) - set(RetrievalSettings.model_fields))
+    if unknown:
+        raise ConfigError(f"unknown [retrieval] setting(s) {', '.join(unknown)} in a variant", key="settings",
+                          hint="e.g. retrieval.mode, retrieval.fusion, retrieval.bm25_weight")  # fmt: skip
+    try:
+        return RetrievalSettings.model_validate({**settings.model_dump(), **overrides})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"variant setting retrieval.{first['loc'][0]}: {first['msg']}", key="settings") from None
 
 
 def with_overrides(settings: GenerationSettings, overrides: Mapping[str, object]) -> GenerationSettings:
@@ -167,7 +181,10 @@ def with_overrides(settings: GenerationSettings, overrides: Mapping[str, object]
     ``model`` names the arm's chat model and is not a [generation] setting."""
     if MODEL_KEY in overrides and not (isinstance(overrides[MODEL_KEY], str) and overrides[MODEL_KEY]):
         raise ConfigError("a variant's model must be a model name", key="settings")
-    overrides = {k: v for k, v in overrides.items() if k != MODEL_KEY}
+    retrieval = {k.removeprefix(RETRIEVAL_PREFIX): v for k, v in overrides.items() if k.startswith(RETRIEVAL_PREFIX)}
+    if retrieval:
+        retrieval_overrides(RetrievalSettings(), retrieval)
+    overrides = {k: v for k, v in overrides.items() if k != MODEL_KEY and not k.startswith(RETRIEVAL_PREFIX)}
     unknown = sorted(set(overrides) - set(GenerationSettings.model_fields))
     if unknown:
         raise ConfigError(f"unknown [generation] setting(s) {', '.join(unknown)} in a variant", key="settings",
@@ -178,6 +195,16 @@ def with_overrides(settings: GenerationSettings, overrides: Mapping[str, object]
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"variant setting {where}: {first['msg']}", key="settings") from None
+
+
+def arm_settings(
+    generation: GenerationSettings, retrieval: RetrievalSettings, overrides: Mapping[str, object]
+) -> tuple[GenerationSettings, str | None, RetrievalSettings]:
+    """An arm's [generation] settings, its chat model name (None: the configured one) and [retrieval] settings."""
+    model = overrides.get(MODEL_KEY)
+    changed = {k.removeprefix(RETRIEVAL_PREFIX): v for k, v in overrides.items() if k.startswith(RETRIEVAL_PREFIX)}
+    searched = retrieval_overrides(retrieval, changed) if changed else retrieval
+    return with_overrides(generation, overrides), model if isinstance(model, str) else None, searched
 
 
 def check_variables(name: str, system: str, user: str, declared: Mapping[str, str]) -> None:
