@@ -74,7 +74,7 @@ class PromptOut(BaseModel):
 
 
 class PromoteIn(_Strict):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=999_999)
     label: str = Field("", pattern=r"^$|^[a-z][a-z0-9_-]{0,63}$", description="default: generation.prompt_label")
 
 

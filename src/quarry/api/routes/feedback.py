@@ -12,7 +12,7 @@ import time
 import uuid
 
 from fastapi import APIRouter, status
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
 
 from quarry.api.context import CallerDep, ContextDep
 from quarry.api.errors import ApiError
@@ -26,6 +26,7 @@ from quarry.stores.ops import Feedback
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
+NDJSON = "application/x-ndjson"
 
 
 @router.post("/feedback", status_code=status.HTTP_201_CREATED)
@@ -45,11 +46,17 @@ def give_feedback(body: FeedbackIn, caller: CallerDep, context: ContextDep) -> F
     return feedback_out(feedback)
 
 
-@router.get("/feedback/export", response_class=PlainTextResponse)
-def export_feedback(caller: CallerDep, context: ContextDep) -> PlainTextResponse:
+@router.get(
+    "/feedback/export",
+    response_class=Response,
+    responses={
+        200: {"description": "QA JSONL, one case per line", "content": {NDJSON: {"schema": {"type": "string"}}}}
+    },
+)
+def export_feedback(caller: CallerDep, context: ContextDep) -> Response:
     """Rated answers as QA JSONL cases (admin keys for every collection): see ``quarry feedback export``."""
     operator_only(caller)
     quarry = context.quarry
     result = feedback_cases(quarry.feedback_store.recent(10_000), quarry.trace_store)
     lines = "".join(json.dumps(case, ensure_ascii=False) + "\n" for case in result.cases)
-    return PlainTextResponse(lines, media_type="application/x-ndjson", headers={"X-Skipped": str(result.skipped)})
+    return Response(lines, media_type=NDJSON, headers={"X-Skipped": str(result.skipped)})
