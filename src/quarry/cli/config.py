@@ -62,6 +62,9 @@ def show(
         print(json.dumps(payload, indent=2, default=str))
         return
     console.print(f"settings file: {path if path.is_file() else f'none ({path} does not exist)'}", highlight=False)
+    if not rows:
+        console.print("every setting is at its default")
+        return
     table = Table("setting", "value", "from", box=None, pad_edge=False)
     for row in rows:
         value = json.dumps(row.value, default=str) + (f"  ({row.note})" if row.note else "")
