@@ -153,7 +153,7 @@ def test_an_experiment_keeps_sessions_on_a_variant_and_its_stop_rule_rolls_back(
     ops: tuple[TestClient, Quarry, dict[str, str]],
 ) -> None:
     client, quarry, keys = ops
-    version = max(t.version for t, _ in quarry.prompts.versions("answer"))
+    version = max(t.version for t in quarry.prompts.versions("answer"))
     admin = {"Authorization": keys["admin"]}
     variants = [{"name": "control", "prompt": "answer@4", "weight": 1},
                 {"name": "captain", "prompt": f"answer@{version}", "weight": 1}]  # fmt: skip

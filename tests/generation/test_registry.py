@@ -47,7 +47,7 @@ def test_versions_are_numbered_after_the_shipped_ones_and_never_change(registry:
     assert _concise(registry) == "answer@5" and _concise(registry) == "answer@6"
     assert registry.template("answer@4") == load_prompt("answer@4")  # shipped versions stay as shipped
     assert "Be concise." in registry.template("answer@5").system
-    assert [t.version for t, _ in registry.versions("answer")] == [1, 2, 3, 4, 5, 6]
+    assert [t.version for t in registry.versions("answer")] == [1, 2, 3, 4, 5, 6]
     assert "+system: Be concise." in registry.diff("answer@4", "answer@5")
 
 

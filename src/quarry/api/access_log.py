@@ -11,8 +11,8 @@ import contextvars
 import json
 import logging
 import sys
-import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 __all__ = ["ACCESS", "RequestRecord", "enable_access_log", "write_access_line"]
 
@@ -46,7 +46,7 @@ def write_access_line(
     if not access_log.isEnabledFor(logging.INFO):
         return
     line = {
-        "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z",
+        "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "event": "request",
         "method": method,
         "path": path,

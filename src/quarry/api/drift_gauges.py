@@ -9,12 +9,11 @@ import threading
 from prometheus_client import CollectorRegistry, Gauge
 
 from quarry.assembly import Quarry
-from quarry.evaluation.drift import drift_report
+from quarry.evaluation.drift import CURRENT, REFERENCE, stored_drift
 
 __all__ = ["DriftGauges"]
 
 log = logging.getLogger("quarry.api")
-CURRENT, REFERENCE = 500, 2000
 
 
 class DriftGauges:
@@ -31,11 +30,9 @@ class DriftGauges:
 
     def refresh(self, quarry: Quarry) -> bool:
         """Recompute from the newest traces; False when there are too few to compare."""
-        traces = [t for t in quarry.trace_store.traces(limit=CURRENT + REFERENCE) if t.kind in ("search", "answer")]
-        if len(traces) < 20:
+        report = stored_drift(quarry.trace_store, quarry.embedder.embed, current=CURRENT, reference=REFERENCE)
+        if report is None:
             return False
-        split = min(CURRENT, len(traces) // 2)
-        report = drift_report(traces[split:], traces[:split], quarry.embedder.embed)
         self.distance.set(report.embedding_distance)
         self.mmd2.set(report.mmd2)
         self.mmd_p.set(report.mmd_p)

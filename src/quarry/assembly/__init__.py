@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from quarry.cache import EmbeddingCache
@@ -48,6 +48,7 @@ class Quarry:
     loads the embedding model."""
 
     settings: Settings
+    _arm_models: dict[str, ChatModel] = field(default_factory=dict, init=False, repr=False)  # experiment arms' models
 
     def _engine(self) -> str:
         engine = self.settings.store.engine
@@ -240,10 +241,6 @@ class Quarry:
         return self._arm_models[name]
 
     @cached_property
-    def _arm_models(self) -> dict[str, ChatModel]:
-        return {}
-
-    @cached_property
     def answer_cache(self) -> SemanticCache | None:
         """The semantic answer cache (``[cache]``): SQLite beside the store, or Redis when ``url`` is set."""
         settings = self.settings.cache
@@ -259,7 +256,7 @@ class Quarry:
     def close(self) -> None:
         if "chat_model" in self.__dict__:
             self.__dict__["chat_model"].close()
-        for model in self.__dict__.get("_arm_models", {}).values():
+        for model in self._arm_models.values():
             model.close()
         for name in ("store", "trace_store", "key_store", "job_store", "prompt_store", "experiment_store",
                      "feedback_store"):  # fmt: skip

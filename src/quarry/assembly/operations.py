@@ -11,7 +11,7 @@ from quarry.stores.ops import Experiment, ExperimentStore, FeedbackStore
 
 __all__ = ["TRACES_READ", "ExperimentReport", "experiment_report"]
 
-TRACES_READ = 100_000  # the newest answer traces an experiment report reads
+TRACES_READ = 100_000  # the newest answer traces of one experiment a report reads (selected inside the store)
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def experiment_report(
     if experiment is None:
         names = ", ".join(e.name for e in experiments.list()) or "none yet"
         raise ConfigError(f"no experiment {name!r}", key="experiment", hint=f"experiments: {names}")
-    records = [t for t in traces.traces(limit=TRACES_READ, kind="answer") if t.attributes.get("experiment") == name]
+    records = traces.traces(limit=TRACES_READ, kind="answer", where={"experiment": name})
     stats = variant_stats(experiment, records, feedback.for_traces([r.trace_id for r in records]))
     stopped = False
     if apply_stop and experiment.status == "running":

@@ -5,19 +5,23 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "print_version"]
 
 
 def main() -> None:
     """The console entry point; ``--version`` answers before the command tree is even loaded."""
     if sys.argv[1:] == ["--version"]:
-        from quarry import __version__
-
-        print(f"quarry {__version__}")
+        print_version()
         return
     from quarry.cli.app import main as run
 
     run()
+
+
+def print_version() -> None:
+    from quarry import __version__
+
+    print(f"quarry {__version__}")
 
 
 def __getattr__(name: str) -> Any:

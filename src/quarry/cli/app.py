@@ -13,7 +13,6 @@ from typing import Annotated
 import typer
 from typer.exceptions import TyperException
 
-from quarry import __version__
 from quarry.cli import (
     ask,
     cache,
@@ -27,6 +26,7 @@ from quarry.cli import (
     guards,
     ingest,
     keys,
+    print_version,
     prompts,
     search,
     serve,
@@ -49,7 +49,7 @@ app = typer.Typer(
 
 def _print_version(value: bool) -> None:
     if value:
-        print(f"quarry {__version__}")
+        print_version()
         raise typer.Exit()
 
 

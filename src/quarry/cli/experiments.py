@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -114,9 +115,7 @@ def list_experiments(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     found = system(ctx).experiment_store.list()
     if as_json:
-        rows = [{"name": e.name, "prompt": e.prompt, "status": e.status, "reason": e.reason,
-                 "variants": [[v.name, v.prompt, v.weight] for v in e.variants]} for e in found]  # fmt: skip
-        print(json.dumps(rows, indent=2))
+        print(json.dumps([dataclasses.asdict(e) for e in found], indent=2))
         return
     table = Table("experiment", "prompt", "variants", "status", "reason", title="Experiments")
     for e in found:

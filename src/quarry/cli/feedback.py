@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated
@@ -24,17 +25,13 @@ def list_feedback(
 
     items = system(ctx).feedback_store.recent(limit)
     if as_json:
-        print(json.dumps([_row(f) for f in items], indent=2, default=str))
+        print(json.dumps([dataclasses.asdict(f) for f in items], indent=2))
         return
     table = Table("trace", "rating", "score", "comment", "correction", title="Feedback")
     for f in items:
         score = "-" if f.score is None else f"{f.score:.2f}"
         table.add_row(f.trace_id[:12], f.rating or "-", score, f.comment[:60], f.correction[:60])
     console.print(table)
-
-
-def _row(f: object) -> dict[str, object]:
-    return {name: getattr(f, name) for name in getattr(f, "__slots__", ())}
 
 
 @feedback_app.command("export")

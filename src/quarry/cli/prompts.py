@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tomllib
 from pathlib import Path
@@ -25,22 +26,16 @@ def list_prompts(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Every prompt: its versions, where each label points, and a running experiment."""
     from rich.table import Table
 
-    quarry = system(ctx)
-    registry = quarry.prompts
-    table = Table("prompt", "versions", "labels", "serves now", "experiment", title="Prompts")
-    rows: list[dict[str, object]] = []
-    for name in registry.names():
-        running = quarry.experiment_store.running(name)
-        versions = [t.version for t, _ in registry.versions(name)]
-        labels, serves = registry.labels(name), registry.template(name).ref
-        experiment = running.name if running else None
-        rows.append({"name": name, "versions": versions, "labels": labels, "serves": serves, "experiment": experiment})
-        shown = ", ".join(f"{k}→{v}" for k, v in labels.items()) or "-"
-        table.add_row(name, ", ".join(map(str, versions)), shown, serves, experiment or "-")
+    registry = system(ctx).prompts
+    summaries = [registry.summary(name) for name in registry.names()]
     if as_json:
-        print(json.dumps(rows, indent=2))
-    else:
-        console.print(table)
+        print(json.dumps([dataclasses.asdict(s) for s in summaries], indent=2))
+        return
+    table = Table("prompt", "versions", "labels", "serves now", "experiment", title="Prompts")
+    for s in summaries:
+        labels = ", ".join(f"{k}→{v}" for k, v in s.labels.items()) or "-"
+        table.add_row(s.name, ", ".join(map(str, s.versions)), labels, s.serves, s.experiment or "-")
+    console.print(table)
 
 
 @prompts_app.command("show")

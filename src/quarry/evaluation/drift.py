@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from quarry.stores.base import TraceRecord
+from quarry.stores.base import TraceRecord, TraceStore
 
-__all__ = ["DriftReport", "drift_report", "mmd_test", "psi"]
+__all__ = ["DriftReport", "drift_report", "mmd_test", "psi", "stored_drift"]
 
 Embed = Callable[[list[str]], npt.NDArray[np.float32]]
 _WORD = re.compile(r"[a-z][a-z'-]{2,}")
@@ -34,6 +34,7 @@ from into about than then there their they them its not but can could would shou
 his her him she he it is be been being an of to in on at by or as if any all some more most such"""
 _STOP = frozenset(_STOP_WORDS.split())
 MAX_QUERIES = 400  # per window, for the embedding test
+CURRENT, REFERENCE = 500, 2000  # default windows: the newest traces, and the ones before them
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def drift_report(
     distance = _mean_distance(a, b)
     mmd2, p = mmd_test(a, b, rng=rng) if len(a) >= 5 and len(b) >= 5 else (0.0, 1.0)
     series = {name: (_values(reference, name), _values(current, name)) for name in ("top_score", "top_cosine")}
-    series["answer_chars"] = (_values(reference, "answer_chars"), _values(current, "answer_chars"))
+    series["answer_chars"] = (_answer_lengths(reference), _answer_lengths(current))
     scores = {name: psi(ref, cur) for name, (ref, cur) in series.items() if len(ref) >= 10 and len(cur) >= 10}
     rates = {"abstention": (_rate(reference, "abstained"), _rate(current, "abstained")),
              "no_result": (_no_result(reference), _no_result(current))}  # fmt: skip
@@ -89,6 +90,16 @@ def drift_report(
     return DriftReport(
         len(reference), len(current), distance, mmd2, p, scores, rates, ood, new_terms(ref_q, cur_q), series
     )
+
+
+def stored_drift(traces: TraceStore, embed: Embed, *, current: int, reference: int) -> DriftReport | None:
+    """The newest ``current`` search and answer traces against the ``reference`` before them (None: under 20 stored;
+    with fewer than ``current + reference`` the newer half is the current window)."""
+    found = traces.traces(limit=current + reference, kind=("search", "answer"))
+    if len(found) < 20:
+        return None
+    split = min(current, len(found) // 2)
+    return drift_report(found[split:], found[:split], embed)
 
 
 def _queries(traces: Sequence[TraceRecord]) -> list[str]:
@@ -123,16 +134,19 @@ def mmd_test(
     squared = np.maximum(np.sum(pooled**2, 1)[:, None] + np.sum(pooled**2, 1)[None, :] - 2 * pooled @ pooled.T, 0)
     bandwidth = float(np.median(squared[np.triu_indices(len(pooled), 1)])) or 1.0
     kernel = np.exp(-squared / bandwidth)
-    n = len(a)
+    n, m = len(a), len(b)
+    total, row_sums = float(kernel.sum()), kernel.sum(axis=1)
 
-    def statistic(order: npt.NDArray[np.int64]) -> float:
-        k = kernel[np.ix_(order, order)]
-        x, y, xy = k[:n, :n], k[n:, n:], k[:n, n:]
-        return float((x.sum() - np.trace(x)) / (n * (n - 1)) + (y.sum() - np.trace(y)) / (len(y) * (len(y) - 1))
-                     - 2 * xy.mean())  # fmt: skip
+    def statistic(in_a: npt.NDArray[np.float64]) -> float:
+        """MMD² for the split marked by the 0/1 vector ``in_a``, from two products (the kernel's diagonal is 1)."""
+        aa = float(in_a @ kernel @ in_a)
+        ab = float(in_a @ row_sums) - aa
+        bb = total - aa - 2 * ab
+        return (aa - n) / (n * (n - 1)) + (bb - m) / (m * (m - 1)) - 2 * ab / (n * m)
 
-    observed = statistic(np.arange(len(pooled)))
-    exceed = sum(statistic(rng.permutation(len(pooled))) >= observed for _ in range(permutations))
+    marks = np.concatenate([np.ones(n), np.zeros(m)])
+    observed = statistic(marks)
+    exceed = sum(statistic(rng.permutation(marks)) >= observed for _ in range(permutations))
     return observed, (exceed + 1) / (permutations + 1)
 
 
@@ -165,6 +179,10 @@ def _values(traces: Sequence[TraceRecord], name: str) -> list[float]:
     return [
         float(v) for t in traces if isinstance(v := t.attributes.get(name), int | float) and not isinstance(v, bool)
     ]
+
+
+def _answer_lengths(traces: Sequence[TraceRecord]) -> list[float]:
+    return [float(len(t.attributes["answer"])) for t in traces if isinstance(t.attributes.get("answer"), str)]
 
 
 def _rate(traces: Sequence[TraceRecord], name: str) -> float:

@@ -389,6 +389,5 @@ class Answerer:
             supported=checked.supported,
             method=checked.method,
             ttft_s=round(run.ttft_s or 0.0, 4),
-            answer_chars=len(checked.text),
         )
         return final_answer(run, trace.trace_id, checked, model_text, self.chat_model.model_id, self.prompt.ref)

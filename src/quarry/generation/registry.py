@@ -25,7 +25,7 @@ from quarry.generation.prompts import DEFAULT_ABSTAIN_MARKER, PromptTemplate, av
 from quarry.settings import GenerationSettings, RetrievalSettings
 from quarry.stores.ops import Experiment, ExperimentStore, LabelMove, PromptStore, StoredPrompt, Variant
 
-__all__ = ["ANSWER_VARIABLES", "PromptRegistry", "Resolution", "assign_variant", "placeholders"]
+__all__ = ["ANSWER_VARIABLES", "PromptRegistry", "PromptSummary", "Resolution", "assign_variant", "placeholders"]
 
 VARIABLE_TYPES = ("str", "int", "float", "bool")
 ANSWER_VARIABLES = {"question": "str", "sources": "str"}  # what the answer pipeline supplies
@@ -33,6 +33,15 @@ SUPPLIED = {"answer": ANSWER_VARIABLES, "condense": {"history": "str", "question
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 UNSET = 0  # the version a label "points at" once rolled back past its first promotion
+
+
+@dataclass(frozen=True, slots=True)
+class PromptSummary:
+    name: str
+    versions: tuple[int, ...]
+    labels: dict[str, int]
+    serves: str  # name@version outside experiments
+    experiment: str  # the running experiment's name, or ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +76,10 @@ class PromptRegistry:
     # -- versions --------------------------------------------------------------------------------------------
 
     def template(self, ref: str) -> PromptTemplate:
-        """``name@version`` (stored or shipped); ``name`` alone resolves like the answer pipeline without a subject."""
+        """``name@version`` (stored or shipped); ``name`` alone is what it serves outside experiments (its label's
+        version, else the newest shipped one)."""
         if "@" not in ref:
-            return self.resolve(ref, subject="").template
+            return self._labelled(ref)
         name, _, number = ref.partition("@")
         stored = self.store.get(name, int(number)) if number.isdigit() else None
         return _template(stored) if stored is not None else load_prompt(ref)
@@ -78,13 +88,21 @@ class PromptRegistry:
         shipped = {ref.split("@")[0] for ref in available_prompts()}
         return sorted(shipped | {p.name for p in self.store.versions()})
 
-    def versions(self, name: str) -> list[tuple[PromptTemplate, str]]:
-        """Every version of ``name``, oldest first, with where it lives (``shipped`` or ``created by …``)."""
-        shipped = [(load_prompt(r), "shipped") for r in available_prompts() if r.split("@")[0] == name]
-        created = [(_template(p), f"created {p.created_by or ''}".strip()) for p in self.store.versions(name)]
+    def versions(self, name: str) -> list[PromptTemplate]:
+        """Every version of ``name``, oldest first (shipped, then created)."""
+        shipped = [load_prompt(r) for r in available_prompts() if r.split("@")[0] == name]
+        created = [_template(p) for p in self.store.versions(name)]
         if not shipped and not created:
             raise ConfigError(f"no prompt named {name!r}", key="prompt", hint="known: " + ", ".join(self.names()))
         return shipped + created
+
+    def summary(self, name: str) -> PromptSummary:
+        """What `prompts list` shows of one prompt: its versions, labels, the version it serves, an experiment."""
+        running = self.experiments.running(name)
+        versions = tuple(t.version for t in self.versions(name))
+        return PromptSummary(
+            name, versions, self.labels(name), self.template(name).ref, running.name if running else ""
+        )
 
     def create(
         self,
@@ -153,10 +171,11 @@ class PromptRegistry:
         if experiment is not None and (not experiment.collections or collection in experiment.collections):
             variant = assign_variant(experiment, subject)
             return Resolution(self.template(variant.prompt), experiment.name, variant.name, variant.settings)
-        version = self.labels(configured).get(self.label)
-        if version is not None:
-            return Resolution(self.template(f"{configured}@{version}"))
-        return Resolution(load_prompt(configured))
+        return Resolution(self._labelled(configured))
+
+    def _labelled(self, name: str) -> PromptTemplate:
+        version = self.labels(name).get(self.label)
+        return self.template(f"{name}@{version}") if version is not None else load_prompt(name)
 
 
 MODEL_KEY = "model"  # an arm's chat model (the configured provider's model name)

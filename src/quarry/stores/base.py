@@ -25,7 +25,7 @@ engine is a set of adapters, not a fork. Semantics every knowledge-base adapter 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -221,7 +221,11 @@ class Store(CollectionCatalog, DocumentStore, SearchIndex, Protocol):
 class TraceStore(SpanSink, Protocol):
     """Finished traces (it receives them as a :class:`~quarry.tracing.SpanSink`), newest first."""
 
-    def traces(self, limit: int = 20, kind: str | None = None) -> list[TraceRecord]: ...
+    def traces(
+        self, limit: int = 20, kind: str | Sequence[str] | None = None, *, where: Mapping[str, str] | None = None
+    ) -> list[TraceRecord]:
+        """Newest first: of one kind or several, and whose root attributes equal ``where``'s strings."""
+        ...
 
     def trace(self, trace_id: str) -> TraceRecord | None:
         """Accepts a unique prefix of the id."""

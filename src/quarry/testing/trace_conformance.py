@@ -37,6 +37,10 @@ class TraceStoreConformance:
         assert (second.status, second.name) == ("error", "what is quarry?")
         assert [t.trace_id for t in traces.traces(kind="ingest")] == [first.trace_id]
         assert len(traces.traces(limit=1)) == 1
+        assert [t.kind for t in traces.traces(kind=("ingest", "search"))] == ["search", "ingest"]
+        assert [t.trace_id for t in traces.traces(where={"path": "./docs"})] == [first.trace_id]
+        assert traces.traces(where={"path": "./other"}) == []
+        assert traces.traces(kind="search", where={"path": "./docs"}) == []
         record = traces.trace(first.trace_id[:10])
         assert record is not None
         assert record.trace_id == first.trace_id

@@ -7,6 +7,7 @@ anyone looks; the answer routes also check running experiments in the background
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from typing import Annotated, Any
 
@@ -31,11 +32,7 @@ ExperimentName = Annotated[str, Path(pattern=NAME)]
 @router.get("")
 def list_experiments(caller: CallerDep, context: ContextDep) -> list[dict[str, Any]]:
     operator_only(caller)
-    return [
-        {"name": e.name, "prompt": e.prompt, "status": e.status, "reason": e.reason,
-         "variants": [{"name": v.name, "prompt": v.prompt, "weight": v.weight} for v in e.variants]}
-        for e in context.quarry.experiment_store.list()
-    ]  # fmt: skip
+    return [dataclasses.asdict(e) for e in context.quarry.experiment_store.list()]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

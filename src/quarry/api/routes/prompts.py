@@ -5,6 +5,7 @@ Versions are immutable; ``promote`` and ``rollback`` move a label, and the next 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
@@ -41,11 +42,7 @@ def list_prompts(caller: CallerDep, context: ContextDep) -> list[dict[str, Any]]
     """Every prompt with its versions, labels and the version it serves now."""
     operator_only(caller)
     registry = context.quarry.prompts
-    return [
-        {"name": n, "versions": [t.version for t, _ in registry.versions(n)], "labels": registry.labels(n),
-         "serves": registry.template(n).ref}
-        for n in registry.names()
-    ]  # fmt: skip
+    return [dataclasses.asdict(registry.summary(n)) for n in registry.names()]
 
 
 @router.get("/{name}/versions/{version}")

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -82,7 +83,7 @@ class SQLitePromptStore(_Database):
                 "INSERT INTO prompt_versions (name, version, body, created_at, created_by) VALUES (?, ?, ?, ?, ?)",
                 (prompt.name, version, json.dumps(body), now, prompt.created_by),
             )
-        return StoredPrompt(**{**_prompt_fields(prompt), "version": version, "created_at": now})
+        return replace(prompt, version=version, created_at=now)
 
     def get(self, name: str, version: int) -> StoredPrompt | None:
         rows = self._rows("SELECT * FROM prompt_versions WHERE name = ? AND version = ?", (name, version))
@@ -128,10 +129,6 @@ class SQLitePromptStore(_Database):
         return [
             LabelMove(r["name"], r["label"], r["version"], r["previous"], r["at"], r["by"], r["note"]) for r in rows
         ]
-
-
-def _prompt_fields(prompt: StoredPrompt) -> dict[str, Any]:
-    return {name: getattr(prompt, name) for name in StoredPrompt.__slots__}
 
 
 def _prompt(row: sqlite3.Row) -> StoredPrompt:
@@ -197,16 +194,14 @@ class SQLiteExperimentStore(_Database):
         return _experiment(rows[0]) if rows else None
 
     def end(self, name: str, status: ExperimentStatus, reason: str) -> Experiment:
-        with self._transaction() as db:
-            changed = db.execute(
+        with self._transaction() as db:  # an experiment that already ended keeps its status and reason
+            db.execute(
                 "UPDATE experiments SET status = ?, reason = ?, ended_at = ? WHERE name = ? AND status = 'running'",
                 (status, reason, time.time(), name),
-            ).rowcount
+            )
         found = self.get(name)
         if found is None:
             raise StoreError(f"no experiment {name!r}", operation="end_experiment", hint="see quarry experiments list")
-        if not changed and found.status == "running":  # pragma: no cover - the update above cannot miss it
-            raise StoreError(f"experiment {name!r} did not stop", operation="end_experiment")
         return found
 
 

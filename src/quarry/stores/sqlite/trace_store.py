@@ -8,6 +8,7 @@ an older Quarry (a whole knowledge-base schema holding a ``traces`` table) opens
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from quarry.errors import StoreError
@@ -57,10 +58,12 @@ class SQLiteTraceStore:
                 self._db.execute("ROLLBACK")
                 raise
 
-    def traces(self, limit: int = 20, kind: str | None = None) -> list[TraceRecord]:
+    def traces(
+        self, limit: int = 20, kind: str | Sequence[str] | None = None, *, where: Mapping[str, str] | None = None
+    ) -> list[TraceRecord]:
         with self._lock:
             self._check()
-            return trace_rows.list_traces(self._db, limit, kind)
+            return trace_rows.list_traces(self._db, limit, kind, where)
 
     def trace(self, trace_id: str) -> TraceRecord | None:
         with self._lock:

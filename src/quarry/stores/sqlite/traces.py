@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 
 from quarry.errors import StoreError
@@ -42,13 +43,22 @@ def insert_trace(conn: sqlite3.Connection, trace: Trace) -> None:
     )
 
 
-def list_traces(conn: sqlite3.Connection, limit: int, kind: str | None) -> list[TraceRecord]:
-    if kind is None:
-        rows = conn.execute("SELECT * FROM traces ORDER BY started_at DESC LIMIT ?", (limit,)).fetchall()
-    else:
-        rows = conn.execute(
-            "SELECT * FROM traces WHERE kind = ? ORDER BY started_at DESC LIMIT ?", (kind, limit)
-        ).fetchall()
+def list_traces(
+    conn: sqlite3.Connection, limit: int, kind: str | Sequence[str] | None, where: Mapping[str, str] | None = None
+) -> list[TraceRecord]:
+    """Newest first; ``kind`` one kind or several, ``where`` root attributes that must equal the given strings
+    (matched inside SQLite, so only the wanted rows are decoded)."""
+    conditions: list[str] = []
+    params: list[object] = []
+    if kind is not None:
+        kinds = [kind] if isinstance(kind, str) else list(kind)
+        conditions.append(f"kind IN ({', '.join('?' * len(kinds))})")
+        params += kinds
+    for key, value in (where or {}).items():
+        conditions.append("json_extract(attributes, ?) = ?")
+        params += [f'$."{key}"', value]
+    clause = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+    rows = conn.execute(f"SELECT * FROM traces {clause}ORDER BY started_at DESC LIMIT ?", (*params, limit)).fetchall()
     return [_record(row) for row in rows]
 
 
