@@ -82,23 +82,23 @@ def test_promote_and_rollback_change_the_next_answer_without_a_restart(
     before = _ask(client, keys["read"])
     assert before["prompt_version"] == "answer@4" and MARK not in _last_system(quarry)
     version = _new_version(client, keys["admin"])
-    assert version == 5 and _ask(client, keys["read"])["prompt_version"] == "answer@4"  # created, not serving
+    assert version > 4 and _ask(client, keys["read"])["prompt_version"] == "answer@4"  # created, not serving
     moved = client.post("/v1/prompts/answer/promote", json={"version": version}, headers=admin)
     assert moved.status_code == 200 and moved.json()["label"] == "production" and moved.json()["previous"] is None
     promoted = _ask(client, keys["read"])
-    assert promoted["prompt_version"] == "answer@5" and MARK in _last_system(quarry)
+    assert promoted["prompt_version"] == f"answer@{version}" and MARK in _last_system(quarry)
     client.post("/v1/prompts/answer/promote", json={"version": 4}, headers=admin)
-    client.post("/v1/prompts/answer/promote", json={"version": 5}, headers=admin)
+    client.post("/v1/prompts/answer/promote", json={"version": version}, headers=admin)
     back = client.post("/v1/prompts/answer/rollback", json={}, headers=admin)
     assert back.status_code == 200 and back.json()["version"] == 4
     assert _ask(client, keys["read"])["prompt_version"] == "answer@4"
     again = client.post("/v1/prompts/answer/rollback", json={}, headers=admin)
-    assert again.json()["version"] == 5  # the promotion before that one
+    assert again.json()["version"] == version  # the promotion before that one
     unset = client.post("/v1/prompts/answer/rollback", json={}, headers=admin)
     assert unset.json()["version"] == 0 and _ask(client, keys["read"])["prompt_version"] == "answer@4"
     final = client.post("/v1/prompts/answer/rollback", json={}, headers=admin)
     assert final.status_code == 409 and "no earlier version" in final.json()["error"]["message"]
-    diff = client.get("/v1/prompts/answer/diff?old=4&new=5", headers=admin).json()["diff"]
+    diff = client.get(f"/v1/prompts/answer/diff?old=4&new={version}", headers=admin).json()["diff"]
     assert f"+system: {MARK}" in diff
     client.post("/v1/prompts/answer/promote", json={"version": 4}, headers=admin)
 
@@ -152,8 +152,8 @@ def test_feedback_is_tied_to_a_trace_the_key_may_see(ops: tuple[TestClient, Quar
 def test_an_experiment_keeps_sessions_on_a_variant_and_its_stop_rule_rolls_back(
     ops: tuple[TestClient, Quarry, dict[str, str]],
 ) -> None:
-    client, quarry, keys = ops
-    version = max(t.version for t in quarry.prompts.versions("answer"))
+    client, _, keys = ops
+    version = _new_version(client, keys["admin"])  # its own version: the tests run in any order
     admin = {"Authorization": keys["admin"]}
     variants = [{"name": "control", "prompt": "answer@4", "weight": 1},
                 {"name": "captain", "prompt": f"answer@{version}", "weight": 1}]  # fmt: skip
@@ -162,14 +162,16 @@ def test_an_experiment_keeps_sessions_on_a_variant_and_its_stop_rule_rolls_back(
     assert client.post("/v1/experiments", json=body, headers=admin).status_code == 201
     assert client.post("/v1/experiments", json=body | {"name": "second"}, headers=admin).status_code == 409
     seen: dict[str, set[str]] = {}
-    for n in range(40):
-        session = f"user-{n % 20}"
+    reader = {"Authorization": keys["read"]}
+    for n in range(80):  # 40 sessions, twice each: the split depends on the (random) key id, so enough of them
+        session = f"user-{n % 40}"
         answer = _ask(client, keys["read"], session)
-        seen.setdefault(session, set()).add(str(answer["prompt_version"]))
+        trace = client.get(f"/v1/traces/{answer['trace_id']}", headers=reader).json()
+        if trace["attributes"].get("experiment") == "captain-ab":  # the server may roll it back during the loop
+            seen.setdefault(session, set()).add(str(answer["prompt_version"]))
         rating = "down" if answer["prompt_version"] != "answer@4" else "up"  # users dislike the captain
-        client.post("/v1/feedback", json={"trace_id": answer["trace_id"], "rating": rating},
-                    headers={"Authorization": keys["read"]})  # fmt: skip
-    assert all(len(versions) == 1 for versions in seen.values())  # sticky per session
+        client.post("/v1/feedback", json={"trace_id": answer["trace_id"], "rating": rating}, headers=reader)
+    assert all(len(versions) == 1 for versions in seen.values())  # sticky per session while it ran
     assert {v for vs in seen.values() for v in vs} == {"answer@4", f"answer@{version}"}
     report = client.get("/v1/experiments/captain-ab", headers=admin).json()
     assert report["status"] == "rolled_back" and "negative_feedback" in report["reason"]
@@ -190,7 +192,7 @@ def test_an_experiment_arm_may_change_generation_settings(ops: tuple[TestClient,
     assert (
         client.post("/v1/experiments", json={"name": "modes", "variants": variants}, headers=admin).status_code == 201
     )
-    methods = {str(_ask(client, keys["read"], f"person-{n}")["method"]) for n in range(12)}
+    methods = {str(_ask(client, keys["read"], f"person-{n}")["method"]) for n in range(16)}
     assert methods == {"generated", "extractive"}  # each arm answers its own way; the cache keeps them apart
     report = client.post("/v1/experiments/modes/stop", headers=admin).json()
     assert report["status"] == "stopped" and report["variants"][1]["settings"] == {"answer_mode": "extract"}
@@ -203,7 +205,7 @@ def test_an_experiment_arm_may_use_another_chat_model(ops: tuple[TestClient, Qua
     other = {"name": "bigger", "prompt": "answer@4", "weight": 1, "settings": {"model": "bigger"}}
     body = {"name": "models", "variants": [{"name": "base", "prompt": "answer@4", "weight": 1}, other]}
     assert client.post("/v1/experiments", json=body, headers=admin).status_code == 201
-    models = {str(_ask(client, keys["read"], f"visitor-{n}")["model"]) for n in range(12)}
+    models = {str(_ask(client, keys["read"], f"visitor-{n}")["model"]) for n in range(16)}
     assert models == {"scripted", "bigger"}
     client.post("/v1/experiments/models/stop", headers=admin)
 
@@ -221,7 +223,7 @@ def test_an_experiment_arm_may_change_retrieval_settings(ops: tuple[TestClient, 
         == 201
     )
     stages: dict[str, set[str]] = {}
-    for n in range(12):  # a question not asked before, so each arm's first answer retrieves (later ones are cached)
+    for n in range(16):  # a question not asked before, so each arm's first answer retrieves (later ones are cached)
         body = {"collection": "s", "question": "What is the daily meal allowance when travelling?", "session": f"r{n}"}
         answer = client.post("/v1/answer", json=body, headers={"Authorization": keys["read"]}).json()
         trace = client.get(f"/v1/traces/{answer['trace_id']}", headers={"Authorization": keys["read"]}).json()
