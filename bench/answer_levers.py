@@ -5,6 +5,7 @@
     python bench/answer_levers.py verifier     # a local model as yes/no answerability judge (AUC)
     python bench/answer_levers.py speed        # prompt reading and generation speed per model, format and threads
     python bench/answer_levers.py judge        # can a local model judge faithfulness? calibration AUC
+    python bench/answer_levers.py calibrator   # a logistic model over the evidence features as supported flag
 
 Each writes its own section of bench/RESULTS.md (``--no-write`` prints only). The corpus is the dev set's
 (bench/qa_corpus.py); the test split is never read here.
@@ -27,8 +28,8 @@ from quarry.evaluation.answer_metrics import contains_answer
 from quarry.evaluation.judge import auc
 from quarry.evaluation.qa import load_qa_set
 from quarry.generation import extractive
-from quarry.generation.answer import _Run
 from quarry.generation.questions import analyse
+from quarry.generation.run import Run, unmatched
 from quarry.settings import Settings
 from quarry.tracing import Tracer
 from results import machine, write_section
@@ -41,7 +42,7 @@ class Case:
     item_id: str
     answerable: bool
     answers: tuple[str, ...]
-    run: _Run
+    run: Run
     unmatched: bool
 
 
@@ -51,11 +52,11 @@ def cases(quarry: Quarry) -> list[Case]:
     found = []
     for item in load_qa_set(DEV_SET, split="tune").items:
         with Tracer().trace("lever", item.id) as trace:
-            run = _Run(time.perf_counter(), item.question, item.question, analyse(item.question))
+            run = Run(time.perf_counter(), item.question, item.question, analyse(item.question))
             result = answerer._retrieve(trace, item.question, COLLECTION, answerer.settings.k, None)
             answerer._pack(trace, run, COLLECTION, result)
-        unmatched = bool(answerer._unmatched(run.asked, [*run.sources, *run.extra]))
-        found.append(Case(item.id, item.answerable, item.answers, run, unmatched))
+        missing = bool(unmatched(run.asked, [*run.sources, *run.extra]))
+        found.append(Case(item.id, item.answerable, item.answers, run, missing))
     return found
 
 
@@ -179,6 +180,36 @@ def judge_section(all_cases: list[Case], models: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def _features(case: Case) -> list[float]:
+    quotes = case.run.quotes
+    first, second = quotes[0], (quotes[1] if len(quotes) > 1 else None)
+    return [first.score, first.lexical, float(first.fits), float(len(first.missing)), first.dense,
+            first.score - second.score if second else 3.0, float(bool(second and second.source == first.source)),
+            float(len(quotes))]  # fmt: skip
+
+
+def calibrator_section(all_cases: list[Case]) -> str:
+    """Leave-one-out logistic regression over the best quote's features (answered tune questions): can a learned
+    combination predict correctness better than the hand-set rule (``fits``, nothing missing, score ≥ 2.6)?"""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import LeaveOneOut, cross_val_predict
+
+    answered = [c for c in all_cases if c.run.quotes and not c.unmatched and c.run.quotes[0].score >= 2.4]
+    features = np.array([_features(c) for c in answered])
+    right = np.array([c.answerable and contains_answer(c.run.quotes[0].text, c.answers) for c in answered])
+    chance = cross_val_predict(LogisticRegression(max_iter=1000), features, right, cv=LeaveOneOut(),
+                               method="predict_proba")[:, 1]  # fmt: skip
+    rule = np.array([q.fits and not q.missing and q.score >= 2.6 for q in (c.run.quotes[0] for c in answered)])
+    lines = ["| flag | AUC | agreement (best cut) |", "|---|---:|---:|"]
+    cuts = [(float(np.mean((chance >= t) == right)), float(t)) for t in np.arange(0.2, 0.81, 0.05)]
+    best, cut = max(cuts)
+    lines.append(f"| logistic, leave-one-out | {auc(list(chance[right]), list(chance[~right])):.3f} | "
+                 f"{best:.3f} (p ≥ {cut:.2f}) |")  # fmt: skip
+    lines.append(f"| rule (default) | — | {float(np.mean(rule == right)):.3f} |")
+    return "\n".join(lines) + f"\n\n{len(answered)} answered questions, {int(right.sum())} right."
+
+
 def speed_section() -> str:
     import httpx
 
@@ -210,7 +241,7 @@ def speed_section() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("lever", choices=["weights", "thresholds", "verifier", "judge", "speed"])
+    parser.add_argument("lever", choices=["weights", "thresholds", "verifier", "judge", "speed", "calibrator"])
     parser.add_argument("--models", default="smollm2,qwen2.5-0.5b")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
@@ -228,12 +259,14 @@ def main() -> None:
             "thresholds": lambda: thresholds_section(all_cases),
             "verifier": lambda: verifier_section(all_cases, args.models.split(",")),
             "judge": lambda: judge_section(all_cases, args.models.split(",")),
+            "calibrator": lambda: calibrator_section(all_cases),
         }
         body = producers[args.lever]()
         title = {"weights": "Answer levers: extractive scoring weights (tune split)",
                  "thresholds": "Answer levers: evidence thresholds (tune split)",
                  "verifier": "Answer levers: a local model as answerability judge (tune split)",
-                 "judge": "Answer levers: a local model as faithfulness judge, calibrated (tune split)"}[args.lever]  # fmt: skip
+                 "judge": "Answer levers: a local model as faithfulness judge, calibrated (tune split)",
+                 "calibrator": "Answer levers: a learned supported flag (tune split)"}[args.lever]  # fmt: skip
     text = f"`{command}` — {machine()}.\n\n{body}"
     print(text)
     if not args.no_write:
