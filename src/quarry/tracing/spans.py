@@ -17,10 +17,10 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["Span", "SpanSink", "Trace", "Tracer"]
+__all__ = ["Span", "SpanSink", "Trace", "Tracer", "span_dict"]
 
 
 @dataclass
@@ -96,6 +96,15 @@ class Trace:
         with self.stage(stage) as span:
             span.errors.append(message)
             span.calls -= 1
+
+
+_SPAN_FIELDS = ("name", "span_id", "parent_id", "start", "duration", "calls", "attributes", "errors")
+
+
+def span_dict(span: Span) -> dict[str, object]:
+    """The span as stored: its fields, JSON-ready."""
+    data = asdict(span)
+    return {name: data[name] for name in _SPAN_FIELDS}
 
 
 class SpanSink(Protocol):

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import time
 
-from quarry.errors import CollectionNotFound, StoreError
+from quarry.errors import CollectionNotFound
+from quarry.stores.checks import check_name
 
 __all__ = ["COLLECTION_INFO", "check_name", "embedder_of", "insert_collection", "require", "require_generation"]
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 COLLECTION_INFO = """
 SELECT c.name, c.description, c.embedder, c.created_at, c.generation,
@@ -18,15 +16,6 @@ SELECT c.name, c.description, c.embedder, c.created_at, c.generation,
     (SELECT count(*) FROM documents d JOIN chunks ch ON ch.document = d.rowid WHERE d.collection = c.name) AS chunks
 FROM collections c
 """
-
-
-def check_name(name: str) -> None:
-    if not _NAME.match(name):
-        raise StoreError(
-            f"invalid collection name {name!r}",
-            operation="ensure_collection",
-            hint="use 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit",
-        )
 
 
 def embedder_of(conn: sqlite3.Connection, name: str) -> str | None:

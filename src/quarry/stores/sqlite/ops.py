@@ -14,10 +14,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from quarry.errors import StoreError
-from quarry.stores.ops import Experiment, ExperimentStatus, Feedback, LabelMove, StoredPrompt, Variant
+from quarry.stores.ops import Experiment, ExperimentStatus, Feedback, LabelMove, StoredPrompt
+from quarry.stores.ops_rows import experiment_body, experiment_of, feedback_of, prompt_body, prompt_of
 
 __all__ = ["SQLiteExperimentStore", "SQLiteFeedbackStore", "SQLitePromptStore"]
 
@@ -70,30 +71,25 @@ class SQLitePromptStore(_Database):
         super().__init__(path, _PROMPTS)
 
     def add(self, prompt: StoredPrompt, *, floor: int = 0) -> StoredPrompt:
-        body = {
-            "system": prompt.system, "user": prompt.user, "variables": dict(prompt.variables),
-            "description": prompt.description, "abstain_marker": prompt.abstain_marker,
-            "source_titles": prompt.source_titles, "stop": list(prompt.stop),
-        }  # fmt: skip
         with self._transaction() as db:
             top = db.execute("SELECT MAX(version) FROM prompt_versions WHERE name = ?", (prompt.name,)).fetchone()[0]
             version = max(int(top or 0), floor) + 1
             now = time.time()
             db.execute(
                 "INSERT INTO prompt_versions (name, version, body, created_at, created_by) VALUES (?, ?, ?, ?, ?)",
-                (prompt.name, version, json.dumps(body), now, prompt.created_by),
+                (prompt.name, version, prompt_body(prompt), now, prompt.created_by),
             )
         return replace(prompt, version=version, created_at=now)
 
     def get(self, name: str, version: int) -> StoredPrompt | None:
         rows = self._rows("SELECT * FROM prompt_versions WHERE name = ? AND version = ?", (name, version))
-        return _prompt(rows[0]) if rows else None
+        return prompt_of(rows[0]) if rows else None
 
     def versions(self, name: str | None = None) -> list[StoredPrompt]:
         if name is None:
-            return [_prompt(r) for r in self._rows("SELECT * FROM prompt_versions ORDER BY name, version")]
+            return [prompt_of(r) for r in self._rows("SELECT * FROM prompt_versions ORDER BY name, version")]
         rows = self._rows("SELECT * FROM prompt_versions WHERE name = ? ORDER BY version", (name,))
-        return [_prompt(r) for r in rows]
+        return [prompt_of(r) for r in rows]
 
     def move_label(self, name: str, label: str, version: int, *, by: str = "", note: str = "") -> LabelMove:
         with self._transaction() as db:
@@ -131,16 +127,6 @@ class SQLitePromptStore(_Database):
         ]
 
 
-def _prompt(row: sqlite3.Row) -> StoredPrompt:
-    body = json.loads(row["body"])
-    return StoredPrompt(
-        name=row["name"], version=int(row["version"]), system=body["system"], user=body["user"],
-        variables=body["variables"], description=body["description"], abstain_marker=body["abstain_marker"],
-        source_titles=bool(body["source_titles"]), stop=tuple(body["stop"]), created_at=row["created_at"],
-        created_by=row["created_by"],
-    )  # fmt: skip
-
-
 _EXPERIMENTS = """
 CREATE TABLE IF NOT EXISTS experiments (
     name TEXT PRIMARY KEY, prompt TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL,
@@ -154,12 +140,6 @@ class SQLiteExperimentStore(_Database):
         super().__init__(path, _EXPERIMENTS)
 
     def create(self, experiment: Experiment) -> Experiment:
-        body = {
-            "variants": [[v.name, v.prompt, v.weight, dict(v.settings)] for v in experiment.variants],
-            "guard_metric": experiment.guard_metric, "margin": experiment.margin,
-            "min_requests": experiment.min_requests, "alpha": experiment.alpha,
-            "collections": list(experiment.collections),
-        }  # fmt: skip
         now = time.time()
         with self._transaction() as db:
             if db.execute("SELECT 1 FROM experiments WHERE name = ?", (experiment.name,)).fetchone():
@@ -176,7 +156,7 @@ class SQLiteExperimentStore(_Database):
                 )
             db.execute(
                 "INSERT INTO experiments (name, prompt, body, status, created_at) VALUES (?, ?, ?, 'running', ?)",
-                (experiment.name, experiment.prompt, json.dumps(body), now),
+                (experiment.name, experiment.prompt, experiment_body(experiment), now),
             )
         found = self.get(experiment.name)
         assert found is not None
@@ -184,14 +164,14 @@ class SQLiteExperimentStore(_Database):
 
     def get(self, name: str) -> Experiment | None:
         rows = self._rows("SELECT * FROM experiments WHERE name = ?", (name,))
-        return _experiment(rows[0]) if rows else None
+        return experiment_of(rows[0]) if rows else None
 
     def list(self) -> list[Experiment]:
-        return [_experiment(r) for r in self._rows("SELECT * FROM experiments ORDER BY created_at DESC")]
+        return [experiment_of(r) for r in self._rows("SELECT * FROM experiments ORDER BY created_at DESC")]
 
     def running(self, prompt: str) -> Experiment | None:
         rows = self._rows("SELECT * FROM experiments WHERE prompt = ? AND status = 'running'", (prompt,))
-        return _experiment(rows[0]) if rows else None
+        return experiment_of(rows[0]) if rows else None
 
     def end(self, name: str, status: ExperimentStatus, reason: str) -> Experiment:
         with self._transaction() as db:  # an experiment that already ended keeps its status and reason
@@ -203,21 +183,6 @@ class SQLiteExperimentStore(_Database):
         if found is None:
             raise StoreError(f"no experiment {name!r}", operation="end_experiment", hint="see quarry experiments list")
         return found
-
-
-def _experiment(row: sqlite3.Row) -> Experiment:
-    body = json.loads(row["body"])
-    return Experiment(
-        name=row["name"], prompt=row["prompt"],
-        variants=tuple(_variant(v) for v in body["variants"]),
-        guard_metric=body["guard_metric"], margin=float(body["margin"]), min_requests=int(body["min_requests"]),
-        alpha=float(body["alpha"]), status=cast(ExperimentStatus, row["status"]), reason=row["reason"],
-        created_at=row["created_at"], ended_at=row["ended_at"], collections=tuple(body.get("collections", ())),
-    )  # fmt: skip
-
-
-def _variant(stored: list[Any]) -> Variant:
-    return Variant(str(stored[0]), str(stored[1]), float(stored[2]), stored[3] if len(stored) > 3 else {})
 
 
 _FEEDBACK = """
@@ -250,15 +215,8 @@ class SQLiteFeedbackStore(_Database):
             part = ids[start : start + 500]
             marks = ", ".join("?" * len(part))
             for row in self._rows(f"SELECT * FROM feedback WHERE trace_id IN ({marks}) ORDER BY created_at", part):
-                found.setdefault(row["trace_id"], []).append(_feedback(row))
+                found.setdefault(row["trace_id"], []).append(feedback_of(row))
         return found
 
     def recent(self, limit: int = 100) -> list[Feedback]:
-        return [_feedback(r) for r in self._rows("SELECT * FROM feedback ORDER BY created_at DESC LIMIT ?", (limit,))]
-
-
-def _feedback(row: sqlite3.Row) -> Feedback:
-    return Feedback(
-        row["id"], row["trace_id"], row["rating"], row["score"], row["comment"], row["correction"], row["key_id"],
-        tuple(json.loads(row["principals"])), row["created_at"],
-    )  # fmt: skip
+        return [feedback_of(r) for r in self._rows("SELECT * FROM feedback ORDER BY created_at DESC LIMIT ?", (limit,))]

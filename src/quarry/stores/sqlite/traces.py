@@ -5,22 +5,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 
 from quarry.errors import StoreError
 from quarry.stores.base import TraceRecord
 from quarry.stores.sqlite.rows import dump_json
-from quarry.tracing.spans import Span, Trace
+from quarry.tracing.spans import Trace, span_dict
 from quarry.types import freeze
 
 __all__ = ["find_trace", "insert_trace", "list_traces"]
-
-_SPAN_FIELDS = ("name", "span_id", "parent_id", "start", "duration", "calls", "attributes", "errors")
-
-
-def span_dict(span: Span) -> dict[str, object]:
-    data = asdict(span)
-    return {name: data[name] for name in _SPAN_FIELDS}
 
 
 def insert_trace(conn: sqlite3.Connection, trace: Trace) -> None:

@@ -9,10 +9,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-import numpy as np
-
-from quarry.errors import CollectionNotFound, StoreError
+from quarry.errors import CollectionNotFound
 from quarry.stores.base import DocumentWrite, SourceState
+from quarry.stores.checks import checked_vectors
 from quarry.stores.sqlite.rows import dump_json, pages_json
 from quarry.stores.sqlite.vectors import to_blob
 from quarry.types import Chunk, Matrix
@@ -91,7 +90,7 @@ def _upsert(
 ) -> int | None:
     """Replace one document and its chunks; returns the collection's (possibly new) dimension."""
     doc = item.document
-    vectors = _checked_vectors(item, dimension)
+    vectors = checked_vectors(item, dimension)
     if dimension is None and len(vectors):
         dimension = int(vectors.shape[1])
         conn.execute("UPDATE collections SET dimension = ? WHERE name = ?", (dimension, collection))
@@ -114,27 +113,3 @@ def _chunk_row(document: int, c: Chunk, vector: Matrix) -> tuple[object, ...]:
     flags = ",".join(c.flags)
     return (document, c.index, c.text, c.start, c.end, headings, c.page, c.token_count, c.content_hash,
             to_blob(vector), flags)  # fmt: skip
-
-
-def _checked_vectors(item: DocumentWrite, dimension: int | None) -> Matrix:
-    uri = item.document.uri
-    if item.duplicate_of is not None and item.chunks:
-        raise StoreError(f"{uri}: a duplicate document is stored without chunks", operation="write")
-    if not item.chunks:
-        return np.zeros((0, dimension or 0), dtype=np.float32)
-    vectors = np.asarray(item.vectors, dtype=np.float32)
-    if vectors.ndim != 2 or vectors.shape[0] != len(item.chunks):
-        raise StoreError(
-            f"{uri}: {len(item.chunks)} chunks but vectors of shape {vectors.shape}",
-            operation="write",
-            hint="pass one vector per chunk, shape (chunks, dimension)",
-        )
-    if dimension is not None and vectors.shape[1] != dimension:
-        raise StoreError(
-            f"{uri}: vectors of dimension {vectors.shape[1]}, the collection holds dimension {dimension}",
-            operation="write",
-            hint="use a new collection for another embedder, or delete this one",
-        )
-    if not np.isfinite(vectors).all():
-        raise StoreError(f"{uri}: vectors contain NaN or infinity", operation="write")
-    return vectors

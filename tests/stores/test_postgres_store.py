@@ -1,0 +1,46 @@
+"""The PostgreSQL + pgvector adapters: the conformance suites every adapter runs, on a real server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from quarry.stores.base import Store, TraceStore
+from quarry.stores.jobs import JobStore
+from quarry.stores.keys import KeyStore
+from quarry.stores.postgres import PostgresJobStore, PostgresKeyStore, PostgresStore, PostgresTraceStore
+from quarry.testing.state_conformance import JobStoreConformance, KeyStoreConformance
+from quarry.testing.store_conformance import StoreConformance
+from quarry.testing.trace_conformance import TraceStoreConformance
+
+
+class TestPostgresStore(StoreConformance):
+    @pytest.fixture
+    def store(self, postgres_url: str) -> Iterator[Store]:
+        with PostgresStore(postgres_url) as store:
+            yield store
+
+
+class TestPostgresTraceStore(TraceStoreConformance):
+    @pytest.fixture
+    def traces(self, postgres_url: str) -> Iterator[TraceStore]:
+        store = PostgresTraceStore(postgres_url)
+        yield store
+        store.close()
+
+
+class TestPostgresKeyStore(KeyStoreConformance):
+    @pytest.fixture
+    def keys(self, postgres_url: str) -> Iterator[KeyStore]:
+        store = PostgresKeyStore(postgres_url)
+        yield store
+        store.close()
+
+
+class TestPostgresJobStore(JobStoreConformance):
+    @pytest.fixture
+    def jobs(self, postgres_url: str) -> Iterator[JobStore]:
+        store = PostgresJobStore(postgres_url)
+        yield store
+        store.close()
