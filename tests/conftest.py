@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
 import pytest
 
 from quarry.embeddings import Embedder, MiniLMEmbedder
+from quarry.testing.postgres import new_database, start_server
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("QUARRY_DATASETS", REPO.parent / "shared" / "datasets"))
@@ -37,3 +39,18 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+_DATABASES = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A real PostgreSQL with pgvector for the session (pgserver, or QUARRY_TEST_POSTGRES_URL)."""
+    return start_server(Path(tmp_path_factory.mktemp("postgres")))
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """An empty database of its own for one test."""
+    return new_database(postgres_server, f"quarry_test_{next(_DATABASES)}")

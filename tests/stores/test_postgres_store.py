@@ -9,7 +9,17 @@ import pytest
 from quarry.stores.base import Store, TraceStore
 from quarry.stores.jobs import JobStore
 from quarry.stores.keys import KeyStore
-from quarry.stores.postgres import PostgresJobStore, PostgresKeyStore, PostgresStore, PostgresTraceStore
+from quarry.stores.ops import ExperimentStore, FeedbackStore, PromptStore
+from quarry.stores.postgres import (
+    PostgresExperimentStore,
+    PostgresFeedbackStore,
+    PostgresJobStore,
+    PostgresKeyStore,
+    PostgresPromptStore,
+    PostgresStore,
+    PostgresTraceStore,
+)
+from quarry.testing.ops_conformance import OpsConformance
 from quarry.testing.state_conformance import JobStoreConformance, KeyStoreConformance
 from quarry.testing.store_conformance import StoreConformance
 from quarry.testing.trace_conformance import TraceStoreConformance
@@ -42,5 +52,25 @@ class TestPostgresJobStore(JobStoreConformance):
     @pytest.fixture
     def jobs(self, postgres_url: str) -> Iterator[JobStore]:
         store = PostgresJobStore(postgres_url)
+        yield store
+        store.close()
+
+
+class TestPostgresOps(OpsConformance):
+    @pytest.fixture
+    def prompts(self, postgres_url: str) -> Iterator[PromptStore]:
+        store = PostgresPromptStore(postgres_url)
+        yield store
+        store.close()
+
+    @pytest.fixture
+    def experiments(self, postgres_url: str) -> Iterator[ExperimentStore]:
+        store = PostgresExperimentStore(postgres_url)
+        yield store
+        store.close()
+
+    @pytest.fixture
+    def feedback(self, postgres_url: str) -> Iterator[FeedbackStore]:
+        store = PostgresFeedbackStore(postgres_url)
         yield store
         store.close()

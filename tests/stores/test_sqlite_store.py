@@ -22,10 +22,13 @@ from quarry.stores.base import Store, TraceStore
 from quarry.stores.filters import Eq
 from quarry.stores.jobs import JobStore
 from quarry.stores.keys import KeyStore
+from quarry.stores.ops import ExperimentStore, FeedbackStore, PromptStore
 from quarry.stores.sqlite import SQLiteJobStore, SQLiteKeyStore, SQLiteStore, SQLiteTraceStore
 from quarry.stores.sqlite.fts import match_query
+from quarry.stores.sqlite.ops import SQLiteExperimentStore, SQLiteFeedbackStore, SQLitePromptStore
 from quarry.stores.sqlite.schema import SCHEMA_VERSION
 from quarry.testing.embedders import HashEmbedder
+from quarry.testing.ops_conformance import OpsConformance
 from quarry.testing.state_conformance import JobStoreConformance, KeyStoreConformance
 from quarry.testing.store_conformance import EMBEDDER, StoreConformance, make_write
 from quarry.testing.trace_conformance import TraceStoreConformance
@@ -52,6 +55,26 @@ class TestSQLiteJobStore(JobStoreConformance):
     @pytest.fixture
     def jobs(self, tmp_path: Path) -> Iterator[JobStore]:
         store = SQLiteJobStore(tmp_path / "store.jobs.db")
+        yield store
+        store.close()
+
+
+class TestSQLiteOps(OpsConformance):
+    @pytest.fixture
+    def prompts(self, tmp_path: Path) -> Iterator[PromptStore]:
+        store = SQLitePromptStore(tmp_path / "store.ops.db")
+        yield store
+        store.close()
+
+    @pytest.fixture
+    def experiments(self, tmp_path: Path) -> Iterator[ExperimentStore]:
+        store = SQLiteExperimentStore(tmp_path / "store.ops.db")
+        yield store
+        store.close()
+
+    @pytest.fixture
+    def feedback(self, tmp_path: Path) -> Iterator[FeedbackStore]:
+        store = SQLiteFeedbackStore(tmp_path / "store.ops.db")
         yield store
         store.close()
 

@@ -34,6 +34,15 @@ from quarry.stores.base import Store, TraceStore
 from quarry.stores.jobs import JobStore
 from quarry.stores.keys import KeyStore
 from quarry.stores.ops import ExperimentStore, FeedbackStore, PromptStore
+from quarry.stores.postgres import (
+    PostgresExperimentStore,
+    PostgresFeedbackStore,
+    PostgresJobStore,
+    PostgresKeyStore,
+    PostgresPromptStore,
+    PostgresStore,
+    PostgresTraceStore,
+)
 from quarry.stores.sqlite import SQLiteJobStore, SQLiteKeyStore, SQLiteStore, SQLiteTraceStore
 from quarry.stores.sqlite.ops import SQLiteExperimentStore, SQLiteFeedbackStore, SQLitePromptStore
 from quarry.tracing import SpanSink, Tracer
@@ -50,64 +59,66 @@ class Quarry:
     settings: Settings
     _arm_models: dict[str, ChatModel] = field(default_factory=dict, init=False, repr=False)  # experiment arms' models
 
-    def _engine(self) -> str:
-        engine = self.settings.store.engine
-        if engine != "sqlite":
-            raise ConfigError(
-                f"the {engine} store engine is not available in this version of Quarry",
-                key="store.url",
-                hint="use sqlite:///path/to/quarry.db (the default) until the PostgreSQL adapters ship",
-            )
-        return engine
+    @property
+    def _postgres(self) -> str | None:
+        """The PostgreSQL DSN when ``[store] url`` names one (psycopg's form: no ``+driver``), else None."""
+        s = self.settings.store
+        if s.engine != "postgresql" or s.url is None:
+            return None
+        scheme, _, rest = s.url.partition("://")
+        return f"postgresql://{rest}" if scheme.lower() != "postgresql" else s.url
 
     @cached_property
     def store(self) -> Store:
         """The knowledge base (collections, documents, both indexes) on the configured engine."""
-        self._engine()
         s = self.settings.store
-        return SQLiteStore(
-            s.path,
-            ann_threshold=s.ann_threshold,
-            ann_connectivity=s.ann_connectivity,
-            ann_expansion_add=s.ann_expansion_add,
-            ann_expansion_search=s.ann_expansion_search,
-            bm25_k1=s.bm25_k1,
-            bm25_b=s.bm25_b,
-        )
+        if (url := self._postgres) is not None:
+            return PostgresStore(url, ann_threshold=s.ann_threshold, ann_connectivity=s.ann_connectivity,
+                                 ann_expansion_add=s.ann_expansion_add, ann_expansion_search=s.ann_expansion_search,
+                                 bm25_k1=s.bm25_k1, bm25_b=s.bm25_b)  # fmt: skip
+        return SQLiteStore(s.path, ann_threshold=s.ann_threshold, ann_connectivity=s.ann_connectivity,
+                           ann_expansion_add=s.ann_expansion_add, ann_expansion_search=s.ann_expansion_search,
+                           bm25_k1=s.bm25_k1, bm25_b=s.bm25_b)  # fmt: skip
 
     @cached_property
     def trace_store(self) -> TraceStore:
-        """Traces in their own file beside the store: logging never waits on an ingest's write lock, and a
-        run that changes nothing leaves the knowledge base untouched."""
-        self._engine()
+        """Traces in their own file beside the store (SQLite: logging never waits on an ingest's write lock,
+        and a run that changes nothing leaves the knowledge base untouched), or in the PostgreSQL database."""
+        if (url := self._postgres) is not None:
+            return PostgresTraceStore(url)
         return SQLiteTraceStore(self.settings.store.beside(".traces.db"))
 
     @cached_property
     def key_store(self) -> KeyStore:
         """API keys (``[api] keys_path`` overrides where the SQLite file lives)."""
-        self._engine()
+        if (url := self._postgres) is not None:
+            return PostgresKeyStore(url)
         return SQLiteKeyStore(self.settings.api.keys_path or self.settings.store.beside(".keys.db"))
 
     @cached_property
     def job_store(self) -> JobStore:
         """Ingest jobs every API worker process shares."""
-        self._engine()
+        if (url := self._postgres) is not None:
+            return PostgresJobStore(url)
         return SQLiteJobStore(self.settings.store.beside(".jobs.db"))
 
     @cached_property
     def prompt_store(self) -> PromptStore:
-        """Prompt versions and labels created at run time (``<store>.ops.db``)."""
-        self._engine()
+        """Prompt versions and labels created at run time (``<store>.ops.db``, or the PostgreSQL database)."""
+        if (url := self._postgres) is not None:
+            return PostgresPromptStore(url)
         return SQLitePromptStore(self.settings.store.beside(".ops.db"))
 
     @cached_property
     def experiment_store(self) -> ExperimentStore:
-        self._engine()
+        if (url := self._postgres) is not None:
+            return PostgresExperimentStore(url)
         return SQLiteExperimentStore(self.settings.store.beside(".ops.db"))
 
     @cached_property
     def feedback_store(self) -> FeedbackStore:
-        self._engine()
+        if (url := self._postgres) is not None:
+            return PostgresFeedbackStore(url)
         return SQLiteFeedbackStore(self.settings.store.beside(".ops.db"))
 
     @cached_property

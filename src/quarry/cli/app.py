@@ -17,6 +17,7 @@ from quarry.cli import (
     ask,
     cache,
     config,
+    db,
     documents,
     drift,
     eval_answers,
@@ -93,6 +94,7 @@ app.add_typer(prompts.prompts_app, name="prompts")
 app.add_typer(experiments.experiments_app, name="experiments")
 app.add_typer(drift.drift_app, name="drift")
 app.add_typer(feedback.feedback_app, name="feedback")
+app.add_typer(db.db_app, name="db")
 app.command()(serve.serve)
 _ = eval_answers  # registers `eval answers` and `eval runs` on the eval group
 

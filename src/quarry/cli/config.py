@@ -38,7 +38,7 @@ def init(
     quarry.store.collections()
     quarry.close()
     console.print(f"[green]created[/] {path}", highlight=False)
-    console.print(f"store: {quarry.settings.store.path}", highlight=False)
+    console.print(f"store: {quarry.settings.store.where}", highlight=False)
 
 
 @config_app.command("show")

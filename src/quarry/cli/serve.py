@@ -50,7 +50,7 @@ def serve(
     quarry = system(ctx)  # checks the settings and opens the store once, in this process, before any worker
     settings = quarry.settings
     bind_host, bind_port = host or settings.api.host, port if port is not None else settings.api.port
-    console.print(f"serving {settings.store.path} on http://{bind_host}:{bind_port} ({workers} worker(s))")
+    console.print(f"serving {settings.store.where} on http://{bind_host}:{bind_port} ({workers} worker(s))")
     common: dict[str, Any] = {"host": bind_host, "port": bind_port, "log_level": log_level, "access_log": False}
     if workers == 1:
         from quarry.api import create_app

@@ -97,6 +97,15 @@ class StoreSettings(Section):
     def engine(self) -> Literal["sqlite", "postgresql"]:
         return "postgresql" if self.url and not self.url.lower().startswith("sqlite:") else "sqlite"
 
+    @property
+    def where(self) -> str:
+        """Where the knowledge base lives, for messages: the SQLite file, or the database URL without its password."""
+        if self.engine == "sqlite" or self.url is None:
+            return str(self.path)
+        from quarry.settings.effective import mask
+
+        return str(mask("store.url", self.url))
+
     def sqlite_file(self) -> Path | None:
         """The file a ``sqlite:///`` URL names (relative paths are relative to the config file), else None."""
         if not self.url or self.engine != "sqlite":

@@ -30,7 +30,7 @@ def start_server(folder: Path) -> str:
         import pgserver  # the dev extra
 
     folder.mkdir(parents=True, exist_ok=True)
-    server = _SERVERS.get(folder) or pgserver.get_server(folder, cleanup_mode="stop")
+    server = _SERVERS.get(folder) or pgserver.get_server(folder, cleanup_mode="stop")  # type: ignore[attr-defined]
     _SERVERS[folder] = server
     return str(server.get_uri())
 
