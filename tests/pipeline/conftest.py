@@ -1,4 +1,5 @@
-"""A real system (SQLite store, real MiniLM behind the embedding cache) in a temporary folder."""
+"""A real system (real MiniLM behind the embedding cache) in a temporary folder, on each store engine: every
+sync-safety test runs on the embedded SQLite store and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from quarry.assembly import Quarry, build
@@ -68,9 +70,10 @@ class Counting(Embedder):
         return self.inner.count_tokens(text)
 
 
-@pytest.fixture
-def system(tmp_path: Path, minilm: Embedder) -> Iterator[Quarry]:
-    quarry = build(Settings(store=StoreSettings(path=tmp_path / "store" / "quarry.db")))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def system(request: pytest.FixtureRequest, tmp_path: Path, minilm: Embedder) -> Iterator[Quarry]:
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    quarry = build(Settings(store=StoreSettings(path=tmp_path / "store" / "quarry.db", url=url)))
     counting = Counting(minilm)
     quarry.__dict__["embedder"] = CachedEmbedder(counting, EmbeddingCache(tmp_path / "store" / "cache.db"))
     yield quarry
@@ -86,18 +89,46 @@ def model_texts(quarry: Quarry) -> int:
     return inner.texts
 
 
-class WriteWatcher:
-    """Notices commits to a SQLite file made by any other connection (``PRAGMA data_version``)."""
+def engine_env(quarry: Quarry) -> dict[str, str]:
+    """The environment that points a ``quarry`` subprocess at ``quarry``'s store."""
+    store = quarry.settings.store
+    return {"QUARRY_STORE__PATH": str(store.path)} | ({"QUARRY_STORE__URL": store.url} if store.url else {})
 
-    def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(path)
+
+def document_texts(quarry: Quarry) -> list[str]:
+    """Every stored document's text, read over a connection of its own (what another process sees)."""
+    if quarry.settings.store.url:
+        with psycopg.connect(quarry.settings.store.url) as conn:
+            return [row[0] for row in conn.execute("SELECT text FROM documents").fetchall()]
+    db = sqlite3.connect(f"file:{quarry.settings.store.path}?mode=ro", uri=True)
+    try:
+        return [row[0] for row in db.execute("SELECT text FROM documents").fetchall()]
+    finally:
+        db.close()
+
+
+class WriteWatcher:
+    """Notices commits made by any other connection: ``PRAGMA data_version`` of a SQLite file; on PostgreSQL,
+    the newest row version (``xmin``) and the row count of every Quarry table."""
+
+    def __init__(self, quarry: Quarry) -> None:
+        self.url = quarry.settings.store.url
+        self.db = sqlite3.connect(quarry.settings.store.path) if self.url is None else None
         self.start = self._version()
 
-    def _version(self) -> int:
-        return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+    def _version(self) -> object:
+        if self.db is not None:
+            return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+        assert self.url is not None
+        tables = ("collections", "sources", "documents", "chunks", "postings")
+        with psycopg.connect(self.url) as conn:
+            return [
+                conn.execute(f"SELECT count(*), max(xmin::text::bigint) FROM {table}").fetchone() for table in tables
+            ]
 
     def written(self) -> bool:
         return self._version() != self.start
 
     def close(self) -> None:
-        self.db.close()
+        if self.db is not None:
+            self.db.close()

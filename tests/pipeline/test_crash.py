@@ -16,7 +16,7 @@ from pathlib import Path
 from quarry.assembly import Quarry
 from quarry.ingest.sources import FolderSource
 from tests.conftest import SCIFACT
-from tests.pipeline.conftest import model_texts
+from tests.pipeline.conftest import document_texts, engine_env, model_texts
 
 DOCS = 240
 MARK = "Quarryrevisionmarker"
@@ -33,19 +33,15 @@ def _write_corpus(folder: Path, *, revised: bool) -> None:
             (folder / f"{record['_id']}.md").write_text(body)
 
 
-def _versions(db_path: Path) -> tuple[int, int]:
-    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        rows = db.execute("SELECT text FROM documents").fetchall()
-    finally:
-        db.close()
-    revised = sum(MARK in r[0] for r in rows)
-    return len(rows) - revised, revised
+def _versions(system: Quarry) -> tuple[int, int]:
+    texts = document_texts(system)
+    revised = sum(MARK in text for text in texts)
+    return len(texts) - revised, revised
 
 
-def _kill_mid_ingest(folder: Path, db_path: Path) -> int:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUARRY_")}
-    env |= {"QUARRY_STORE__PATH": str(db_path), "QUARRY_INGEST__BATCH_CHUNKS": "16", "OMP_NUM_THREADS": "1"}
+def _kill_mid_ingest(folder: Path, system: Quarry) -> int:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUARRY_")} | engine_env(system)
+    env |= {"QUARRY_INGEST__BATCH_CHUNKS": "16", "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "quarry", "ingest", str(folder), "--collection", "kb", "--json"],
         env=env,
@@ -55,7 +51,7 @@ def _kill_mid_ingest(folder: Path, db_path: Path) -> int:
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline and process.poll() is None:
-            if _versions(db_path)[1] >= 20:
+            if _versions(system)[1] >= 20:
                 break
             time.sleep(0.05)
         process.send_signal(signal.SIGKILL)
@@ -77,17 +73,17 @@ def test_sigkill_mid_ingest_leaves_every_document_whole_and_the_next_run_complet
     assert first.new == DOCS
     _write_corpus(folder, revised=True)
 
-    db_path = system.settings.store.path
-    assert _kill_mid_ingest(folder, db_path) == -signal.SIGKILL
-    old, new = _versions(db_path)
+    assert _kill_mid_ingest(folder, system) == -signal.SIGKILL
+    old, new = _versions(system)
     assert old + new == DOCS
     assert 0 < new < DOCS, "the kill must land half-way for this test to mean anything"
 
-    check = sqlite3.connect(db_path)
-    try:
-        assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    finally:
-        check.close()
+    if system.settings.store.engine == "sqlite":
+        check = sqlite3.connect(system.settings.store.path)
+        try:
+            assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        finally:
+            check.close()
     for info in system.store.documents("kb", limit=DOCS):
         document = system.store.document("kb", info.uri)
         assert document is not None
@@ -103,6 +99,6 @@ def test_sigkill_mid_ingest_leaves_every_document_whole_and_the_next_run_complet
     assert second.ok
     assert second.changed + second.unchanged == DOCS
     assert second.documents_written == DOCS - new
-    assert _versions(db_path) == (0, DOCS)
+    assert _versions(system) == (0, DOCS)
     assert model_texts(system) - embedded <= second.chunks_written
     assert len({h.document_uri for h in system.store.search_text("kb", MARK, DOCS * 3)}) == DOCS

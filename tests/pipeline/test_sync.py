@@ -66,7 +66,7 @@ def test_rerun_of_an_unchanged_folder_embeds_nothing_and_writes_nothing(system: 
     folder = copy_files(GOOD_FILES + BAD_FILES[:2], tmp_path / "docs")
     _ingest(system, folder)
     embedded = model_texts(system)
-    watcher = WriteWatcher(system.settings.store.path)
+    watcher = WriteWatcher(system)
     try:
         again = _ingest(system, folder)
         assert not watcher.written()
