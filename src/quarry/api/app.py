@@ -33,10 +33,10 @@ from quarry.api.routes import (
     traces,
 )
 from quarry.api.schemas import ErrorResponse
-from quarry.api.security import RateLimiter
+from quarry.api.security import Limiter, RateLimiter
 from quarry.api.trace_metrics import TraceMetrics
 from quarry.assembly import Quarry
-from quarry.cache.results import ResultCache, ResultCacheConfig
+from quarry.cache.results import ResultCache, ResultCacheConfig, SearchResultCache
 from quarry.errors import QuarryError
 from quarry.settings import Settings
 
@@ -77,6 +77,19 @@ def result_cache_config(settings: Settings) -> ResultCacheConfig:
     )
 
 
+def _shared_state(settings: Settings, workers: int, cache: ResultCacheConfig) -> tuple[Limiter, SearchResultCache]:
+    """The rate limiter and search result cache: in Redis for every process when ``[api] redis_url`` is set
+    (one global bucket per key), else this process's own, each worker getting its share of the rate."""
+    api = settings.api
+    if api.redis_url:
+        from quarry.cache.shared_redis import RedisRateLimiter, RedisResultCache, redis_client
+
+        client = redis_client(api.redis_url, "api.redis_url")
+        return RedisRateLimiter(client, api.rate_per_s, api.rate_burst), RedisResultCache(client, cache)
+    share = max(1, workers)
+    return RateLimiter(api.rate_per_s / share, max(1, api.rate_burst // share)), ResultCache(cache)
+
+
 def create_app(
     quarry: Quarry,
     settings: Settings | None = None,
@@ -101,9 +114,7 @@ def create_app(
     jobs_manager = JobManager(lambda: quarry.ingestor, metrics, quarry.job_store, workers=settings.api.ingest_workers)
     quarry.tracer.sinks.insert(0, RequestTagger())
     quarry.tracer.sinks.append(TraceMetrics(metrics.registry))
-    share = max(1, workers)
-    limiter = RateLimiter(settings.api.rate_per_s / share, max(1, settings.api.rate_burst // share))
-    results = ResultCache(cache or result_cache_config(settings))
+    limiter, results = _shared_state(settings, workers, cache or result_cache_config(settings))
     token = metrics_token if metrics_token is not None else os.environ.get(settings.api.metrics_token_env)
     context = ApiContext(quarry, settings, keys, limiter, metrics, jobs_manager, results, token or None)
 

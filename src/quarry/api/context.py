@@ -12,9 +12,9 @@ from quarry.api.access_log import ACCESS
 from quarry.api.errors import CALLER_KEY, REQUEST_ID, ApiError
 from quarry.api.jobs import JobManager
 from quarry.api.metrics import Metrics
-from quarry.api.security import Caller, RateLimiter, authenticate
+from quarry.api.security import Caller, Limiter, authenticate
 from quarry.assembly import Quarry
-from quarry.cache.results import ResultCache
+from quarry.cache.results import SearchResultCache
 from quarry.errors import QuarryError
 from quarry.settings import Settings
 from quarry.stores.keys import KeyStore
@@ -28,10 +28,10 @@ class ApiContext:
     quarry: Quarry
     settings: Settings
     keys: KeyStore
-    limiter: RateLimiter
+    limiter: Limiter
     metrics: Metrics
     jobs: JobManager
-    results: ResultCache
+    results: SearchResultCache
     metrics_token: str | None = None  # a scraper's bearer token for /metrics (admin keys work too)
 
 

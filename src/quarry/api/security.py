@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from quarry.api.errors import ApiError
 from quarry.pipeline.access import PRINCIPALS
@@ -87,6 +87,14 @@ class Caller:
         return dict(metadata) if self.sees_everything else {k: v for k, v in metadata.items() if k != PRINCIPALS}
 
 
+class Limiter(Protocol):
+    """A per-key request budget: :class:`RateLimiter` in process, or one shared in Redis."""
+
+    def take(self, key: str) -> float:
+        """0 when the request may go ahead, else the seconds until it could."""
+        ...
+
+
 class RateLimiter:
     """A token bucket per key: ``rate`` tokens a second, at most ``burst`` saved up."""
 
@@ -108,7 +116,7 @@ class RateLimiter:
             return (1.0 - tokens) / self.rate
 
 
-def authenticate(keys: KeyStore, limiter: RateLimiter, access: AccessSettings, token: str | None) -> Caller:
+def authenticate(keys: KeyStore, limiter: Limiter, access: AccessSettings, token: str | None) -> Caller:
     """The caller for a bearer ``token``: 401 without a valid key, 429 over its rate."""
     if not token:
         raise ApiError(

@@ -253,13 +253,14 @@ class Quarry:
 
     @cached_property
     def answer_cache(self) -> SemanticCache | None:
-        """The semantic answer cache (``[cache]``): SQLite beside the store, or Redis when ``url`` is set."""
+        """The semantic answer cache (``[cache]``): SQLite beside the store, or Redis when ``[cache] url`` (or,
+        failing that, ``[api] redis_url``) is set."""
         settings = self.settings.cache
         if not settings.enabled:
             return None
         backend: AnswerCacheBackend
-        if settings.url:
-            backend = RedisAnswerCache.from_url(settings.url, ttl_s=settings.ttl_s)
+        if url := settings.url or self.settings.api.redis_url:
+            backend = RedisAnswerCache.from_url(url, ttl_s=settings.ttl_s)
         else:
             backend = SQLiteAnswerCache(self.settings.store.beside(".answers.db"))
         return SemanticCache(backend, threshold=settings.threshold, ttl_s=settings.ttl_s)

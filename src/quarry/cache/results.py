@@ -18,8 +18,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Protocol
 
-__all__ = ["ResultCache", "ResultCacheConfig", "ResultCacheStats"]
+__all__ = ["ResultCache", "ResultCacheConfig", "ResultCacheStats", "SearchResultCache"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,21 @@ class ResultCacheStats:
     misses: int
     entries: int
     bytes: int
+
+
+class SearchResultCache(Protocol):
+    """What the API needs of a result cache: this module's per-process one, or a shared one in Redis."""
+
+    @property
+    def enabled(self) -> bool: ...
+
+    def get(self, key: Hashable) -> bytes | None: ...
+
+    def put(self, key: Hashable, value: bytes) -> None: ...
+
+    def clear(self) -> None: ...
+
+    def stats(self) -> ResultCacheStats: ...
 
 
 class ResultCache:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from quarry.settings.section import Section
 
@@ -27,7 +27,12 @@ class ApiSettings(Section):
     ingest_roots: list[Path] = Field(default_factory=list, description="server folders admins may ingest by path")
     ingest_workers: int = Field(2, ge=1, le=32, description="ingest jobs run at once per server process")
     keys_path: Path | None = Field(None, description="API key database; default <store>.keys.db beside the store")
-    result_cache: bool = Field(True, description="cache search responses per process (writes invalidate)")
+    redis_url: str | None = Field(
+        None,
+        description="redis://host:port/db: rate limits and the search result cache shared by every API process "
+        "(and the answer cache, unless [cache] url names another); None = per process",
+    )
+    result_cache: bool = Field(True, description="cache search responses (writes invalidate)")
     result_cache_entries: int = Field(4096, ge=1, description="search result cache: most entries")
     result_cache_mb: float = Field(64.0, gt=0, description="search result cache: most megabytes")
     result_cache_ttl_s: float = Field(300.0, ge=0, description="search result cache: seconds an entry lives")
@@ -38,3 +43,10 @@ class ApiSettings(Section):
         900.0, ge=0, description="seconds between drift reports exported as quarry_drift_* gauges; 0 = off"
     )
     access_log: bool = Field(True, description="one JSON line per request on stdout (trace id, key id, status, ms)")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("use redis://host:port/db (or rediss://, unix://), or leave it unset")
+        return value
