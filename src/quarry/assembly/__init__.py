@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 
 from quarry.cache import EmbeddingCache
 from quarry.cache.semantic import AnswerCacheBackend, SemanticCache
@@ -149,16 +149,24 @@ class Quarry:
 
     @cached_property
     def ingestor(self) -> Ingestor:
+        ingest = self.settings.ingest
+        embedder, parse_units, window = self.embedder, None, 1
+        if ingest.engine == "ray":  # parsing and embedding on Ray workers; checks, chunking and writes here
+            from quarry.pipeline.ray_engine import RayEmbedder, connect, ray_parse_units
+
+            connect(ingest.ray_address, ingest.ray_workers)
+            local = self.embedder.inner if isinstance(self.embedder, CachedEmbedder) else self.embedder
+            remote = RayEmbedder(partial(build_embedder, self.settings.embeddings), local, ingest.ray_workers)
+            embedder = (
+                CachedEmbedder(remote, self.embedder.cache) if isinstance(self.embedder, CachedEmbedder) else remote
+            )
+            registry = partial(default_registry, pdf_tables=ingest.pdf_tables, max_bytes=int(ingest.max_file_mb * 1e6))
+            parse_units, window = ray_parse_units(registry, ingest.ray_workers), ingest.parse_window
         return Ingestor(
-            self.store,
-            self.embedder,
-            self.parsers,
-            self.settings.chunking,
-            self.tracer,
-            batch_chunks=self.settings.ingest.batch_chunks,
-            access=self.settings.access,
-            screen=IngestGuards(self.guardrails),
-        )
+            self.store, embedder, self.parsers, self.settings.chunking, self.tracer,
+            batch_chunks=ingest.batch_chunks, access=self.settings.access, screen=IngestGuards(self.guardrails),
+            parse_units=parse_units, window=window,
+        )  # fmt: skip
 
     @cached_property
     def searcher(self) -> Searcher:

@@ -29,6 +29,9 @@ def ingest(
     id_column: Annotated[str, typer.Option(help="SQL column with a stable row id")] = "id",
     text_column: Annotated[str, typer.Option(help="SQL column with the text")] = "text",
     title_column: Annotated[str | None, typer.Option(help="SQL column with a title")] = None,
+    engine: Annotated[
+        str | None, typer.Option(help="local, or ray: parse and embed on a Ray cluster ([ingest] ray_address)")
+    ] = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="exit 1 also when files were skipped (unsupported, binary, too large)")
     ] = False,
@@ -42,6 +45,10 @@ def ingest(
 
     quarry = system(ctx)
     settings = quarry.settings.ingest
+    if engine is not None:
+        if engine not in ("local", "ray"):
+            raise typer.BadParameter("use local or ray", param_hint="--engine")
+        settings.engine = "ray" if engine == "ray" else "local"
     source = open_source(
         target,
         include=[*settings.include, *(include or [])],

@@ -14,7 +14,7 @@ the raw bytes *and* the pipeline fingerprint (parser version, chunking settings,
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from quarry import __version__
 from quarry.chunking import chunk_document
@@ -31,7 +31,26 @@ from quarry.stores.base import SourceState, Store
 from quarry.tracing import Trace, Tracer
 from quarry.types import Chunk, Document, RawDocument, content_hash
 
-__all__ = ["Ingestor"]
+__all__ = ["Ingestor", "ParseUnits", "parse_each"]
+
+Parsed = list[Document] | ParseError
+ParseUnits = Callable[[Sequence[RawDocument]], list[Parsed]]
+"""Parses several units at once (the documents of each, or the error it raised), e.g. on a Ray cluster."""
+
+
+def parse_each(parsers: ParserRegistry) -> ParseUnits:
+    """Parse units one after the other in this process."""
+
+    def parse(items: Sequence[RawDocument]) -> list[Parsed]:
+        found: list[Parsed] = []
+        for item in items:
+            try:
+                found.append(parsers.parse(item))
+            except ParseError as exc:
+                found.append(exc)
+        return found
+
+    return parse
 
 
 class Ingestor:
@@ -46,9 +65,14 @@ class Ingestor:
         batch_chunks: int = 512,
         access: AccessSettings | None = None,
         screen: IngestScreen | None = None,
+        parse_units: ParseUnits | None = None,
+        window: int = 1,
     ) -> None:
+        """``parse_units``/``window``: parse up to ``window`` changed units together with ``parse_units`` (a Ray
+        cluster, say); by default each unit is parsed here when its turn comes."""
         self.store, self.embedder, self.parsers, self.chunking, self.tracer = store, embedder, parsers, chunking, tracer
         self.batch_chunks = batch_chunks
+        self.parse_units, self.window = parse_units or parse_each(parsers), max(1, window)
         self.access = AccessPolicy(access)
         self.fingerprint = content_hash(
             f"quarry {__version__}|{embedder.model_id}|{chunking.max_tokens}|{chunking.overlap_tokens}"
@@ -104,14 +128,31 @@ class _Run:
         total = getattr(source, "count", None)
         self.notify(Progress("start", total=total() if callable(total) else None))
         seen: set[str] = set()
+        window: list[RawDocument | Unreadable] = []
         for item in self._items(source):
             seen.add(item.uri)
             self.report.seen += 1
-            status = self._unit(item, states.get(item.uri))
-            self.notify(Progress("unit", uri=item.uri, status=status))
+            window.append(item)
+            if len(window) >= self.ingestor.window:
+                self._units(window, states)
+                window = []
+        self._units(window, states)
         self._flush()
         if sync:
             self._delete_gone([uri for uri in states if uri not in seen])
+
+    def _units(self, items: list[RawDocument | Unreadable], states: dict[str, SourceState]) -> None:
+        """Parse the changed units of ``items`` together, then store each in order."""
+        keys = {id(item): content_hash(item.raw_hash + self.ingestor.fingerprint) for item in items
+                if isinstance(item, RawDocument)}  # fmt: skip
+        changed = [item for item in items if isinstance(item, RawDocument) and not _current(states, item, keys)]
+        parsed: dict[int, Parsed] = {}
+        if changed:
+            with self.trace.stage("parse", units=len(changed)):
+                parsed = dict(zip(map(id, changed), self.ingestor.parse_units(changed), strict=True))
+        for item in items:
+            status = self._unit(item, states.get(item.uri), keys.get(id(item), ""), parsed.get(id(item)))
+            self.notify(Progress("unit", uri=item.uri, status=status))
 
     def _items(self, source: Source) -> Iterator[RawDocument | Unreadable]:
         iterator = iter(source)
@@ -123,21 +164,16 @@ class _Run:
                 span.add(units=1, bytes=len(item.data) if isinstance(item, RawDocument) else 0)
             yield item
 
-    def _unit(self, item: RawDocument | Unreadable, state: SourceState | None) -> str:
+    def _unit(self, item: RawDocument | Unreadable, state: SourceState | None, key: str, parsed: Parsed | None) -> str:
         if isinstance(item, Unreadable):
             return self._fail(item.uri, item.reason, item.kind, state, raw_hash="")
-        key = content_hash(item.raw_hash + self.ingestor.fingerprint)
-        if state is not None and state.raw_hash == key and state.status == "ok":
+        if parsed is None:  # unchanged (a unit that failed before is parsed again: its reason is reported afresh)
             self.report.unchanged += 1
             return "unchanged"
-        # a unit that failed before is parsed again: its reason (and whether it is a skip) is reported afresh
-        try:
-            with self.trace.stage("parse", units=1):
-                documents = self.ingestor.parsers.parse(item)
-        except ParseError as exc:
-            return self._fail(item.uri, str(exc), exc.reason, state, raw_hash=key)
-        self._documents(item.uri, documents)
-        self.batch.states.append(SourceState(item.uri, key, documents=len(documents), updated_at=time.time()))
+        if isinstance(parsed, ParseError):
+            return self._fail(item.uri, str(parsed), parsed.reason, state, raw_hash=key)
+        self._documents(item.uri, parsed)
+        self.batch.states.append(SourceState(item.uri, key, documents=len(parsed), updated_at=time.time()))
         status = "new" if state is None else "changed"
         setattr(self.report, status, getattr(self.report, status) + 1)
         return status
@@ -193,6 +229,11 @@ class _Run:
         with self.trace.stage("sync", deleted=len(uris)):
             self.store.write(self.collection, delete_sources=uris)
         self.report.deleted += len(uris)
+
+
+def _current(states: dict[str, SourceState], item: RawDocument, keys: dict[int, str]) -> bool:
+    state = states.get(item.uri)
+    return state is not None and state.raw_hash == keys[id(item)] and state.status == "ok"
 
 
 def _ignore(_: Progress) -> None:

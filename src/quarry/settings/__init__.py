@@ -247,6 +247,14 @@ class IngestSettings(Section):
         description="PDF tables as Markdown tables (pdfplumber): closer to the reference conversions (0.91 vs 0.84) "
         "and answerable by row, at ~35x the parse time of plain text (bench/RESULTS.md, Document conversion)",
     )
+    engine: Literal["local", "ray"] = Field(
+        "local", description="where parsing and embedding run: this process, or a Ray cluster (quarry[ray])"
+    )
+    ray_address: str | None = Field(
+        None, description="Ray cluster to join (ray://host:10001 or 'auto'); None starts a local one"
+    )
+    ray_workers: int = Field(2, ge=1, le=1024, description="Ray parse and embedding workers")
+    parse_window: int = Field(64, ge=1, description="files handed to Ray workers at once (memory: their bytes)")
 
 
 class TracingSettings(Section):
