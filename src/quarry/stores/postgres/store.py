@@ -46,6 +46,7 @@ class PostgresStore:
         self.ann = (ann_threshold, ann_connectivity, ann_expansion_add)
         self.ef_search, self.k1, self.b = ann_expansion_search, bm25_k1, bm25_b
         self._db: Database | None = open_database(url)
+        self._infos: dict[str, tuple[tuple[object, ...], CollectionInfo]] = {}  # name → (state, info)
 
     @property
     def db(self) -> Database:
@@ -94,11 +95,25 @@ class PostgresStore:
             ]
 
     def collection(self, name: str) -> CollectionInfo:
+        """Counting a collection's chunks scans them, so the counts are remembered per (id, generation,
+        description): one primary-key read decides whether they still hold (any process's write moves the
+        generation)."""
         with self.db.transaction() as conn:
-            row = conn.execute(_COLLECTION_INFO + " WHERE c.name = %s", (name,)).fetchone()
+            state = conn.execute(
+                "SELECT id, generation, description, embedder FROM collections WHERE name = %s", (name,)
+            ).fetchone()
+            if state is None:
+                raise CollectionNotFound(name)
+            key = tuple(state.values())
+            remembered = self._infos.get(name)
+            if remembered is not None and remembered[0] == key:
+                return remembered[1]
+            row = conn.execute(_COLLECTION_INFO + " WHERE c.id = %s", (state["id"],)).fetchone()
         if row is None:
             raise CollectionNotFound(name)
-        return to_collection(row)
+        info = to_collection(row)
+        self._infos[name] = (key, info)
+        return info
 
     def delete_collection(self, name: str) -> None:
         with self.db.transaction() as conn:
