@@ -1,7 +1,8 @@
 """Two `quarry serve` processes (separate folders, as on two hosts) on one PostgreSQL database and one Redis: an
 upload through one is a job both can see, both return the same search results, a response cached by one is served
 by the other, a deletion through one is gone from both at once, a key's rate limit holds for both together, and a
-key revoked from the command line is refused by both on the next request."""
+key revoked from the command line is refused by both on the next request; every key's requests are counted for
+the fleet."""
 
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ def test_two_api_processes_on_one_database_serve_the_same_state(
         host.mkdir()
     writer = json.loads(_quarry(hosts[0], postgres_url, "keys", "create", "--scope", "write", "--json"))
     reader = json.loads(_quarry(hosts[1], postgres_url, "keys", "create", "--scope", "read", "--json"))
+    admin = json.loads(_quarry(hosts[1], postgres_url, "keys", "create", "--scope", "admin", "--json"))
     ports = [free_port(), free_port()]
     servers = [
         subprocess.Popen([sys.executable, "-m", "quarry", "serve", "--port", str(port)], cwd=host,
@@ -89,6 +91,12 @@ def test_two_api_processes_on_one_database_serve_the_same_state(
         codes = [httpx.get(f"{(a, b)[i % 2]}/v1/collections", headers=read).status_code for i in range(40)]
         assert set(codes) == {200, 429} and codes.count(200) <= 26
         assert 429 in codes[0::2] and 429 in codes[1::2]
+        # the same limiter counts every key's requests for the whole fleet
+        usage = httpx.get(f"{b}/v1/keys/usage", headers={"Authorization": f"Bearer {admin['token']}"}).json()
+        counted = {u["key_id"]: u for u in usage}[reader["id"]]
+        assert (counted["requests"], counted["rate_limited"], counted["shared"]) == (45, codes.count(429), True)
+        listed = json.loads(_quarry(hosts[0], postgres_url, "keys", "list", "--json"))
+        assert {k["id"]: k["requests"] for k in listed}[reader["id"]] == 45
         _quarry(hosts[0], postgres_url, "keys", "revoke", reader["id"])
         assert [httpx.post(f"{base}/v1/search", json=query, headers=read).status_code for base in (a, b)] == [401, 401]
     finally:

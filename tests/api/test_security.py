@@ -65,6 +65,11 @@ def test_rate_limit_is_per_key_with_retry_after(fresh_api: Callable[..., Api]) -
     assert limited.json()["error"]["code"] == "rate_limited"
     assert 1 <= int(limited.headers["retry-after"]) <= 2
     assert api.client.get("/v1/collections", headers=second).status_code == 200
+    admin = api.headers("admin")
+    usage = {u["key_id"]: u for u in api.client.get("/v1/keys/usage", headers=admin).json()}
+    counts = sorted((u["requests"], u["rate_limited"], u["shared"]) for u in usage.values())
+    assert counts == [(1, 0, False), (1, 0, False), (4, 2, False)]  # the admin's own call counts too
+    assert api.client.get("/v1/keys/usage", headers=second).status_code == 403  # not an admin key
 
 
 def test_body_and_upload_limits(fresh_api: Callable[..., Api]) -> None:

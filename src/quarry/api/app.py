@@ -32,6 +32,7 @@ from quarry.api.routes import (
     search,
     traces,
 )
+from quarry.api.routes import keys as keys_routes
 from quarry.api.schemas import ErrorResponse
 from quarry.api.security import Limiter, RateLimiter
 from quarry.api.trace_metrics import TraceMetrics
@@ -133,7 +134,8 @@ def create_app(
     app.state.metrics = metrics
     app.state.drift = drift
     install_handlers(app)
-    routers = (health, collections, documents, jobs, search, answer, openai, traces, feedback, prompts, experiments)
+    routers = (health, collections, documents, jobs, search, answer, openai, traces, feedback, prompts, experiments,
+               keys_routes)  # fmt: skip
     for module in routers:
         app.include_router(module.router)
     app.add_middleware(

@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from quarry.api.errors import ApiError
+from quarry.cache.results import KeyUsage
 from quarry.pipeline.access import PRINCIPALS
 from quarry.settings import AccessSettings
 from quarry.stores.filters import And, AnyOf, Eq, Filter, Or
@@ -88,10 +89,15 @@ class Caller:
 
 
 class Limiter(Protocol):
-    """A per-key request budget: :class:`RateLimiter` in process, or one shared in Redis."""
+    """A per-key request budget that also counts each key's requests: :class:`RateLimiter` in process, or one
+    shared by every process in Redis."""
 
     def take(self, key: str) -> float:
         """0 when the request may go ahead, else the seconds until it could."""
+        ...
+
+    def usage(self, key_ids: Sequence[str]) -> dict[str, KeyUsage]:
+        """The keys' counts (keys never seen are absent)."""
         ...
 
 
@@ -101,7 +107,13 @@ class RateLimiter:
     def __init__(self, rate: float, burst: int) -> None:
         self.rate, self.burst = rate, float(burst)
         self._buckets: dict[str, tuple[float, float]] = {}
+        self._counts: dict[str, tuple[int, int, float]] = {}  # key → (requests, refused, last epoch s)
         self._lock = threading.Lock()
+
+    def usage(self, key_ids: Sequence[str]) -> dict[str, KeyUsage]:
+        """This process's counts (with ``[api] redis_url``, the fleet's)."""
+        with self._lock:
+            return {k: KeyUsage(*self._counts[k]) for k in key_ids if k in self._counts}
 
     def take(self, key: str) -> float:
         """0 when the request may go ahead, else the seconds until it could."""
@@ -109,11 +121,11 @@ class RateLimiter:
         with self._lock:
             tokens, last = self._buckets.get(key, (self.burst, now))
             tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / self.rate
+            requests, refused, _ = self._counts.get(key, (0, 0, 0.0))
+            allowed = tokens >= 1.0
+            self._counts[key] = (requests + 1, refused + (not allowed), time.time())
+            self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
+            return 0.0 if allowed else (1.0 - tokens) / self.rate
 
 
 def authenticate(keys: KeyStore, limiter: Limiter, access: AccessSettings, token: str | None) -> Caller:

@@ -20,7 +20,16 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["ResultCache", "ResultCacheConfig", "ResultCacheStats", "SearchResultCache"]
+__all__ = ["KeyUsage", "ResultCache", "ResultCacheConfig", "ResultCacheStats", "SearchResultCache"]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyUsage:
+    """An API key's requests (as counted by the rate limiter), how many it refused, and the last (epoch s)."""
+
+    requests: int
+    limited: int
+    last_used: float
 
 
 @dataclass(frozen=True, slots=True)

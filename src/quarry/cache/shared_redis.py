@@ -11,15 +11,16 @@ result cache. Without it each process keeps its own (``RateLimiter``, ``ResultCa
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import Any
 
-from quarry.cache.results import ResultCacheConfig, ResultCacheStats
+from quarry.cache.results import KeyUsage, ResultCacheConfig, ResultCacheStats
 from quarry.errors import ConfigError
 
 __all__ = ["RedisRateLimiter", "RedisResultCache", "redis_client"]
 
-# KEYS[1] bucket; ARGV rate, burst. Returns 0 when a token was taken, else milliseconds until one is free.
+# KEYS[1] bucket, KEYS[2] usage counters; ARGV rate, burst. Returns 0 when a token was taken, else the milliseconds
+# until one is free; counts the request (and whether it was refused) in the same round trip.
 _TAKE = """
 local now = redis.call('TIME')
 local t = tonumber(now[1]) + tonumber(now[2]) / 1e6
@@ -31,6 +32,9 @@ local wait = 0
 if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil((1 - tokens) / rate * 1000) end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(t))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+redis.call('HINCRBY', KEYS[2], 'requests', 1)
+if wait > 0 then redis.call('HINCRBY', KEYS[2], 'limited', 1) end
+redis.call('HSET', KEYS[2], 'last', tostring(t))
 return wait
 """
 
@@ -53,8 +57,22 @@ class RedisRateLimiter:
         self._take = client.register_script(_TAKE)
 
     def take(self, key: str) -> float:
-        """0 when the request may go ahead, else the seconds until it could."""
-        return int(self._take(keys=[f"{self.prefix}:{key}"], args=[self.rate, self.burst])) / 1000.0
+        """0 when the request may go ahead, else the seconds until it could (the request is counted either way)."""
+        keys = [f"{self.prefix}:{key}", f"{self.prefix}:usage:{key}"]
+        return int(self._take(keys=keys, args=[self.rate, self.burst])) / 1000.0
+
+    def usage(self, key_ids: Sequence[str]) -> dict[str, KeyUsage]:
+        """Requests each key made through every process (and how many were refused), and when it was last used."""
+        pipe = self.client.pipeline()
+        for key_id in key_ids:
+            pipe.hgetall(f"{self.prefix}:usage:{key_id}")
+        found = {}
+        for key_id, raw in zip(key_ids, pipe.execute(), strict=True):
+            fields = {k.decode() if isinstance(k, bytes) else k: v for k, v in raw.items()}
+            if fields:
+                found[key_id] = KeyUsage(int(fields.get("requests", 0)), int(fields.get("limited", 0)),
+                                         float(fields.get("last", 0)))  # fmt: skip
+        return found
 
 
 class RedisResultCache:

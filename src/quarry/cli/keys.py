@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from quarry.cli.common import JsonOpt, console, system
+from quarry.cli.common import JsonOpt, console, settings_of, system
 from quarry.errors import ConfigError, QuarryError
 
 if TYPE_CHECKING:
+    from quarry.cache.results import KeyUsage
     from quarry.stores.keys import KeyStore
 
 keys_app = typer.Typer(
@@ -65,6 +66,7 @@ def list_keys(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     from rich.table import Table
 
     keys = _keys(ctx).list()
+    usage = _usage(ctx, [k.id for k in keys])
     rows = [
         {
             "id": k.id,
@@ -74,16 +76,33 @@ def list_keys(ctx: typer.Context, as_json: JsonOpt = False) -> None:
             "note": k.note,
             "revoked": k.revoked_at is not None,
         }
+        | ({"requests": usage[k.id].requests if k.id in usage else 0} if usage is not None else {})
         for k in keys
     ]
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table("id", "scope", "collections", "principals", "note", "status", title="API keys")
+    columns = ["id", "scope", "collections", "principals", "note", "status"] + (["requests"] if usage else [])
+    table = Table(*columns, title="API keys")
     for k in keys:
         status = "revoked" if k.revoked_at is not None else "live"
-        table.add_row(k.id, k.scope, ", ".join(k.collections) or "all", ", ".join(k.principals) or "-", k.note, status)
+        cells = [k.id, k.scope, ", ".join(k.collections) or "all", ", ".join(k.principals) or "-", k.note, status]
+        if usage is not None:
+            cells.append(str(usage[k.id].requests) if k.id in usage else "0")
+        table.add_row(*cells)
     console.print(table)
+
+
+def _usage(ctx: typer.Context, key_ids: list[str]) -> dict[str, KeyUsage] | None:
+    """Requests per key across every API process, when they count them in Redis ([api] redis_url); else None."""
+    settings = settings_of(ctx).api
+    if not settings.redis_url:
+        return None
+    from quarry.cache.shared_redis import RedisRateLimiter, redis_client
+
+    limiter = RedisRateLimiter(redis_client(settings.redis_url, "api.redis_url"), settings.rate_per_s,
+                               settings.rate_burst)  # fmt: skip
+    return limiter.usage(key_ids)
 
 
 @keys_app.command("revoke")
