@@ -66,7 +66,9 @@ def arguments() -> argparse.Namespace:
 
 
 def settings_for(model: str, threads: int, **generation: Any) -> Settings:
-    return Settings(store={"path": STORE}, llm={"local": {"model": model, "n_threads": threads}}, generation=generation)
+    # a long timeout: LlamaIndex's refine prompts on a busy machine can take minutes, and a retry costs the run
+    llm = {"timeout_s": 900, "local": {"model": model, "n_threads": threads}}
+    return Settings(store={"path": STORE}, llm=llm, generation=generation)
 
 
 def documents(quarry: Quarry) -> list[Document]:
