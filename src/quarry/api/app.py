@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import anyio
@@ -16,6 +17,8 @@ from quarry import __version__
 from quarry.api.context import ApiContext, RequestTagger
 from quarry.api.drift_gauges import DriftGauges
 from quarry.api.errors import install_handlers
+from quarry.api.job_queue import JobQueue
+from quarry.api.job_specs import build_source
 from quarry.api.jobs import JobManager
 from quarry.api.metrics import Metrics
 from quarry.api.middleware import ServiceMiddleware
@@ -78,17 +81,22 @@ def result_cache_config(settings: Settings) -> ResultCacheConfig:
     )
 
 
-def _shared_state(settings: Settings, workers: int, cache: ResultCacheConfig) -> tuple[Limiter, SearchResultCache]:
-    """The rate limiter and search result cache: in Redis for every process when ``[api] redis_url`` is set
-    (one global bucket per key), else this process's own, each worker getting its share of the rate."""
+def _shared_state(
+    settings: Settings, workers: int, cache: ResultCacheConfig
+) -> tuple[Limiter, SearchResultCache, JobQueue | None]:
+    """The rate limiter, search result cache and job queue: in Redis for every process when ``[api] redis_url`` is
+    set (one global bucket per key, one queue), else this process's own (each worker getting its share of the
+    rate) and no queue (a job runs where it was accepted)."""
     api = settings.api
     if api.redis_url:
+        from quarry.api.job_queue import RedisJobQueue
         from quarry.cache.shared_redis import RedisRateLimiter, RedisResultCache, redis_client
 
         client = redis_client(api.redis_url, "api.redis_url")
-        return RedisRateLimiter(client, api.rate_per_s, api.rate_burst), RedisResultCache(client, cache)
+        limiter = RedisRateLimiter(client, api.rate_per_s, api.rate_burst)
+        return limiter, RedisResultCache(client, cache), RedisJobQueue(client)
     share = max(1, workers)
-    return RateLimiter(api.rate_per_s / share, max(1, api.rate_burst // share)), ResultCache(cache)
+    return RateLimiter(api.rate_per_s / share, max(1, api.rate_burst // share)), ResultCache(cache), None
 
 
 def create_app(
@@ -112,10 +120,12 @@ def create_app(
     metrics = Metrics(answer_cache=quarry.settings.cache.enabled)
     drift = DriftGauges(metrics.registry)
     keys = quarry.key_store
-    jobs_manager = JobManager(lambda: quarry.ingestor, metrics, quarry.job_store, workers=settings.api.ingest_workers)
+    limiter, results, queue = _shared_state(settings, workers, cache or result_cache_config(settings))
+    open_source = partial(build_source, settings=settings)
+    jobs_manager = JobManager(lambda: quarry.ingestor, metrics, quarry.job_store, open_source,
+                              workers=settings.api.ingest_workers, queue=queue)  # fmt: skip
     quarry.tracer.sinks.insert(0, RequestTagger())
     quarry.tracer.sinks.append(TraceMetrics(metrics.registry))
-    limiter, results = _shared_state(settings, workers, cache or result_cache_config(settings))
     token = metrics_token if metrics_token is not None else os.environ.get(settings.api.metrics_token_env)
     context = ApiContext(quarry, settings, keys, limiter, metrics, jobs_manager, results, token or None)
 

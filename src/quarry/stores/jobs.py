@@ -2,9 +2,10 @@
 :class:`~quarry.stores.sqlite.jobs.SQLiteJobStore`).
 
 Jobs are rows every API worker process can see, so a client polling through any worker finds its job and a
-restart forgets nothing. A job runs in the process that accepted it (an upload's bytes live there); each row
-records that process, and rows left ``queued`` or ``running`` by a process that no longer exists are marked
-failed ("interrupted"), so a client never waits on a dead job.
+restart forgets nothing. A job runs in the process that accepted it (an upload's bytes live there), or, with a
+shared queue, in the process that claimed it; each row records that process, and rows left ``queued`` or
+``running`` by a process that no longer exists are marked failed ("interrupted"), so a client never waits on a
+dead job.
 """
 
 from __future__ import annotations
@@ -45,8 +46,13 @@ class Job:
 class JobStore(Protocol):
     """Thread-safe; shared by every process that opens the same store."""
 
-    def add(self, job: Job) -> None:
-        """Record a new job as this process's (finished jobs beyond ``KEEP_FINISHED`` are dropped)."""
+    def add(self, job: Job, *, owned: bool = True) -> None:
+        """Record a new job as this process's, or (``owned=False``, a job put on a shared queue) as nobody's until a
+        process claims it; finished jobs beyond ``KEEP_FINISHED`` are dropped."""
+        ...
+
+    def claim(self, job_id: str) -> bool:
+        """Make a queued job this process's and running; False when it is not queued (another process took it)."""
         ...
 
     def save(self, job: Job) -> None:

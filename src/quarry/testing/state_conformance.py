@@ -95,3 +95,16 @@ class JobStoreConformance:
         assert finished is not None
         assert finished.status == "succeeded"
         assert jobs.fail_orphans() == 0  # this process is alive
+
+    def test_a_queued_job_is_nobodys_until_one_process_claims_it(self, jobs: JobStore) -> None:
+        jobs.add(Job("shared", "upload", "docs", "k", "r"), owned=False)
+        assert jobs.fail_unfinished() == 0  # not this process's: another replica may still take it
+        assert jobs.fail_orphans() == 0  # nor a dead process's
+        assert jobs.claim("shared") is True
+        assert jobs.claim("shared") is False  # taken once
+        claimed = jobs.get("shared")
+        assert claimed is not None
+        assert claimed.status == "running"
+        assert claimed.started_at is not None
+        assert jobs.fail_unfinished() == 1  # now it is this process's
+        assert jobs.claim("nope") is False

@@ -7,7 +7,6 @@ documents the caller's principals may see; any other document is "not found", li
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
 from pathlib import Path as FsPath
 from typing import Annotated
 
@@ -15,13 +14,13 @@ from fastapi import APIRouter, File, Form, Path, Query, UploadFile, status
 
 from quarry.api.context import ApiContext, CallerDep, ContextDep
 from quarry.api.errors import REQUEST_ID, ApiError
+from quarry.api.job_specs import JobSpec
 from quarry.api.schemas import COLLECTION, DocumentDetail, DocumentOut, IngestRequest, JobOut
 from quarry.api.security import Caller
-from quarry.api.sources import GuardedUrlSource, UploadSource, safe_name
+from quarry.api.sources import check_url, safe_name
 from quarry.api.wire import document_out, job_out
 from quarry.errors import QuarryError
 from quarry.ingest.parsers.registry import bounded_gunzip
-from quarry.ingest.sources import Source, open_source
 from quarry.pipeline.access import normalise_principals
 from quarry.pipeline.delete import delete_uris
 from quarry.stores.base import DocumentInfo
@@ -60,9 +59,9 @@ async def upload(
             )
         named[name], original[name] = await file.read(), file.filename or ""
         _inflates_within(name, named[name], int(context.settings.ingest.max_file_mb * 1e6))
-    source = UploadSource(collection, sorted(named.items()), normalise_principals(principals or ""))
-    _may_overwrite(context, caller, collection, [source.prefix + name for name in named])
-    return _submit(context, caller, "upload", collection, lambda: source)
+    spec = JobSpec("upload", collection, tuple(sorted(named.items())), tuple(normalise_principals(principals or "")))
+    _may_overwrite(context, caller, collection, [f"upload://{collection}/{name}" for name in named])
+    return _submit(context, caller, spec)
 
 
 def _inflates_within(name: str, data: bytes, cap: int) -> None:
@@ -99,24 +98,14 @@ def ingest(collection: CollectionName, body: IngestRequest, caller: CallerDep, c
     """Ingest an http(s) URL (write keys, when the operator allows URLs) or a server path under
     ``api.ingest_roots`` (admin keys)."""
     settings = context.settings
-    max_bytes = int(settings.ingest.max_file_mb * 1e6)
     if body.source.startswith(("http://", "https://")):
         caller.require("write", collection)
-        url_source = GuardedUrlSource(
-            body.source, settings.api, max_bytes=max_bytes, timeout_s=settings.ingest.url_timeout_s,
-            deadline_s=settings.ingest.url_deadline_s,
-        )  # fmt: skip
+        check_url(body.source, settings.api)  # refused now (400), not later in the job; checked again at every hop
         _may_overwrite(context, caller, collection, [body.source])
-        return _submit(context, caller, "url", collection, lambda: url_source)
+        return _submit(context, caller, JobSpec("url", collection, target=body.source))
     caller.require("admin", collection)
     path = _allowed_path(body.source, settings.api.ingest_roots)
-
-    def source() -> Source:
-        return open_source(
-            str(path), include=settings.ingest.include, exclude=settings.ingest.exclude, max_bytes=max_bytes
-        )
-
-    return _submit(context, caller, "path", collection, source)
+    return _submit(context, caller, JobSpec("path", collection, target=str(path)))
 
 
 @router.get("/documents")
@@ -159,8 +148,8 @@ def delete_document(collection: CollectionName, uri: str, caller: CallerDep, con
     delete_uris(store, collection, [uri])
 
 
-def _submit(context: ApiContext, caller: Caller, kind: str, collection: str, source: Callable[[], Source]) -> JobOut:
-    job = context.jobs.submit(kind, collection, caller.key.id, REQUEST_ID.get(), source)
+def _submit(context: ApiContext, caller: Caller, spec: JobSpec) -> JobOut:
+    job = context.jobs.submit(spec.kind, spec.collection, caller.key.id, REQUEST_ID.get(), spec)
     return job_out(job)
 
 

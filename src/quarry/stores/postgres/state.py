@@ -160,17 +160,25 @@ class PostgresJobStore(_Adapter):
         self._process = (socket.gethostname(), pid, psutil.Process(pid).create_time())
         self.fail_orphans()
 
-    def add(self, job: Job) -> None:
+    def add(self, job: Job, *, owned: bool = True) -> None:
         with self.db.transaction() as conn:
             conn.execute(
                 f"INSERT INTO jobs ({_JOB_COLUMNS}, host, pid, pid_started) VALUES ({', '.join(['%s'] * 18)})",
-                (*_values(job), *self._process),
+                (*_values(job), *(self._process if owned else ("", 0, 0.0))),
             )
             conn.execute(
                 "DELETE FROM jobs WHERE finished_at IS NOT NULL AND id NOT IN "
                 "(SELECT id FROM jobs WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT %s)",
                 (KEEP_FINISHED,),
             )
+
+    def claim(self, job_id: str) -> bool:
+        with self.db.transaction() as conn:
+            return bool(conn.execute(
+                "UPDATE jobs SET status = 'running', started_at = %s, host = %s, pid = %s, pid_started = %s "
+                "WHERE id = %s AND status = 'queued'",
+                (time.time(), *self._process, job_id),
+            ).rowcount)  # fmt: skip
 
     def save(self, job: Job) -> None:
         values = _values(job)

@@ -74,13 +74,21 @@ class SQLiteJobStore:
             self._db.executescript(_SCHEMA)
         self.fail_orphans()
 
-    def add(self, job: Job) -> None:
+    def add(self, job: Job, *, owned: bool = True) -> None:
         with self._lock:
             self._db.execute(
                 f"INSERT INTO jobs ({_COLUMNS}, pid, pid_started) VALUES ({', '.join('?' * 17)})",
-                (*_values(job), *self._process),
+                (*_values(job), *(self._process if owned else (0, 0.0))),
             )
             self._trim()
+
+    def claim(self, job_id: str) -> bool:
+        with self._lock:
+            return bool(self._db.execute(
+                "UPDATE jobs SET status = 'running', started_at = ?, pid = ?, pid_started = ? "
+                "WHERE id = ? AND status = 'queued'",
+                (time.time(), *self._process, job_id),
+            ).rowcount)  # fmt: skip
 
     def save(self, job: Job) -> None:
         """Write the job's status and progress (the owning process is the only writer of a row)."""
@@ -110,7 +118,7 @@ class SQLiteJobStore:
         """Mark jobs of processes that are gone as failed; the number marked."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT DISTINCT pid, pid_started FROM jobs WHERE status IN ('queued', 'running')"
+                "SELECT DISTINCT pid, pid_started FROM jobs WHERE status IN ('queued', 'running') AND pid != 0"
             ).fetchall()
             dead = [(r["pid"], r["pid_started"]) for r in rows if not _alive(r["pid"], r["pid_started"])]
             marked = 0
