@@ -55,7 +55,7 @@ def measure(quarry: Quarry, split: str) -> dict[str, tuple[str, str, str]]:
 
         for query in list(data.queries.values())[:20]:  # warm-up
             retrieve(query, 10)
-        report = evaluate(data, retrieve, ks=(10,), name=mode)
+        report = evaluate(data, lambda query, retrieve=retrieve: retrieve(query, 10), ks=(10,), name=mode)
         ci = report.summary["ndcg@10"]
         rows[mode] = (
             f"{ci.mean:.3f} [{ci.low:.3f}, {ci.high:.3f}]",
