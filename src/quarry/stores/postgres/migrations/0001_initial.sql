@@ -64,6 +64,9 @@ CREATE TABLE chunks (
     length        INTEGER NOT NULL DEFAULT 0,       -- lexemes counted for BM25 (text, headings, title)
     embedding     vector                            -- L2-normalised; HNSW per collection on vector(dimension)
 );
+-- Vectors stay in the row, never TOASTed: an exact scan of SciFact's 12.5k chunks took 46 ms detoasting them and
+-- 13 ms with plain storage (the chunk text is compressed or moved out of line instead).
+ALTER TABLE chunks ALTER COLUMN embedding SET STORAGE PLAIN;
 CREATE INDEX chunks_document ON chunks (document, idx);
 CREATE INDEX chunks_collection ON chunks (collection_id);
 
