@@ -68,7 +68,8 @@ CREATE TABLE chunks (
 -- 13 ms with plain storage (the chunk text is compressed or moved out of line instead).
 ALTER TABLE chunks ALTER COLUMN embedding SET STORAGE PLAIN;
 CREATE INDEX chunks_document ON chunks (document, idx);
-CREATE INDEX chunks_collection ON chunks (collection_id);
+-- covering: a BM25 query reads the visible chunks' lengths from the index alone (54 -> 27 ms on SciFact)
+CREATE INDEX chunks_visible ON chunks (collection_id, document) INCLUDE (length, pk);
 
 -- BM25 postings: one row per (chunk, lexeme) of to_tsvector('quarry_english', text || headings || title).
 CREATE TABLE postings (
@@ -78,7 +79,7 @@ CREATE TABLE postings (
     tf            INTEGER NOT NULL,
     PRIMARY KEY (chunk, lexeme)
 );
-CREATE INDEX postings_lexeme ON postings (collection_id, lexeme);
+CREATE INDEX postings_lexeme ON postings (collection_id, lexeme) INCLUDE (chunk, tf);
 
 CREATE TABLE traces (
     trace_id   TEXT PRIMARY KEY,
