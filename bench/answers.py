@@ -139,12 +139,13 @@ def table(model: str, runs: list[AnswerRun]) -> str:
             )
             + " |"
         )
-    baseline = next((r for r in runs if r.name.startswith("LlamaIndex top-5")), None)
+    top = {k: next((r for r in runs if r.name.startswith(f"LlamaIndex top-{k}")), None) for k in (5, 2)}
+    k, baseline = next(((k, run) for k, run in top.items() if run is not None), (0, None))
     quarry = next((r for r in runs if r.name.startswith("Quarry ·")), None)
     if baseline and quarry:
         for c in compare_runs(baseline, quarry, ["correct", "contains", "token_f1"]):
             lines.append(
-                f"\nQuarry − LlamaIndex top-5, {c.metric}: {c.difference.mean:+.3f} "
+                f"\nQuarry − LlamaIndex top-{k}, {c.metric}: {c.difference.mean:+.3f} "
                 f"[{c.difference.low:+.3f}, {c.difference.high:+.3f}], paired p = {c.p_value:.4f} (n = {c.test.n})"
             )
     return "\n".join(lines)
@@ -193,7 +194,8 @@ def main() -> None:
         f"Accuracy columns are means with 95% bootstrap CIs; peak RSS {peak:.0f} MB.\n\n" + "\n\n".join(sections)
     )
     if not args.no_write:
-        write_section("Answers: Quarry vs LlamaIndex on the dev set", body)
+        title = "Answers: Quarry vs LlamaIndex on the dev set"
+        write_section(title + (f" (first {args.limit} questions)" if args.limit else ""), body)
 
 
 if __name__ == "__main__":
