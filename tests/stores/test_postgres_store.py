@@ -31,6 +31,10 @@ class TestPostgresStore(StoreConformance):
         with PostgresStore(postgres_url) as store:
             yield store
 
+    def changes(self, store: Store) -> int | None:
+        assert isinstance(store, PostgresStore)
+        return store.total_changes
+
 
 class TestPostgresTraceStore(TraceStoreConformance):
     @pytest.fixture

@@ -70,14 +70,16 @@ class PostgresStore:
     def ensure_collection(self, name: str, *, embedder: str, description: str = "") -> CollectionInfo:
         check_name(name)
         with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO collections (name, description, embedder, created_at) VALUES (%s, %s, %s, %s) "
-                "ON CONFLICT (name) DO NOTHING",
-                (name, description, embedder, time.time()),
-            )
-            # start above any generation a deleted namesake reached (ids are never reused)
-            conn.execute("UPDATE collections SET generation = id << 32 WHERE name = %s AND generation = 0", (name,))
             row = conn.execute("SELECT embedder FROM collections WHERE name = %s", (name,)).fetchone()
+            if row is None:  # only a missing collection costs a write
+                created = conn.execute(
+                    "INSERT INTO collections (name, description, embedder, created_at) VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT (name) DO NOTHING RETURNING id",
+                    (name, description, embedder, time.time()),
+                ).fetchone()
+                if created is not None:  # start above any generation a deleted namesake reached (ids never recur)
+                    conn.execute("UPDATE collections SET generation = id << 32 WHERE id = %s", (created["id"],))
+                row = conn.execute("SELECT embedder FROM collections WHERE name = %s", (name,)).fetchone()
         if row is None:  # deleted by another process in between
             raise CollectionNotFound(name)
         if row["embedder"] != embedder:
@@ -87,6 +89,13 @@ class PostgresStore:
                 hint="use a new collection name for another embedder, or delete this collection first",
             )
         return self.collection(name)
+
+    @property
+    def total_changes(self) -> int:
+        """The database's next transaction id: it moves only when some transaction writes (for diagnostics)."""
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xid").fetchone()
+        return int(row["xid"]) if row else 0
 
     def collections(self) -> list[CollectionInfo]:
         with self.db.transaction() as conn:
