@@ -61,12 +61,8 @@ class Quarry:
 
     @property
     def _postgres(self) -> str | None:
-        """The PostgreSQL DSN when ``[store] url`` names one (psycopg's form: no ``+driver``), else None."""
-        s = self.settings.store
-        if s.engine != "postgresql" or s.url is None:
-            return None
-        scheme, _, rest = s.url.partition("://")
-        return f"postgresql://{rest}" if scheme.lower() != "postgresql" else s.url
+        """The PostgreSQL DSN when ``[store] url`` names one, else None (the SQLite files)."""
+        return self.settings.store.dsn
 
     @cached_property
     def store(self) -> Store:

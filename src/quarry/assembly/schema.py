@@ -25,9 +25,9 @@ class SchemaStatus:
 
 
 def _postgres_url(settings: Settings) -> str:
-    url = settings.store.url or ""
-    scheme, _, rest = url.partition("://")
-    return url if scheme.lower() == "postgresql" else f"postgresql://{rest}"
+    dsn = settings.store.dsn
+    assert dsn is not None  # callers check the engine first
+    return dsn
 
 
 def schema_status(settings: Settings) -> SchemaStatus:

@@ -98,6 +98,14 @@ class StoreSettings(Section):
         return "postgresql" if self.url and not self.url.lower().startswith("sqlite:") else "sqlite"
 
     @property
+    def dsn(self) -> str | None:
+        """The PostgreSQL URL in the form psycopg takes (``postgresql://``, no ``+driver``); None for SQLite."""
+        if self.engine != "postgresql" or self.url is None:
+            return None
+        scheme, _, rest = self.url.partition("://")
+        return self.url if scheme.lower() == "postgresql" else f"postgresql://{rest}"
+
+    @property
     def where(self) -> str:
         """Where the knowledge base lives, for messages: the SQLite file, or the database URL without its password."""
         if self.engine == "sqlite" or self.url is None:

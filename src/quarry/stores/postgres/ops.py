@@ -16,12 +16,12 @@ from quarry.errors import StoreError
 from quarry.stores.ops import Experiment, ExperimentStatus, Feedback, LabelMove, StoredPrompt
 from quarry.stores.ops_rows import experiment_body, experiment_of, feedback_of, prompt_body, prompt_of
 from quarry.stores.postgres.database import Row
-from quarry.stores.postgres.state import _Adapter
+from quarry.stores.postgres.state import Adapter
 
 __all__ = ["PostgresExperimentStore", "PostgresFeedbackStore", "PostgresPromptStore"]
 
 
-class PostgresPromptStore(_Adapter):
+class PostgresPromptStore(Adapter):
     def add(self, prompt: StoredPrompt, *, floor: int = 0) -> StoredPrompt:
         now = time.time()
         with self.db.transaction() as conn:
@@ -85,7 +85,7 @@ class PostgresPromptStore(_Adapter):
         ]
 
 
-class PostgresExperimentStore(_Adapter):
+class PostgresExperimentStore(Adapter):
     def create(self, experiment: Experiment) -> Experiment:
         try:
             with self.db.transaction() as conn:
@@ -139,7 +139,7 @@ class PostgresExperimentStore(_Adapter):
         return found
 
 
-class PostgresFeedbackStore(_Adapter):
+class PostgresFeedbackStore(Adapter):
     def add(self, feedback: Feedback) -> Feedback:
         with self.db.transaction() as conn:
             conn.execute(

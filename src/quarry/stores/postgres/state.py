@@ -27,7 +27,9 @@ from quarry.types import freeze
 __all__ = ["PostgresJobStore", "PostgresKeyStore", "PostgresTraceStore"]
 
 
-class _Adapter:
+class Adapter:
+    """An adapter holding the process's shared :class:`Database` for its URL (released on close)."""
+
     def __init__(self, url: str) -> None:
         self.url = url
         self._db: Database | None = open_database(url)
@@ -44,7 +46,7 @@ class _Adapter:
             self._db = None
 
 
-class PostgresTraceStore(_Adapter):
+class PostgresTraceStore(Adapter):
     def save_trace(self, trace: Trace) -> None:
         root = trace.root
         spans: list[Span] = trace.spans if any(s is root for s in trace.spans) else [root, *trace.spans]
@@ -98,7 +100,7 @@ def _record(row: Mapping[str, Any]) -> TraceRecord:
     )  # fmt: skip
 
 
-class PostgresKeyStore(_Adapter):
+class PostgresKeyStore(Adapter):
     """Every verification reads the key's row (one primary-key lookup), so revocation on any replica holds
     everywhere at once."""
 
@@ -150,7 +152,7 @@ _JOB_COLUMNS = (
 )
 
 
-class PostgresJobStore(_Adapter):
+class PostgresJobStore(Adapter):
     """Each row records its host, pid and process start time: orphans of dead processes on this host are failed
     (a job of another host is that host's to judge)."""
 
