@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 
 from quarry.stores.base import Store, TraceStore
+from quarry.stores.filters import Eq
 from quarry.stores.jobs import JobStore
 from quarry.stores.keys import KeyStore
 from quarry.stores.ops import ExperimentStore, FeedbackStore, PromptStore
@@ -21,7 +23,7 @@ from quarry.stores.postgres import (
 )
 from quarry.testing.ops_conformance import OpsConformance
 from quarry.testing.state_conformance import JobStoreConformance, KeyStoreConformance
-from quarry.testing.store_conformance import StoreConformance
+from quarry.testing.store_conformance import EMBEDDER, StoreConformance, make_write
 from quarry.testing.trace_conformance import TraceStoreConformance
 
 
@@ -78,3 +80,23 @@ class TestPostgresOps(OpsConformance):
         store = PostgresFeedbackStore(postgres_url)
         yield store
         store.close()
+
+
+def test_a_collection_over_the_threshold_gets_an_hnsw_index_and_filtered_searches_stay_complete(
+    postgres_url: str,
+) -> None:
+    with PostgresStore(postgres_url, ann_threshold=8) as store:
+        store.ensure_collection("docs", embedder=EMBEDDER.model_id)
+        store.write("docs", upserts=[make_write(f"mem://{i}", [f"otter note {i}"]) for i in range(6)])
+        with psycopg.connect(postgres_url) as conn:
+            collection_id = conn.execute("SELECT id FROM collections WHERE name = 'docs'").fetchone()[0]
+            index = f"chunks_hnsw_{collection_id}"
+            assert conn.execute("SELECT to_regclass(%s)", (index,)).fetchone()[0] is None  # 6 chunks: exact
+        store.write("docs", upserts=[make_write(f"mem://x{i}", [f"beaver dam {i}"]) for i in range(6)])
+        with psycopg.connect(postgres_url) as conn:
+            assert conn.execute("SELECT to_regclass(%s)", (index,)).fetchone()[0] is not None
+        query = EMBEDDER.embed_query("otter note 3")
+        hits = store.search_vector("docs", query, 3)
+        assert hits[0].document_uri == "mem://3" and len(hits) == 3
+        only = store.search_vector("docs", query, 5, Eq("uri", "mem://x1"))
+        assert [h.document_uri for h in only] == ["mem://x1"]

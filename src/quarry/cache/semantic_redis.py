@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from quarry.cache.semantic import CacheCounts, Entry
-from quarry.errors import ConfigError
 
 __all__ = ["RedisAnswerCache"]
 
@@ -32,15 +31,9 @@ class RedisAnswerCache:
 
     @classmethod
     def from_url(cls, url: str, *, ttl_s: float) -> RedisAnswerCache:
-        try:
-            import redis
-        except ImportError as exc:  # pragma: no cover - depends on the install
-            raise ConfigError(
-                "[cache] url names Redis but the redis client is not installed",
-                key="cache.url",
-                hint="pip install 'quarry[redis]'",
-            ) from exc
-        return cls(redis.Redis.from_url(url), ttl_s=ttl_s)
+        from quarry.cache.shared_redis import redis_client
+
+        return cls(redis_client(url, "cache.url"), ttl_s=ttl_s)
 
     def _k(self, key: str) -> str:
         return f"{self.prefix}:k:{key}"

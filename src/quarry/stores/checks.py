@@ -10,7 +10,7 @@ from quarry.errors import StoreError
 from quarry.stores.base import DocumentWrite
 from quarry.types import Matrix
 
-__all__ = ["check_name", "checked_vectors"]
+__all__ = ["check_name", "checked_vectors", "query_vector"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -48,3 +48,19 @@ def check_name(name: str) -> None:
             operation="ensure_collection",
             hint="use 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit",
         )
+
+
+def query_vector(query: Matrix, dimension: int) -> Matrix:
+    """A query vector as float32 of shape ``(dimension,)``, L2-normalised; StoreError for another shape."""
+    q = np.asarray(query, dtype=np.float32)
+    if q.ndim == 2 and q.shape[0] == 1:
+        q = q[0]
+    if q.shape != (dimension,):
+        raise StoreError(
+            f"query vector of shape {q.shape}, the collection holds dimension {dimension}",
+            operation="search_vector",
+            hint="embed the query with the collection's embedder",
+        )
+    norm = float(np.linalg.norm(q))
+    normalised: Matrix = q / norm if norm > 0 else q
+    return normalised

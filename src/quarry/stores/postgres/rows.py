@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -114,6 +115,4 @@ def to_collection(row: Row) -> CollectionInfo:
 
 def json_ready(value: Any) -> Any:
     """Values JSON cannot hold (dates, paths) become strings, as the SQLite adapter stores them."""
-    import json
-
     return json.loads(json.dumps(value, ensure_ascii=False, default=str))

@@ -14,15 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
-from quarry.errors import StoreError
+from quarry.stores.checks import query_vector
 from quarry.stores.filters import Filter
 from quarry.stores.postgres.filters_sql import compile_filter
 from quarry.stores.postgres.rows import CHUNK_COLUMNS, STOP_LEXEMES, to_hit
 from quarry.types import Hit, Matrix
 
-__all__ = ["best_text", "best_vector", "hydrate", "query_vector", "text", "vector"]
+__all__ = ["best_text", "best_vector", "hydrate", "text", "vector"]
 
 _SCORES = """
 WITH q AS (
@@ -88,21 +86,6 @@ def best_text(conn: Any, collection_id: int, query: str, keys: Sequence[int], wh
         {**params, "keys": list(keys)},
     )
     return {int(r["document"]): (int(r["pk"]), float(r["score"])) for r in rows.fetchall()}
-
-
-def query_vector(query: Matrix, dimension: int) -> Matrix:
-    q = np.asarray(query, dtype=np.float32)
-    if q.ndim == 2 and q.shape[0] == 1:
-        q = q[0]
-    if q.shape != (dimension,):
-        raise StoreError(
-            f"query vector of shape {q.shape}, the collection holds dimension {dimension}",
-            operation="search_vector",
-            hint="embed the query with the collection's embedder",
-        )
-    norm = float(np.linalg.norm(q))
-    normalised: Matrix = q / norm if norm > 0 else q
-    return normalised
 
 
 def vector(conn: Any, collection_id: int, dimension: int, query: Matrix, k: int, where: Filter | None, *,

@@ -111,14 +111,17 @@ def ensure_hnsw(conn: Any, collection_id: int, threshold: int, connectivity: int
     """Give the collection its HNSW index (cosine, on its ``vector(dimension)``) once it holds more than
     ``threshold`` chunks (0 or less: never); below that an exact scan is fast and exact. True if it has one."""
     row = conn.execute(
-        "SELECT c.dimension, to_regclass(%s) IS NOT NULL AS indexed, "
-        "(SELECT count(*) FROM chunks WHERE collection_id = c.id) AS chunks FROM collections c WHERE c.id = %s",
+        "SELECT dimension, to_regclass(%s) IS NOT NULL AS indexed FROM collections WHERE id = %s",
         (hnsw_index(collection_id), collection_id),
     ).fetchone()
-    if row is None or row["dimension"] is None:
+    if row is None or row["dimension"] is None or row["indexed"] or threshold <= 0:
+        return bool(row and row["indexed"])
+    count = conn.execute(  # only until the index exists: an indexed collection costs no count per write
+        "SELECT count(*) AS n FROM (SELECT 1 FROM chunks WHERE collection_id = %s LIMIT %s) AS c",
+        (collection_id, threshold + 1),
+    ).fetchone()
+    if count is None or count["n"] <= threshold:
         return False
-    if row["indexed"] or threshold <= 0 or row["chunks"] <= threshold:
-        return bool(row["indexed"])
     conn.execute(
         f"CREATE INDEX IF NOT EXISTS {hnsw_index(collection_id)} ON chunks USING hnsw "
         f"((embedding::vector({int(row['dimension'])})) vector_cosine_ops) "

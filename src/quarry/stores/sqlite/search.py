@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from quarry.errors import StoreError
+from quarry.stores.checks import query_vector
 from quarry.stores.filters import Filter
 from quarry.stores.sqlite import sparse
 from quarry.stores.sqlite.ann import AnnIndexes
@@ -49,7 +49,7 @@ def vector(
 ) -> list[tuple[int, float]]:
     """Cosine over ``loaded`` (the collection's vectors in this snapshot): HNSW when the collection
     is above the ANN threshold and the filter allows more rows than that, exact otherwise."""
-    q = _query_vector(query, loaded.dimension)
+    q = query_vector(query, loaded.dimension)
     keep = allowed_rows(loaded, allowed_documents(conn, collection, where, cache))
     if ann is not None and ann.params.wanted(len(loaded.rowids)):
         allowed = len(loaded.rowids) if keep is None else int(np.count_nonzero(keep))
@@ -93,21 +93,6 @@ _ALLOWED_LOCK = threading.Lock()
 _ALLOWED_SIZE = 256
 
 
-def _query_vector(query: Matrix, dimension: int) -> Matrix:
-    q = np.asarray(query, dtype=np.float32)
-    if q.ndim == 2 and q.shape[0] == 1:
-        q = q[0]
-    if q.shape != (dimension,):
-        raise StoreError(
-            f"query vector of shape {q.shape}, the collection holds dimension {dimension}",
-            operation="search_vector",
-            hint="embed the query with the collection's embedder",
-        )
-    norm = float(np.linalg.norm(q))
-    normalised: Matrix = q / norm if norm > 0 else q
-    return normalised
-
-
 def hydrate(conn: sqlite3.Connection, scored: Sequence[tuple[int, float]], retriever: str) -> dict[int, Hit]:
     """Hits for scored chunk rowids, by rowid (rows deleted meanwhile are absent)."""
     if not scored:
@@ -133,7 +118,7 @@ def best_text(
 
 def best_vector(loaded: LoadedVectors, query: Matrix, keys: RowIds) -> dict[int, tuple[int, float]]:
     """For each document holding a chunk in ``keys``: ``document → (best chunk rowid, cosine)``."""
-    q = _query_vector(query, loaded.dimension)
+    q = query_vector(query, loaded.dimension)
     return best_per_document(
         loaded.groups, loaded.rowids, loaded.documents, keys, lambda rows: np.einsum("ij,j->i", loaded.matrix[rows], q)
     )
