@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from quarry.stores.agents import MemoryStore, RunStore
 from quarry.stores.base import Store, TraceStore
 from quarry.stores.filters import Eq
 from quarry.stores.jobs import JobStore
@@ -17,10 +18,13 @@ from quarry.stores.postgres import (
     PostgresFeedbackStore,
     PostgresJobStore,
     PostgresKeyStore,
+    PostgresMemoryStore,
     PostgresPromptStore,
+    PostgresRunStore,
     PostgresStore,
     PostgresTraceStore,
 )
+from quarry.testing.agent_conformance import AgentStateConformance
 from quarry.testing.ops_conformance import OpsConformance
 from quarry.testing.state_conformance import JobStoreConformance, KeyStoreConformance
 from quarry.testing.store_conformance import EMBEDDER, StoreConformance, make_write
@@ -100,3 +104,17 @@ def test_a_collection_over_the_threshold_gets_an_hnsw_index_and_filtered_searche
         assert hits[0].document_uri == "mem://3" and len(hits) == 3
         only = store.search_vector("docs", query, 5, Eq("uri", "mem://x1"))
         assert [h.document_uri for h in only] == ["mem://x1"]
+
+
+class TestPostgresAgentState(AgentStateConformance):
+    @pytest.fixture
+    def runs(self, postgres_url: str) -> Iterator[RunStore]:
+        store = PostgresRunStore(postgres_url)
+        yield store
+        store.close()
+
+    @pytest.fixture
+    def memory(self, postgres_url: str) -> Iterator[MemoryStore]:
+        store = PostgresMemoryStore(postgres_url)
+        yield store
+        store.close()

@@ -18,15 +18,18 @@ import numpy as np
 import pytest
 
 from quarry.errors import StoreError
+from quarry.stores.agents import MemoryStore, RunStore
 from quarry.stores.base import Store, TraceStore
 from quarry.stores.filters import Eq
 from quarry.stores.jobs import JobStore
 from quarry.stores.keys import KeyStore
 from quarry.stores.ops import ExperimentStore, FeedbackStore, PromptStore
 from quarry.stores.sqlite import SQLiteJobStore, SQLiteKeyStore, SQLiteStore, SQLiteTraceStore
+from quarry.stores.sqlite.agents import SQLiteMemoryStore, SQLiteRunStore
 from quarry.stores.sqlite.fts import match_query
 from quarry.stores.sqlite.ops import SQLiteExperimentStore, SQLiteFeedbackStore, SQLitePromptStore
 from quarry.stores.sqlite.schema import SCHEMA_VERSION
+from quarry.testing.agent_conformance import AgentStateConformance
 from quarry.testing.embedders import HashEmbedder
 from quarry.testing.ops_conformance import OpsConformance
 from quarry.testing.state_conformance import JobStoreConformance, KeyStoreConformance
@@ -334,3 +337,17 @@ def test_sigkill_mid_write_keeps_the_previous_version(tmp_path: Path) -> None:
         assert len(store.search_vector("docs", EMBEDDER.embed_query("pelican"), 10)) == 5
         store.write("docs", upserts=[make_write("mem://after", ["pelican after crash"])])
         assert len(store.search_text("docs", "pelican", 5)) == 1
+
+
+class TestSQLiteAgentState(AgentStateConformance):
+    @pytest.fixture
+    def runs(self, tmp_path: Path) -> Iterator[RunStore]:
+        store = SQLiteRunStore(tmp_path / "store.agents.db")
+        yield store
+        store.close()
+
+    @pytest.fixture
+    def memory(self, tmp_path: Path) -> Iterator[MemoryStore]:
+        store = SQLiteMemoryStore(tmp_path / "store.agents.db")
+        yield store
+        store.close()

@@ -1,5 +1,6 @@
 """The PostgreSQL + pgvector adapters of every store protocol (``[store] url = "postgresql://…"``)."""
 
+from quarry.stores.postgres.agents import PostgresMemoryStore, PostgresRunStore
 from quarry.stores.postgres.ops import PostgresExperimentStore, PostgresFeedbackStore, PostgresPromptStore
 from quarry.stores.postgres.state import PostgresJobStore, PostgresKeyStore, PostgresTraceStore
 from quarry.stores.postgres.store import PostgresStore
@@ -9,7 +10,9 @@ __all__ = [
     "PostgresFeedbackStore",
     "PostgresJobStore",
     "PostgresKeyStore",
+    "PostgresMemoryStore",
     "PostgresPromptStore",
+    "PostgresRunStore",
     "PostgresStore",
     "PostgresTraceStore",
 ]

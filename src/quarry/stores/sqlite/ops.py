@@ -20,10 +20,12 @@ from quarry.errors import StoreError
 from quarry.stores.ops import Experiment, ExperimentStatus, Feedback, LabelMove, StoredPrompt
 from quarry.stores.ops_rows import experiment_body, experiment_of, feedback_of, prompt_body, prompt_of
 
-__all__ = ["SQLiteExperimentStore", "SQLiteFeedbackStore", "SQLitePromptStore"]
+__all__ = ["OpsDatabase", "SQLiteExperimentStore", "SQLiteFeedbackStore", "SQLitePromptStore"]
 
 
-class _Database:
+class OpsDatabase:
+    """One SQLite file behind a lock: WAL, autocommit reads, one explicit transaction per write."""
+
     def __init__(self, path: Path, schema: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
@@ -66,7 +68,7 @@ CREATE INDEX IF NOT EXISTS prompt_label_moves_label ON prompt_label_moves(name, 
 """
 
 
-class SQLitePromptStore(_Database):
+class SQLitePromptStore(OpsDatabase):
     def __init__(self, path: Path) -> None:
         super().__init__(path, _PROMPTS)
 
@@ -135,7 +137,7 @@ CREATE TABLE IF NOT EXISTS experiments (
 """
 
 
-class SQLiteExperimentStore(_Database):
+class SQLiteExperimentStore(OpsDatabase):
     def __init__(self, path: Path) -> None:
         super().__init__(path, _EXPERIMENTS)
 
@@ -195,7 +197,7 @@ CREATE INDEX IF NOT EXISTS feedback_created ON feedback(created_at);
 """
 
 
-class SQLiteFeedbackStore(_Database):
+class SQLiteFeedbackStore(OpsDatabase):
     def __init__(self, path: Path) -> None:
         super().__init__(path, _FEEDBACK)
 
