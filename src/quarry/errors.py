@@ -146,11 +146,12 @@ class ProviderUnreachable(ProviderError):
 
 
 class BudgetExceeded(QuarryError):
-    """A ``kind`` (``"tokens"`` or ``"cost"``) budget of ``limit`` was exceeded: ``spent`` is the amount used
-    (or, when raised before a call, the amount the call would certainly have brought it to)."""
+    """A ``kind`` budget of ``limit`` was exceeded: ``spent`` is the amount used (or, when raised before a call,
+    the amount the call would certainly have brought it to). Kinds: ``tokens`` and ``cost`` (a model's budget);
+    an agent run's ``steps``, ``tokens``, ``cost_usd``, ``wall_s``, ``calls:<tool>`` and ``loop``."""
 
     def __init__(self, kind: str, *, limit: float, spent: float, hint: str = "") -> None:
-        unit = "USD" if kind == "cost" else "tokens"
+        unit = _UNITS.get(kind.split(":")[0], "tokens")
         super().__init__(
             f"{kind} budget exceeded: {spent:g} {unit} spent of a {limit:g} {unit} limit",
             hint=hint or "raise llm.budget in the settings or send a shorter request",
@@ -158,6 +159,9 @@ class BudgetExceeded(QuarryError):
         self.kind = kind
         self.limit = limit
         self.spent = spent
+
+
+_UNITS = {"cost": "USD", "cost_usd": "USD", "steps": "steps", "wall_s": "s", "calls": "calls", "loop": "repeats"}
 
 
 class StructuredOutputError(QuarryError):

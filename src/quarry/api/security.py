@@ -16,15 +16,12 @@ from typing import Any, Protocol
 
 from quarry.api.errors import ApiError
 from quarry.cache.results import KeyUsage
-from quarry.pipeline.access import PRINCIPALS
+from quarry.pipeline.access import ALL, PRINCIPALS, PUBLIC, visibility_filter
 from quarry.settings import AccessSettings
-from quarry.stores.filters import And, AnyOf, Eq, Filter, Or
+from quarry.stores.filters import And, Filter
 from quarry.stores.keys import ApiKey, KeyStore, Scope
 
 __all__ = ["ALL", "PUBLIC", "Caller", "RateLimiter", "authenticate"]
-
-PUBLIC = "public"
-ALL = "*"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +57,7 @@ class Caller:
 
     def visibility(self) -> Filter | None:
         """The filter every search and answer of this caller runs with (``None``: sees everything)."""
-        if self.sees_everything:
-            return None
-        visible: Filter = AnyOf(PRINCIPALS, self.principals)
-        if self.access.unlabelled_public:
-            visible = Or(visible, Eq(PRINCIPALS, None))
-        return visible
+        return visibility_filter(self.principals, unlabelled_public=self.access.unlabelled_public)
 
     def restrict(self, where: Filter | None) -> Filter | None:
         visible = self.visibility()

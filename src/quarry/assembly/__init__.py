@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 
+from quarry.agents.sql_tool import ReadOnlySql
 from quarry.cache import EmbeddingCache
 from quarry.cache.semantic import AnswerCacheBackend, SemanticCache
 from quarry.cache.semantic_redis import RedisAnswerCache
@@ -30,6 +31,7 @@ from quarry.retrieval.rerankers import (
 from quarry.retrieval.routing import Router
 from quarry.retrieval.search import Searcher
 from quarry.settings import EmbeddingSettings, Settings
+from quarry.stores.agents import MemoryStore, RunStore
 from quarry.stores.base import Store, TraceStore
 from quarry.stores.jobs import JobStore
 from quarry.stores.keys import KeyStore
@@ -39,11 +41,14 @@ from quarry.stores.postgres import (
     PostgresFeedbackStore,
     PostgresJobStore,
     PostgresKeyStore,
+    PostgresMemoryStore,
     PostgresPromptStore,
+    PostgresRunStore,
     PostgresStore,
     PostgresTraceStore,
 )
 from quarry.stores.sqlite import SQLiteJobStore, SQLiteKeyStore, SQLiteStore, SQLiteTraceStore
+from quarry.stores.sqlite.agents import SQLiteMemoryStore, SQLiteRunStore
 from quarry.stores.sqlite.ops import SQLiteExperimentStore, SQLiteFeedbackStore, SQLitePromptStore
 from quarry.tracing import SpanSink, Tracer
 from quarry.tracing.otel import OtelSink
@@ -116,6 +121,25 @@ class Quarry:
         if (url := self._postgres) is not None:
             return PostgresFeedbackStore(url)
         return SQLiteFeedbackStore(self.settings.store.beside(".ops.db"))
+
+    @cached_property
+    def run_store(self) -> RunStore:
+        """Agent runs and their approvals (``<store>.agents.db``, or the PostgreSQL database)."""
+        if (url := self._postgres) is not None:
+            return PostgresRunStore(url)
+        return SQLiteRunStore(self.settings.store.beside(".agents.db"))
+
+    @cached_property
+    def memory_store(self) -> MemoryStore:
+        """Each user's long-term agent memory."""
+        if (url := self._postgres) is not None:
+            return PostgresMemoryStore(url)
+        return SQLiteMemoryStore(self.settings.store.beside(".agents.db"))
+
+    @cached_property
+    def sql_reader(self) -> ReadOnlySql:
+        """The read-only database of the ``sql_query`` tool (``[agents.sql]``)."""
+        return ReadOnlySql(self.settings.agents.sql)
 
     @cached_property
     def prompts(self) -> PromptRegistry:
@@ -275,7 +299,7 @@ class Quarry:
         for model in self._arm_models.values():
             model.close()
         for name in ("store", "trace_store", "key_store", "job_store", "prompt_store", "experiment_store",
-                     "feedback_store"):  # fmt: skip
+                     "feedback_store", "run_store", "memory_store", "sql_reader"):  # fmt: skip
             if name in self.__dict__:
                 self.__dict__[name].close()
         if self.__dict__.get("answer_cache") is not None:

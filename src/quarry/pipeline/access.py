@@ -23,11 +23,34 @@ from typing import Any
 import pathspec
 
 from quarry.settings import AccessSettings
+from quarry.stores.filters import AnyOf, Eq, Filter, Or
 from quarry.types import Document, content_hash, freeze
 
-__all__ = ["PRINCIPALS", "AccessPolicy", "LabelledDocument", "label", "label_documents", "normalise_principals"]
+__all__ = [
+    "ALL",
+    "PRINCIPALS",
+    "PUBLIC",
+    "AccessPolicy",
+    "LabelledDocument",
+    "label",
+    "label_documents",
+    "normalise_principals",
+    "visibility_filter",
+]
 
 PRINCIPALS = "principals"
+PUBLIC = "public"  # every caller holds it
+ALL = "*"  # a principal that sees every document (an operator's key)
+
+
+def visibility_filter(principals: Sequence[str], *, unlabelled_public: bool) -> Filter | None:
+    """The filter every search of a caller holding ``principals`` carries (``None``: they see everything):
+    documents labelled with one of them (or ``public``), and unlabelled ones when ``unlabelled_public``."""
+    held = tuple(sorted({*principals, PUBLIC}))
+    if ALL in held:
+        return None
+    visible: Filter = AnyOf(PRINCIPALS, held)
+    return Or(visible, Eq(PRINCIPALS, None)) if unlabelled_public else visible
 
 
 @dataclass(frozen=True, slots=True)

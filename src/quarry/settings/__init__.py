@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from quarry.errors import ConfigError
+from quarry.settings.agents import AgentSettings, McpServerSettings, SqlToolSettings
 from quarry.settings.answers import CacheSettings, EvaluationSettings, GenerationSettings
 from quarry.settings.api import ApiSettings
 from quarry.settings.diagnose import explain_validation, missing_secrets, read_toml
@@ -30,6 +31,7 @@ from quarry.settings.section import Section
 __all__ = [
     "AccessRule",
     "AccessSettings",
+    "AgentSettings",
     "ApiSettings",
     "CacheSettings",
     "ChunkingSettings",
@@ -42,9 +44,11 @@ __all__ = [
     "LLMProviderSettings",
     "LLMSettings",
     "LocalModelSettings",
+    "McpServerSettings",
     "PriceSettings",
     "RetrievalSettings",
     "Settings",
+    "SqlToolSettings",
     "StoreSettings",
     "TracingSettings",
     "config_file",
@@ -305,6 +309,7 @@ class Settings(BaseSettings):
     evaluation: EvaluationSettings = EvaluationSettings()
     guardrails: GuardrailSettings = GuardrailSettings()
     cache: CacheSettings = CacheSettings()
+    agents: AgentSettings = AgentSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,42 @@
+"""``http_get``: fetch a web page or API response for an agent, under the same outbound policy as URL ingestion
+(:mod:`quarry.ingest.sources.guarded` with ``[agents] http_allow_hosts`` / ``http_allow_private``). HTML is
+reduced to its text; the answer is cut to ``http_max_kb``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from selectolax.lexbor import LexborHTMLParser
+
+from quarry.agents.tools import Tool, tool
+from quarry.errors import SourceError
+from quarry.ingest.sources import guarded
+from quarry.settings import AgentSettings
+
+__all__ = ["http_tool"]
+
+
+def http_tool(settings: AgentSettings) -> Tool:
+    policy = guarded.UrlPolicy(settings.http_allow_hosts, settings.http_allow_private, "agents.http_allow_hosts")
+    max_bytes = settings.http_max_kb * 1024
+
+    def http_get(url: str) -> dict[str, Any]:
+        """Fetch a web page or JSON API with an HTTP GET; returns its status, type and text.
+
+        Args:
+            url: the full http(s) URL; only hosts the operator allowed can be reached.
+        """
+        fetched = guarded.fetch(url, policy, max_bytes=max_bytes, timeout_s=10.0, deadline_s=20.0,
+                                user_agent="quarry-agent/0.1")  # fmt: skip
+        if fetched.data is None:
+            raise SourceError(f"the response is over {settings.http_max_kb} KB", source=url)
+        text = fetched.data.decode("utf-8", errors="replace")
+        if fetched.media_type == "text/html":
+            tree = LexborHTMLParser(text)
+            for node in tree.css("script, style, noscript"):
+                node.decompose()
+            text = " ".join((tree.body.text(separator=" ") if tree.body else tree.text()).split())
+        return {"url": fetched.url, "status": fetched.status, "content_type": fetched.media_type, "text": text}
+
+    made: Tool = tool(http_get, risk="external", timeout_s=30.0)
+    return made
