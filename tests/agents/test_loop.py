@@ -199,7 +199,7 @@ def test_tools_below_the_approval_risk_and_auto_approved_ones_do_not_wait(harnes
 
 
 def test_memory_is_kept_per_user_and_recalled_into_later_runs(harness: Harness, minilm: Any) -> None:
-    memory = Memory(harness.memory, minilm.embed_query, minilm.model_id)
+    memory = Memory(harness.memory, lambda: minilm)
     remember = memory.tool()
     script = [call("remember", fact="Ann's reports go to the finance team in Berlin."), answer("Noted.")]
     agent = harness.agent(script, [remember])

@@ -75,7 +75,7 @@ def test_the_calculator_computes(expression: str, value: str) -> None:
 
 @pytest.mark.parametrize("expression", ["__import__('os').system('id')", "open('x')", "2 ** 100000", "a + 1"])
 def test_the_calculator_refuses_anything_but_arithmetic(expression: str) -> None:
-    with pytest.raises(ValueError, match="not allowed|exponents"):
+    with pytest.raises(ValueError, match=r"not allowed|exponents"):
         calculator.invoke({"expression": expression}, ToolContext())
 
 
@@ -90,8 +90,8 @@ def invoices(tmp_path: Path) -> Path:
     path = tmp_path / "finance.db"
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, customer TEXT, amount REAL, status TEXT)")
-        db.executemany("INSERT INTO invoices (customer, amount, status) VALUES (?, ?, ?)",
-                       [(f"customer {i}", 100.0 + i, "overdue" if i % 3 == 0 else "paid") for i in range(30)])  # fmt: skip
+        rows = [(f"customer {i}", 100.0 + i, "overdue" if i % 3 == 0 else "paid") for i in range(30)]
+        db.executemany("INSERT INTO invoices (customer, amount, status) VALUES (?, ?, ?)", rows)
     return path
 
 

@@ -41,8 +41,7 @@ def search_tool(searcher: Searcher, default_collection: str) -> Tool:
         return [{"n": i, "source": h.title or h.document_uri, "uri": h.document_uri, "score": round(h.score, 4),
                  "text": h.chunk.text[:MAX_PASSAGE_CHARS]} for i, h in enumerate(result.hits, 1)]  # fmt: skip
 
-    made: Tool = tool(search_knowledge_base)
-    return made
+    return tool(search_knowledge_base)
 
 
 def answer_tool(answerer: Callable[[], Answerer], default_collection: str) -> Tool:
@@ -61,8 +60,7 @@ def answer_tool(answerer: Callable[[], Answerer], default_collection: str) -> To
                           for c in answer.citations],
         }  # fmt: skip
 
-    made: Tool = tool(answer_from_knowledge_base)
-    return made
+    return tool(answer_from_knowledge_base)
 
 
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {

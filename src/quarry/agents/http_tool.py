@@ -38,5 +38,4 @@ def http_tool(settings: AgentSettings) -> Tool:
             text = " ".join((tree.body.text(separator=" ") if tree.body else tree.text()).split())
         return {"url": fetched.url, "status": fetched.status, "content_type": fetched.media_type, "text": text}
 
-    made: Tool = tool(http_get, risk="external", timeout_s=30.0)
-    return made
+    return tool(risk="external", timeout_s=30.0)(http_get)

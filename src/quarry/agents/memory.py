@@ -8,8 +8,8 @@ import uuid
 from collections.abc import Callable
 
 from quarry.agents.tools import Tool, ToolContext, tool
+from quarry.embeddings import Embedder
 from quarry.stores.agents import MemoryItem, MemoryStore
-from quarry.types import Matrix
 
 __all__ = ["Memory"]
 
@@ -17,16 +17,24 @@ MAX_FACT_CHARS = 500
 
 
 class Memory:
-    def __init__(self, store: MemoryStore, embed: Callable[[str], Matrix], model_id: str, *, k: int = 3,
+    def __init__(self, store: MemoryStore, embedder: Callable[[], Embedder], *, k: int = 3,
                  min_score: float = 0.25) -> None:  # fmt: skip
-        self.store, self._embed, self.model_id = store, embed, model_id
+        """``embedder`` returns the query embedder when first needed (a run of a user with no stored facts never
+        loads it)."""
+        self.store, self._embedder = store, embedder
         self.k, self.min_score = k, min_score
 
+    @property
+    def model_id(self) -> str:
+        return self._embedder().model_id
+
     def _vector(self, text: str) -> list[float]:
-        return [float(x) for x in self._embed(text).reshape(-1)]
+        return [float(x) for x in self._embedder().embed_query(text).reshape(-1)]
 
     def recall(self, user: str, task: str) -> list[MemoryItem]:
         """The user's facts closest to ``task`` (at least ``min_score`` cosine), best first."""
+        if not self.store.items(user, limit=1):
+            return []  # nothing stored: the task need not be embedded
         found = self.store.search(user, self._vector(task), model=self.model_id, k=self.k)
         return [item for item, score in found if score >= self.min_score]
 
@@ -47,5 +55,4 @@ class Memory:
             item = memory.add(context.user, fact, context.run_id)
             return f"remembered (id {item.id})"
 
-        made: Tool = tool(remember, risk="write")
-        return made
+        return tool(risk="write")(remember)

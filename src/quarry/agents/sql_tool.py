@@ -94,8 +94,7 @@ class ReadOnlySql:
             """
             return reader.query(sql, params)
 
-        made: Tool = tool(sql_query, risk="read", timeout_s=self.settings.timeout_s + 5)
-        return made
+        return tool(risk="read", timeout_s=self.settings.timeout_s + 5)(sql_query)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -51,8 +51,7 @@ def load_tool(path: str) -> Tool:
     if isinstance(found, Tool):
         return found
     if callable(found):
-        made: Tool = tool(found)
-        return made
+        return tool(found)
     raise ConfigError(f"{path!r} is neither a tool nor a function", key="agents.tools")
 
 
@@ -63,8 +62,7 @@ def _builtin(quarry: Quarry, name: str, memory: Memory) -> Tool | None:
     if name == "answer_from_knowledge_base":
         return answer_tool(lambda: quarry.answerer, settings.collection)
     if name == "calculator":
-        made: Tool = calculator
-        return made
+        return calculator
     if name == "remember":
         return memory.tool()
     if name == "sql_query":
@@ -76,7 +74,7 @@ def _builtin(quarry: Quarry, name: str, memory: Memory) -> Tool | None:
 
 def build_agent(quarry: Quarry, *, extra_tools: tuple[Tool, ...] = ()) -> Agent:
     settings = quarry.settings.agents
-    memory = Memory(quarry.memory_store, quarry.embedder.embed_query, quarry.embedder.model_id,
+    memory = Memory(quarry.memory_store, lambda: quarry.embedder,
                     k=settings.memory_k, min_score=settings.memory_min_score)  # fmt: skip
     tools = [t for t in (_builtin(quarry, name, memory) for name in settings.builtin_tools) if t is not None]
     tools += [load_tool(path) for path in settings.tools]

@@ -14,6 +14,7 @@ import typer
 from typer.exceptions import TyperException
 
 from quarry.cli import (
+    agents,
     ask,
     cache,
     config,
@@ -95,6 +96,9 @@ app.add_typer(experiments.experiments_app, name="experiments")
 app.add_typer(drift.drift_app, name="drift")
 app.add_typer(feedback.feedback_app, name="feedback")
 app.add_typer(db.db_app, name="db")
+app.add_typer(agents.agent_app, name="agent")
+app.add_typer(agents.approvals_app, name="approvals")
+app.add_typer(agents.memory_app, name="memory")
 app.command()(serve.serve)
 _ = eval_answers  # registers `eval answers` and `eval runs` on the eval group
 

@@ -71,3 +71,9 @@ class AgentSettings(Section):
     http_max_kb: int = Field(512, ge=1, description="bytes http_get reads at most")
     sql: SqlToolSettings = Field(default_factory=lambda: SqlToolSettings())
     mcp_servers: list[McpServerSettings] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _webhook_named(self) -> AgentSettings:
+        if self.on_timeout == "webhook" and not self.webhook_url:
+            raise ValueError("on_timeout = 'webhook' needs webhook_url")
+        return self

@@ -108,6 +108,11 @@ class RunStore(Protocol):
         """Move a ``ready`` run to ``running`` and return it — to one caller only; ``None`` for everyone else."""
         ...
 
+    def escalate(self, approval_id: str, note: str) -> bool:
+        """Mark a pending approval escalated (its timeout no longer applies) — True for one caller only, so one
+        process sends the notification."""
+        ...
+
     def close(self) -> None: ...
 
 

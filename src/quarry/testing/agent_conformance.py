@@ -116,6 +116,16 @@ class AgentStateConformance:
         assert pending.principals == ("group:finance", "public")
         assert pending.context == "looked up invoice 42"
 
+    def test_an_escalation_is_sent_once_and_clears_the_timeout(self, runs: RunStore) -> None:
+        runs.request(replace(_approval("ap-1", "run-1"), expires_at=1.0), runs.create(_run("run-1")))
+        assert runs.escalate("ap-1", "sent to the webhook")
+        assert not runs.escalate("ap-1", "again")
+        found = runs.approval("ap-1")
+        assert found is not None
+        assert found.expires_at is None
+        assert found.status == "pending"
+        assert found.note == "sent to the webhook"
+
     def test_memory_is_searched_per_user_and_model(self, memory: MemoryStore) -> None:
         memory.add(MemoryItem("m-1", "ann", "Ann's team is finance", "minilm"), [1.0, 0.0, 0.0])
         memory.add(MemoryItem("m-2", "ann", "Ann prefers euros", "minilm"), [0.6, 0.8, 0.0])

@@ -113,6 +113,14 @@ class PostgresRunStore(Adapter):
             ).fetchone()
         return None if row is None else run_of(row)
 
+    def escalate(self, approval_id: str, note: str) -> bool:
+        with self.db.transaction() as conn:
+            return bool(conn.execute(
+                "UPDATE agent_approvals SET expires_at = NULL, note = %s "
+                "WHERE id = %s AND status = 'pending' AND expires_at IS NOT NULL",
+                (note, approval_id),
+            ).rowcount)  # fmt: skip
+
 
 class PostgresMemoryStore(Adapter):
     def add(self, item: MemoryItem, vector: Sequence[float]) -> MemoryItem:

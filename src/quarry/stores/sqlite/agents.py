@@ -139,6 +139,14 @@ class SQLiteRunStore(OpsDatabase):
             row = db.execute("SELECT * FROM agent_runs WHERE id = ?", (run_id,)).fetchone() if changed else None
         return run_of(row) if row is not None else None
 
+    def escalate(self, approval_id: str, note: str) -> bool:
+        with self._transaction() as db:
+            return bool(db.execute(
+                "UPDATE agent_approvals SET expires_at = NULL, note = ? "
+                "WHERE id = ? AND status = 'pending' AND expires_at IS NOT NULL",
+                (note, approval_id),
+            ).rowcount)  # fmt: skip
+
 
 class SQLiteMemoryStore(OpsDatabase):
     def __init__(self, path: Path) -> None:
