@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -23,6 +24,7 @@ from quarry.api.jobs import JobManager
 from quarry.api.metrics import Metrics
 from quarry.api.middleware import ServiceMiddleware
 from quarry.api.routes import (
+    agents,
     answer,
     collections,
     documents,
@@ -133,7 +135,9 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(_warm_up, quarry)
         drift.start(quarry, settings.api.drift_interval_s)
+        stop_sweeping = _sweep_approvals(context)
         yield
+        stop_sweeping.set()
         drift.stop()
         await anyio.to_thread.run_sync(jobs_manager.shutdown)
         if close_quarry:  # the key and job stores belong to the system and close with it
@@ -145,7 +149,7 @@ def create_app(
     app.state.drift = drift
     install_handlers(app)
     routers = (health, collections, documents, jobs, search, answer, openai, traces, feedback, prompts, experiments,
-               keys_routes)  # fmt: skip
+               keys_routes, agents)  # fmt: skip
     for module in routers:
         app.include_router(module.router)
     app.add_middleware(
@@ -157,6 +161,22 @@ def create_app(
         upload_path=UPLOAD_PATH,
     )
     return app
+
+
+def _sweep_approvals(context: ApiContext) -> threading.Event:
+    """Escalate agent approvals nobody decided in time, every minute (or sooner for short timeouts)."""
+    stop = threading.Event()
+    interval = min(60.0, context.settings.agents.approval_timeout_s / 4)
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            try:
+                agents.sweep(context)
+            except Exception:  # a store hiccup must not end the sweeper
+                log.exception("approval sweep failed")
+
+    threading.Thread(target=loop, name="approval-sweeper", daemon=True).start()
+    return stop
 
 
 def _warm_up(quarry: Quarry) -> None:
