@@ -28,6 +28,7 @@ from quarry.cli import (
     guards,
     ingest,
     keys,
+    mcp,
     print_version,
     prompts,
     search,
@@ -99,6 +100,7 @@ app.add_typer(db.db_app, name="db")
 app.add_typer(agents.agent_app, name="agent")
 app.add_typer(agents.approvals_app, name="approvals")
 app.add_typer(agents.memory_app, name="memory")
+app.add_typer(mcp.mcp_app, name="mcp")
 app.command()(serve.serve)
 _ = eval_answers  # registers `eval answers` and `eval runs` on the eval group
 
