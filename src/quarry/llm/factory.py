@@ -38,6 +38,7 @@ def build_provider(config: LLMProviderSettings) -> ChatModel:
             n_ctx=local.n_ctx,
             defaults=defaults,
             repack=local.repack,
+            parallel_tools=local.parallel_tools,
         )
     if not config.model:
         raise ConfigError(

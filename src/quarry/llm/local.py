@@ -208,6 +208,7 @@ class LocalChatModel:
         n_ctx: int = 4096,
         defaults: ChatSettings | None = None,
         allow_text_with_tools: bool = True,
+        parallel_tools: bool = False,
         server: ServerParams | None = None,
         repack: bool = True,
     ) -> None:
@@ -217,6 +218,7 @@ class LocalChatModel:
         self.server = replace(server or ServerParams(), n_threads=n_threads, n_ctx=n_ctx)
         self.defaults = defaults
         self.allow_text_with_tools = allow_text_with_tools
+        self.parallel_tools = parallel_tools
         self._inner: ChatModel | None = None
         self._lock = threading.Lock()
 
@@ -264,7 +266,7 @@ class LocalChatModel:
                 adapter = OpenAICompatibleChatModel(
                     model=self.model, base_url=self.base_url, api_key="local", provider="local", defaults=self.defaults
                 )
-                self._inner = SchemaTools(adapter, allow_text=self.allow_text_with_tools)
+                self._inner = SchemaTools(adapter, allow_text=self.allow_text_with_tools, parallel=self.parallel_tools)
             return self._inner
 
     def close(self) -> None:

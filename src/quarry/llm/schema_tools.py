@@ -39,10 +39,12 @@ from quarry.types import Message, ToolCall
 __all__ = ["SchemaTools", "tool_choice_schema"]
 
 ANSWER_MAX_CHARS = 2000
+MAX_PARALLEL_CALLS = 8
 
 
-def tool_choice_schema(tools: Sequence[ToolSpec], *, allow_text: bool = True) -> dict[str, Any]:
-    """The JSON schema of "call one of ``tools``" (or "answer in text" when ``allow_text``)."""
+def tool_choice_schema(tools: Sequence[ToolSpec], *, allow_text: bool = True, parallel: bool = False) -> dict[str, Any]:
+    """The JSON schema of "call one of ``tools``" (with ``parallel``: "call one or more of them at once",
+    ``{"calls": [...]}``), or "answer in text" when ``allow_text``."""
     options: list[dict[str, Any]] = [
         {
             "type": "object",
@@ -51,6 +53,10 @@ def tool_choice_schema(tools: Sequence[ToolSpec], *, allow_text: bool = True) ->
         }
         for t in tools
     ]
+    if parallel:
+        one = options[0] if len(options) == 1 else {"anyOf": options}
+        many = {"type": "array", "items": one, "minItems": 1, "maxItems": MAX_PARALLEL_CALLS}
+        options = [{"type": "object", "properties": {"calls": many}, "required": ["calls"]}]
     if allow_text:
         options.append(
             {
@@ -62,10 +68,14 @@ def tool_choice_schema(tools: Sequence[ToolSpec], *, allow_text: bool = True) ->
     return options[0] if len(options) == 1 else {"anyOf": options}
 
 
-def _instructions(tools: Sequence[ToolSpec], allow_text: bool) -> str:
+def _instructions(tools: Sequence[ToolSpec], allow_text: bool, parallel: bool = False) -> str:
     lines = ["You can call these tools:"]
     lines += [f"- {t.name}: {t.description} Arguments schema: {json.dumps(t.parameters)}" for t in tools]
-    lines.append('Reply with JSON only: {"tool": "<name>", "arguments": {...}}')
+    if parallel:
+        lines.append('Reply with JSON only: {"calls": [{"tool": "<name>", "arguments": {...}}, ...]} '
+                     "(one entry per call; several when the request needs several)")  # fmt: skip
+    else:
+        lines.append('Reply with JSON only: {"tool": "<name>", "arguments": {...}}')
     if allow_text:
         lines.append('or, when no tool is needed, {"answer": "<your answer>"}.')
     return "\n".join(lines)
@@ -101,10 +111,15 @@ def _decode(completion: Completion) -> Completion:
         data = json.loads(completion.text)
     except json.JSONDecodeError:
         return completion
-    if isinstance(data, dict) and isinstance(data.get("tool"), str):
-        arguments = json.dumps(data.get("arguments", {}))
-        call = ToolCall(f"call_{uuid.uuid4().hex[:12]}", data["tool"], arguments)
-        return replace(completion, text="", tool_calls=(call,), finish_reason="tool_calls")
+    listed = data.get("calls") if isinstance(data, dict) else None
+    requested: list[Any] = listed if isinstance(listed, list) else [data]
+    calls = tuple(
+        ToolCall(f"call_{uuid.uuid4().hex[:12]}", item["tool"], json.dumps(item.get("arguments", {})))
+        for item in requested
+        if isinstance(item, dict) and isinstance(item.get("tool"), str)
+    )
+    if calls:
+        return replace(completion, text="", tool_calls=calls, finish_reason="tool_calls")
     if isinstance(data, dict) and isinstance(data.get("answer"), str):
         return replace(completion, text=data["answer"])
     return completion
@@ -113,9 +128,9 @@ def _decode(completion: Completion) -> Completion:
 class SchemaTools(Delegating):
     """Wraps ``inner`` (which must support ``response_schema``) to offer tools through a constrained schema."""
 
-    def __init__(self, inner: ChatModel, *, allow_text: bool = True) -> None:
+    def __init__(self, inner: ChatModel, *, allow_text: bool = True, parallel: bool = False) -> None:
         super().__init__(inner)
-        self.allow_text = allow_text
+        self.allow_text, self.parallel = allow_text, parallel
 
     def complete(
         self,
@@ -128,8 +143,8 @@ class SchemaTools(Delegating):
         history = _plain_history(messages)
         if not tools:
             return self.inner.complete(history, settings=settings, response_schema=response_schema)
-        prompt = _with_instructions(history, _instructions(tools, self.allow_text))
-        schema = tool_choice_schema(tools, allow_text=self.allow_text)
+        prompt = _with_instructions(history, _instructions(tools, self.allow_text, self.parallel))
+        schema = tool_choice_schema(tools, allow_text=self.allow_text, parallel=self.parallel)
         return _decode(self.inner.complete(prompt, settings=settings, response_schema=schema))
 
     def stream(
@@ -148,8 +163,8 @@ class SchemaTools(Delegating):
     def _tool_events(
         self, history: list[Message], settings: ChatSettings | None, tools: Sequence[ToolSpec]
     ) -> Iterator[StreamEvent]:
-        prompt = _with_instructions(history, _instructions(tools, self.allow_text))
-        schema = tool_choice_schema(tools, allow_text=self.allow_text)
+        prompt = _with_instructions(history, _instructions(tools, self.allow_text, self.parallel))
+        schema = tool_choice_schema(tools, allow_text=self.allow_text, parallel=self.parallel)
         done = _decode(collect(self.inner.stream(prompt, settings=settings, response_schema=schema)))
         if done.text:
             yield TextDelta(done.text)

@@ -22,6 +22,9 @@ class LocalModelSettings(Section):
     repack: bool = Field(
         True, description="run a Q8_0 copy of the weights (built once; Q4_1 SmolLM2 reads prompts ~1.8x slower)"
     )
+    parallel_tools: bool = Field(
+        False, description="let the model ask for several tool calls in one turn ({'calls': [...]})"
+    )
 
 
 class PriceSettings(Section):
