@@ -26,6 +26,7 @@ from quarry.agents.builtin import calculator
 from quarry.agents.history import SUMMARY_PREFIX, fit
 from quarry.errors import ConfigError
 from quarry.testing.chat import ScriptedChatModel
+from quarry.tracing import Tracer
 from quarry.types import Message
 from tests.agents.conftest import Harness, answer, call, calls, start, stored
 
@@ -261,3 +262,23 @@ def test_the_tool_context_carries_the_runs_owner(harness: Harness) -> None:
 def test_runs_are_listed_from_the_store(harness: Harness, tmp_path: Path) -> None:
     start(harness.agent([answer("hi")], [calculator]), "hello")
     assert [r.task for r in harness.runs.runs(user="key-ann")] == ["hello"]
+
+
+def test_the_approval_flow_on_postgresql(postgres_url: str) -> None:
+    from quarry.agents import Agent
+    from quarry.settings import AgentSettings
+    from quarry.stores.postgres import PostgresRunStore
+
+    sent.clear()
+    runs = PostgresRunStore(postgres_url)
+    model = ScriptedChatModel([call("send_email", to="team@corp.example", subject="hi"), answer("Sent.")])
+    agent = Agent(model, [send_email], runs, settings=AgentSettings(), tracer=Tracer(), visibility=lambda run: None)
+    asked = list(agent.start("email the team", user="key-ann", principals=()))[-1]
+    assert isinstance(asked, ApprovalRequested)
+    assert runs.decide(asked.approval_id, "approved", by="key-boss") is not None
+    other = Agent(model, [send_email], runs, settings=AgentSettings(), tracer=Tracer(), visibility=lambda run: None)
+    assert isinstance(list(other.resume(asked.run_id))[-1], Answered)  # another process's agent, same database
+    with pytest.raises(ConfigError, match="it is done"):
+        list(agent.resume(asked.run_id))
+    assert sent == [{"to": "team@corp.example", "subject": "hi"}]
+    runs.close()

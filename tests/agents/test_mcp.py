@@ -23,8 +23,9 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from quarry.agents import Agent, ToolResult
+from quarry.agents import Agent, ToolContext, ToolResult
 from quarry.agents.mcp_tools import load_mcp_tools
+from quarry.errors import ConfigError
 from quarry.settings import AgentSettings, McpServerSettings
 from quarry.stores.sqlite.agents import SQLiteRunStore
 from quarry.testing.chat import ScriptedChatModel
@@ -172,3 +173,15 @@ def test_an_agent_uses_a_real_mcp_servers_tool(home: dict[str, Any], tmp_path: P
     assert results[1].ok and "Pay schedule" in results[1].text and SECRET not in results[1].text
     assert events[-1].as_dict()["text"] == "Salaries are paid monthly."
     runs.close()
+
+
+def test_agents_load_tools_from_an_mcp_server_over_http(home: dict[str, Any], http_server: str) -> None:
+    server = McpServerSettings(name="kb", url=http_server, headers={"Authorization": f"Bearer {home['hr']}"},
+                               risk="external")  # fmt: skip
+    tools = {t.name: t for t in load_mcp_tools([server])}
+    assert tools["kb__search"].risk == "external"
+    found = tools["kb__search"].invoke({"query": LEAK_QUERY, "k": 3}, ToolContext())
+    assert SECRET in json.dumps(found)  # this key holds group:hr
+    refused = McpServerSettings(name="kb", url=http_server, headers={"Authorization": "Bearer qk_wrong"})
+    with pytest.raises(ConfigError, match="could not list its tools"):
+        load_mcp_tools([refused])

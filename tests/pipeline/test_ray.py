@@ -21,10 +21,11 @@ from quarry.settings import IngestSettings, Settings, StoreSettings
 from tests.pipeline.conftest import BAD_FILES, GOOD_FILES, copy_files
 
 
-@pytest.fixture
-def local_ray() -> Iterator[None]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[str]:
+    """A local Ray cluster for the module; its address lets a `quarry` process join it instead of starting one."""
+    context = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield str(context.address_info["address"])
     ray.shutdown()
 
 
@@ -46,7 +47,7 @@ def _vectors(quarry: Quarry, query: str) -> list[tuple[str, int, float]]:
     return sorted((h.document_uri, h.chunk.index, round(h.score, 4)) for h in hits)
 
 
-def test_ray_ingest_equals_a_single_process_ingest(local_ray: None, tmp_path: Path) -> None:
+def test_ray_ingest_equals_a_single_process_ingest(local_ray: str, tmp_path: Path) -> None:
     folder = copy_files([*GOOD_FILES, *BAD_FILES], tmp_path / "docs")
     systems = {}
     for engine in ("local", "ray"):
@@ -72,12 +73,13 @@ def test_ray_ingest_equals_a_single_process_ingest(local_ray: None, tmp_path: Pa
         remote.close()
 
 
-def test_quarry_ingest_engine_ray_from_the_command_line(tmp_path: Path) -> None:
+def test_quarry_ingest_engine_ray_from_the_command_line(local_ray: str, tmp_path: Path) -> None:
     folder = copy_files(GOOD_FILES[:3], tmp_path / "docs")
     env = {k: v for k, v in os.environ.items() if not k.startswith("QUARRY_")}
     done = subprocess.run(
         [sys.executable, "-m", "quarry", "ingest", str(folder), "--collection", "kb", "--engine", "ray", "--json"],
-        cwd=tmp_path, env=env | {"QUARRY_INGEST__RAY_WORKERS": "1"}, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path, env=env | {"QUARRY_INGEST__RAY_WORKERS": "1", "QUARRY_INGEST__RAY_ADDRESS": local_ray},
+        capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout)

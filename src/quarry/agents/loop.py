@@ -115,9 +115,11 @@ class Agent:
                     ended = yield from self._think(run, messages, spend, trace, began)
                     if ended is not None:
                         return
-            except QuarryError as exc:
-                self._finish(run, messages, spend, began, "failed", reason=str(exc))
-                yield Failed(run.id, str(exc))
+            except Exception as exc:  # the run is marked failed, whatever broke; the trace keeps the error
+                reason = str(exc) if isinstance(exc, QuarryError) else f"{type(exc).__name__}: {exc}"
+                trace.root.errors.append(reason)
+                self._finish(run, messages, spend, began, "failed", reason=reason)
+                yield Failed(run.id, reason)
 
     def _think(self, run: AgentRun, messages: list[Message], spend: Spend, trace: Trace, began: float) -> Drive:
         """One model call: an answer ends the run; tool calls are settled on the next pass."""

@@ -80,6 +80,7 @@ def build_agent(quarry: Quarry, *, extra_tools: tuple[Tool, ...] = ()) -> Agent:
     tools += [load_tool(path) for path in settings.tools]
     tools += load_mcp_tools(settings.mcp_servers)
     tools += extra_tools
-    return Agent(quarry.chat_model, tools, quarry.run_store, settings=settings, tracer=quarry.tracer,
+    model = quarry.chat_model_named(settings.model) if settings.model else quarry.chat_model
+    return Agent(model, tools, quarry.run_store, settings=settings, tracer=quarry.tracer,
                  visibility=run_visibility(quarry), memory=memory,
                  executor=Executor(settings, quarry.guardrails))  # fmt: skip

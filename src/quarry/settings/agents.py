@@ -38,6 +38,9 @@ class McpServerSettings(Section):
 
 
 class AgentSettings(Section):
+    model: str = Field(
+        "", description="the [llm] provider's model agents use ('' = [llm]'s own); e.g. 'qwen2.5-0.5b' locally"
+    )
     collection: str = Field("docs", description="collection the knowledge-base tools use when none is named")
     builtin_tools: list[str] = Field(
         default_factory=lambda: ["search_knowledge_base", "answer_from_knowledge_base", "calculator", "remember",
