@@ -282,3 +282,14 @@ def test_the_approval_flow_on_postgresql(postgres_url: str) -> None:
         list(agent.resume(asked.run_id))
     assert sent == [{"to": "team@corp.example", "subject": "hi"}]
     runs.close()
+
+
+def test_a_tool_call_cut_off_mid_json_is_not_taken_as_the_answer(harness: Harness) -> None:
+    cut = '{\n  "tool": "calculator",\n  "arguments": {"expression": "Microsoft.com.au.com.au.com.au'
+    agent = harness.agent([cut, call("calculator", expression="2 + 2"), answer("4")], [calculator])
+    events = start(agent, "2 + 2?")
+    assert isinstance(events[-1], Answered) and events[-1].text == "4"
+    assert [e.text for e in events if isinstance(e, ToolResult)] == ["4"]
+    agent = harness.agent([cut] * 5, [calculator], max_invalid_arguments=1)
+    stop = start(agent, "2 + 2?")[-1]
+    assert isinstance(stop, Stopped) and stop.kind == "invalid_arguments"

@@ -45,9 +45,9 @@ def test_a_waiting_run_survives_a_killed_server_and_its_tool_runs_once(tmp_path:
         port = free_port()
         first = serve(home, tools, port)
         try:
-            wait_ready(f"http://127.0.0.1:{port}")
+            wait_ready(f"http://127.0.0.1:{port}", timeout_s=180)
             reply = httpx.post(f"http://127.0.0.1:{port}/v1/agents/runs", json={"task": "Announce the drill",
-                               "stream": False}, headers=auth, timeout=60)  # fmt: skip
+                               "stream": False}, headers=auth, timeout=180)  # fmt: skip
             waiting = reply.json()["final"]
             assert waiting["type"] == "approval"
         finally:
@@ -61,7 +61,7 @@ def test_a_waiting_run_survives_a_killed_server_and_its_tool_runs_once(tmp_path:
         second = serve(home, tools, port)
         try:
             base = f"http://127.0.0.1:{port}"
-            wait_ready(base)
+            wait_ready(base, timeout_s=180)
             pending = httpx.get(f"{base}/v1/approvals", headers=auth).json()["approvals"]
             assert [a["id"] for a in pending] == [waiting["approval_id"]]
             decided = httpx.post(f"{base}/v1/approvals/{waiting['approval_id']}/approve", json={}, headers=auth)

@@ -138,6 +138,8 @@ class Agent:
             span.add(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
                      cost_usd=usage.cost_usd)  # fmt: skip
         spend.charge(completion.usage)
+        if not completion.tool_calls and _broken_call(completion.text):
+            return (yield from self._broken(run, messages, spend, began, completion.text))
         messages.append(completion.message())
         if not completion.tool_calls:
             self._finish(run, messages, spend, began, "done", answer=completion.text.strip())
@@ -202,6 +204,20 @@ class Agent:
         yield self._result(messages, step, call, result.ok, result.text, trace, result.seconds, result.flags)
         return None
 
+    def _broken(self, run: AgentRun, messages: list[Message], spend: Spend, began: float, text: str) -> Drive:
+        """A tool call the model did not finish (cut off by the token limit, or not JSON): not an answer. The
+        model is told, within the same re-ask limit as invalid arguments."""
+        spend.invalid_in_a_row += 1
+        if spend.invalid_in_a_row > self.limits.max_invalid_arguments:
+            allowed, sent = self.limits.max_invalid_arguments, spend.invalid_in_a_row
+            limit = BudgetExceeded("invalid_arguments", limit=allowed, spent=sent, hint="tool calls kept breaking")
+            return (yield from self._stop(run, messages, spend, began, limit))
+        messages.append(Message("assistant", text[:500]))
+        messages.append(Message("user", "That tool call was cut off or is not valid JSON. Call the tool again "
+                                        "with short arguments, or answer in plain text."))  # fmt: skip
+        self._save(run, messages, spend, began)
+        return None
+
     def _needs_approval(self, tool: Tool) -> bool:
         return tool.name not in self.settings.auto_approve and at_or_above(tool.risk, self.settings.approval_risk)
 
@@ -237,6 +253,12 @@ class Agent:
         spend.seconds = _elapsed(run, began)
         self.runs.save(replace(run, status=status, messages=tuple(message_dict(m) for m in messages),  # type: ignore[arg-type]
                                spent=spend.as_dict(), answer=answer, reason=reason))  # fmt: skip
+
+
+def _broken_call(text: str) -> bool:
+    """Text that starts a tool-call object but is not one (a local model's call cut off mid-JSON)."""
+    stripped = text.lstrip()
+    return stripped.startswith("{") and '"tool"' in stripped[:200]
 
 
 def _elapsed(run: AgentRun, began: float) -> float:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -24,27 +25,32 @@ from quarry.agents.tools import Tool, ToolContext, from_json_schema
 from quarry.errors import ConfigError, SourceError
 from quarry.settings import McpServerSettings
 
-__all__ = ["load_mcp_tools", "mcp_client"]
+__all__ = ["load_mcp_tools", "mcp_session"]
 
 
-def mcp_client(server: McpServerSettings) -> Client:
-    """A client for ``server`` (use as ``async with``)."""
+@asynccontextmanager
+async def mcp_session(server: McpServerSettings) -> AsyncIterator[Client]:
+    """A connected client for ``server``: a stdio subprocess, or an HTTP connection whose client is closed after."""
     if server.command:
         params = StdioServerParameters(command=server.command[0], args=list(server.command[1:]),
                                        env={**os.environ, **server.env})  # fmt: skip
-        return Client(params, read_timeout_seconds=server.timeout_s)
+        async with Client(params, read_timeout_seconds=server.timeout_s) as client:
+            yield client
+        return
     assert server.url is not None
-    http = httpx2.AsyncClient(headers=server.headers, timeout=server.timeout_s)
-    return Client(streamable_http_client(server.url, http_client=http), read_timeout_seconds=server.timeout_s)
+    async with httpx2.AsyncClient(headers=server.headers, timeout=server.timeout_s) as http:
+        transport = streamable_http_client(server.url, http_client=http)
+        async with Client(transport, read_timeout_seconds=server.timeout_s) as client:
+            yield client
 
 
 async def _list(server: McpServerSettings) -> list[Any]:
-    async with mcp_client(server) as client:
+    async with mcp_session(server) as client:
         return list((await client.list_tools()).tools)
 
 
 async def _call(server: McpServerSettings, name: str, arguments: dict[str, Any]) -> Any:
-    async with mcp_client(server) as client:
+    async with mcp_session(server) as client:
         return await client.call_tool(name, arguments)
 
 
