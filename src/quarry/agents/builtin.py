@@ -99,7 +99,7 @@ def _evaluate(node: ast.AST) -> Any:
 
 @tool
 def calculator(expression: str) -> str:
-    """Compute an arithmetic expression exactly, e.g. "(1250 - 980) / 980 * 100".
+    """Compute an arithmetic expression exactly (numbers taken from the question or from tool results).
 
     Args:
         expression: numbers with + - * / // % ** and parentheses; sqrt, log, log10, exp, abs, round, min, max,

@@ -40,6 +40,8 @@ __all__ = ["SchemaTools", "tool_choice_schema"]
 
 ANSWER_MAX_CHARS = 2000
 MAX_PARALLEL_CALLS = 8
+# small models otherwise repeat the call they just made: the result turn says what to do with it
+AFTER_RESULT = "Use this result: answer the question now, or call a different tool if something is still missing."
 
 
 def tool_choice_schema(tools: Sequence[ToolSpec], *, allow_text: bool = True, parallel: bool = False) -> dict[str, Any]:
@@ -94,7 +96,7 @@ def _plain_history(messages: Sequence[Message]) -> list[Message]:
             plain.append(Message("assistant", content))
         elif m.role == "tool":
             name = names.get(m.tool_call_id or "", "the tool")
-            plain.append(Message("user", f"Result of {name}: {m.content}"))
+            plain.append(Message("user", f"Result of {name}: {m.content}\n{AFTER_RESULT}"))
         else:
             plain.append(m)
     return plain
