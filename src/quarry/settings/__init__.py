@@ -26,7 +26,7 @@ from quarry.settings.api import ApiSettings
 from quarry.settings.diagnose import explain_validation, missing_secrets, read_toml
 from quarry.settings.guards import GuardrailSettings
 from quarry.settings.llm import LLMBudgetSettings, LLMProviderSettings, LLMSettings, LocalModelSettings, PriceSettings
-from quarry.settings.retrieval import RetrievalSettings
+from quarry.settings.retrieval import CollectionRetrieval, RetrievalSettings
 from quarry.settings.section import Section
 
 __all__ = [
