@@ -67,7 +67,7 @@ def test_http_get_reads_an_allowed_page_as_text_and_checks_redirects(local_serve
     fetch = http_tool(AgentSettings(http_allow_hosts=["127.0.0.1", "169.254.169.254"],
                                     http_allow_private=["127.0.0.1"]))  # fmt: skip
     page = fetch.invoke({"url": f"{local_server}/status"}, ToolContext())
-    assert page["status"] == 200 and page["text"] == "Status All systems normal."
+    assert page["status"] == 200 and page["text"] == "# Status\n\nAll systems normal."
     with pytest.raises(UrlBlocked, match="loopback or private"):  # the redirect hop is checked too
         fetch.invoke({"url": f"{local_server}/moved"}, ToolContext())
     assert fetch.risk == "external"

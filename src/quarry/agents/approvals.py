@@ -22,7 +22,11 @@ from quarry.pipeline.access import ALL, PUBLIC
 from quarry.settings import AgentSettings
 from quarry.stores.agents import Approval, RunStore
 
-__all__ = ["decide", "expire", "may_decide", "visible_approvals"]
+__all__ = ["ApprovalNotFound", "decide", "expire", "may_decide", "visible_approvals"]
+
+
+class ApprovalNotFound(ConfigError):
+    """No such approval, or not one this caller may decide (the same error: no hint that it exists)."""
 
 
 def may_decide(approval: Approval, user: str, principals: Sequence[str]) -> bool:
@@ -44,8 +48,8 @@ def decide(runs: RunStore, approval_id: str, *, approve: bool, user: str, princi
     exist or is not this caller's to decide (the same message: no hint that it exists), or was decided already."""
     approval = runs.approval(approval_id)
     if approval is None or not may_decide(approval, user, principals):
-        raise ConfigError(f"no approval {approval_id!r} you may decide", key="approval",
-                          hint="quarry approvals list shows the pending ones")  # fmt: skip
+        raise ApprovalNotFound(f"no approval {approval_id!r} you may decide", key="approval",
+                               hint="quarry approvals list shows the pending ones")  # fmt: skip
     if arguments is not None:
         if not approve:
             raise ConfigError("edited arguments go with an approval, not a rejection", key="arguments")

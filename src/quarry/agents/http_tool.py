@@ -1,15 +1,14 @@
 """``http_get``: fetch a web page or API response for an agent, under the same outbound policy as URL ingestion
-(:mod:`quarry.ingest.sources.guarded` with ``[agents] http_allow_hosts`` / ``http_allow_private``). HTML is
-reduced to its text; the answer is cut to ``http_max_kb``."""
+(:mod:`quarry.ingest.sources.guarded` with ``[agents] http_allow_hosts`` / ``http_allow_private``). HTML becomes
+Markdown as at ingestion; a response over ``http_max_kb`` is refused."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from selectolax.lexbor import LexborHTMLParser
-
 from quarry.agents.tools import Tool, tool
 from quarry.errors import SourceError
+from quarry.ingest.parsers.html import html_to_markdown
 from quarry.ingest.sources import guarded
 from quarry.settings import AgentSettings
 
@@ -30,12 +29,10 @@ def http_tool(settings: AgentSettings) -> Tool:
                                 user_agent="quarry-agent/0.1")  # fmt: skip
         if fetched.data is None:
             raise SourceError(f"the response is over {settings.http_max_kb} KB", source=url)
-        text = fetched.data.decode("utf-8", errors="replace")
-        if fetched.media_type == "text/html":
-            tree = LexborHTMLParser(text)
-            for node in tree.css("script, style, noscript"):
-                node.decompose()
-            text = " ".join((tree.body.text(separator=" ") if tree.body else tree.text()).split())
-        return {"url": fetched.url, "status": fetched.status, "content_type": fetched.media_type, "text": text}
+        text, title = fetched.data.decode("utf-8", errors="replace"), ""
+        if fetched.media_type == "text/html":  # the ingest parser's conversion: headings, lists, tables kept
+            text, title = html_to_markdown(text)
+        return {"url": fetched.url, "status": fetched.status, "content_type": fetched.media_type, "title": title,
+                "text": text.strip()}  # fmt: skip
 
     return tool(risk="external", timeout_s=30.0)(http_get)

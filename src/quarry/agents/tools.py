@@ -14,7 +14,7 @@ import inspect
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, get_type_hints, overload
 
 import jsonschema
@@ -81,7 +81,6 @@ class Tool:
     risk: Risk = "read"
     timeout_s: float | None = None
     source: str = "python"  # "python", "builtin" or "mcp:<server>"
-    metadata: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def spec(self) -> ToolSpec:

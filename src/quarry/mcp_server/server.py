@@ -4,7 +4,7 @@ Tools: ``search``, ``answer``, ``get_document``, ``list_collections``; every doc
 resource ``quarry://<collection>/<quoted document uri>``. Who the caller is:
 
 - over streamable HTTP, the API key sent as ``Authorization: Bearer <key>`` — verified against the key store
-  on every request (a revoked key is refused at once), no key or a bad one is 401;
+  on every request by :class:`KeyVerifier` (a revoked key is refused at once), no key or a bad one is 401;
 - over stdio, the key given to ``quarry mcp serve --key`` (or ``QUARRY_API_KEY``), else the local operator,
   who sees everything (the process runs with the user's own file access anyway).
 
@@ -55,7 +55,8 @@ class KeyVerifier:
         key = await anyio.to_thread.run_sync(self.quarry.key_store.verify, token)
         if key is None:
             return None
-        return AccessToken(token=token, client_id=key.id, scopes=[key.scope], claims={"key": key.id})
+        claims = {"scope": key.scope, "collections": list(key.collections), "principals": list(key.principals)}
+        return AccessToken(token=token, client_id=key.id, scopes=[key.scope], claims=claims)
 
 
 class QuarryMcp(MCPServer[Any]):
@@ -70,10 +71,11 @@ class QuarryMcp(MCPServer[Any]):
     def caller(self) -> Caller:
         if self.fixed is not None:
             return self.fixed
-        token = get_access_token()
-        key = self.quarry.key_store.verify(token.token) if token is not None else None
-        if key is None:  # the bearer middleware already refused these; a race with a revocation lands here
+        token = get_access_token()  # verified by KeyVerifier on this very request (so a revocation applies)
+        if token is None or token.claims is None:
             raise ConfigError("the API key is not valid (unknown or revoked)")
+        claims = token.claims
+        key = ApiKey(token.client_id, claims["scope"], tuple(claims["collections"]), tuple(claims["principals"]))
         return Caller(key, self.quarry.settings.access)
 
     def _collection(self, caller: Caller, requested: str | None) -> str:

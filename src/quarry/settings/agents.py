@@ -71,7 +71,7 @@ class AgentSettings(Section):
     )
     http_allow_hosts: list[str] = Field(default_factory=list, description="hosts http_get may fetch ('*.x.org')")
     http_allow_private: list[str] = Field(default_factory=list, description="private IPs/CIDRs http_get may reach")
-    http_max_kb: int = Field(512, ge=1, description="bytes http_get reads at most")
+    http_max_kb: int = Field(512, ge=1, description="KB a response may have; a larger one is refused")
     sql: SqlToolSettings = Field(default_factory=lambda: SqlToolSettings())
     mcp_servers: list[McpServerSettings] = Field(default_factory=list)
 

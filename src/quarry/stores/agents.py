@@ -25,7 +25,6 @@ __all__ = [
 
 RunStatus = Literal["running", "waiting", "ready", "done", "stopped", "failed"]
 ApprovalStatus = Literal["pending", "approved", "rejected", "expired"]
-FINISHED: frozenset[str] = frozenset({"done", "stopped", "failed"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from quarry.agents import Agent, AgentEvent
-from quarry.agents.approvals import decide, expire, may_decide, visible_approvals
+from quarry.agents.approvals import ApprovalNotFound, decide, expire, visible_approvals
 from quarry.api.context import ApiContext, CallerDep, ContextDep
 from quarry.api.errors import ApiError
 from quarry.api.routes.answer import wants_stream
@@ -138,13 +138,12 @@ def list_approvals(caller: CallerDep, context: ContextDep, status: str = "pendin
 def _decide(approval_id: str, body: Decision, caller: Caller, context: ApiContext, *, approve: bool) -> Any:
     caller.require("write")
     principals = ("*",) if caller.sees_everything else _principals(caller)
-    approval = context.quarry.run_store.approval(approval_id)
-    if approval is None or not may_decide(approval, _user(caller), principals):
-        raise ApiError(404, "not_found", f"no approval {approval_id!r} this key may decide")
     arguments = json.dumps(body.arguments) if body.arguments is not None else None
     try:
         decided = decide(context.quarry.run_store, approval_id, approve=approve, user=_user(caller),
                          principals=principals, note=body.note, arguments=arguments)  # fmt: skip
+    except ApprovalNotFound:
+        raise ApiError(404, "not_found", f"no approval {approval_id!r} this key may decide") from None
     except ConfigError as exc:
         raise ApiError(409, "conflict", exc.message) from None
     _resume_in_background(context, decided.run_id)
