@@ -15,6 +15,7 @@ import anyio
 from fastapi import FastAPI
 
 from quarry import __version__
+from quarry.api.console_routes import install_console
 from quarry.api.context import ApiContext, RequestTagger
 from quarry.api.drift_gauges import DriftGauges
 from quarry.api.errors import install_handlers
@@ -28,6 +29,7 @@ from quarry.api.routes import (
     answer,
     collections,
     documents,
+    evals,
     experiments,
     feedback,
     health,
@@ -143,15 +145,17 @@ def create_app(
         if close_quarry:  # the key and job stores belong to the system and close with it
             quarry.close()
 
-    app = FastAPI(title="Quarry", version=__version__, description=DESCRIPTION, lifespan=lifespan, responses=_ERRORS)
+    app = FastAPI(title="Quarry", version=__version__, description=DESCRIPTION, lifespan=lifespan, responses=_ERRORS,
+                  docs_url=None, redoc_url=None)  # fmt: skip
     app.state.ctx = context
     app.state.metrics = metrics
     app.state.drift = drift
     install_handlers(app)
     routers = (health, collections, documents, jobs, search, answer, openai, traces, feedback, prompts, experiments,
-               keys_routes, agents)  # fmt: skip
+               keys_routes, agents, evals)  # fmt: skip
     for module in routers:
         app.include_router(module.router)
+    install_console(app)
     app.add_middleware(
         ServiceMiddleware,
         metrics=metrics,

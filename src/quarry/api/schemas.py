@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "AnswerRequest",
     "AnswerResponse",
+    "ChunkOut",
     "CitationOut",
     "CollectionIn",
     "CollectionOut",
@@ -19,9 +20,11 @@ __all__ = [
     "HitOut",
     "IngestRequest",
     "JobOut",
+    "PageOut",
     "SearchRequest",
     "SearchResponse",
     "TraceOut",
+    "TurnIn",
     "UsageOut",
 ]
 
@@ -69,12 +72,31 @@ class DocumentOut(BaseModel):
     metadata: dict[str, Any]
 
 
+class PageOut(BaseModel):
+    number: int
+    start: int = Field(description="offset of the page's first character in the document text")
+    end: int
+
+
 class DocumentDetail(BaseModel):
     uri: str
     source_uri: str
     title: str
     text: str
     metadata: dict[str, Any]
+    pages: list[PageOut] = Field(default_factory=list, description="page spans of paged formats (PDF)")
+
+
+class ChunkOut(BaseModel):
+    chunk_id: str
+    index: int
+    start: int = Field(description="offset in the document text; text == document.text[start:end]")
+    end: int
+    page: int | None
+    heading_path: list[str]
+    token_count: int
+    flags: list[str]
+    text: str
 
 
 class IngestRequest(_Strict):
@@ -137,6 +159,11 @@ class SearchResponse(BaseModel):
     hits: list[HitOut]
 
 
+class TurnIn(_Strict):
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=8000)
+
+
 class AnswerRequest(_Strict):
     collection: str = Field(pattern=COLLECTION)
     question: str = Field(min_length=1, max_length=4000)
@@ -145,6 +172,11 @@ class AnswerRequest(_Strict):
     stream: bool = Field(False, description="stream server-sent events (same as Accept: text/event-stream)")
     session: str | None = Field(
         None, max_length=128, description="a user or session id: keeps a conversation on one experiment variant"
+    )
+    history: list[TurnIn] = Field(
+        default_factory=list,
+        max_length=40,
+        description="the conversation so far, oldest first: a follow-up is condensed into a standalone query",
     )
 
 
@@ -208,5 +240,7 @@ class TraceOut(BaseModel):
     duration: float
     status: str
     attributes: dict[str, Any]
+    tokens: int = Field(0, description="model tokens (prompt + completion) over every span")
+    cost_usd: float = Field(0.0, description="model cost over every span")
     spans: list[dict[str, Any]] | None = None
     feedback: list[dict[str, Any]] | None = None

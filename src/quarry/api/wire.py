@@ -151,7 +151,15 @@ def job_out(job: Job) -> JobOut:
 
 
 def trace_out(record: TraceRecord, *, spans: bool) -> TraceOut:
+    tokens, cost = 0, 0.0
+    for span in record.spans:
+        attributes = span.get("attributes")
+        if isinstance(attributes, dict):
+            tokens += int(attributes.get("prompt_tokens", 0) or 0) + int(attributes.get("completion_tokens", 0) or 0)
+            cost += float(attributes.get("cost_usd", 0.0) or 0.0)
     return TraceOut(
+        tokens=tokens,
+        cost_usd=cost,
         trace_id=record.trace_id,
         kind=record.kind,
         name=record.name,

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 
 
 def runs_folder(quarry: Quarry) -> Path:
-    configured = quarry.settings.evaluation.runs_dir
-    return configured or quarry.settings.store.path.parent / "evals"
+    from quarry.evaluation.catalog import runs_folder as folder_of
+
+    return folder_of(quarry.settings)
 
 
 def _judged(quarry: Quarry, qa: QASet, run: AnswerRun, repeats: int, check: bool) -> AnswerRun:

@@ -61,6 +61,10 @@ def retrieval(
         )
     if baseline is not None:
         console.print(Markdown(comparison_table([compare(reports[0], reports[1], m) for m in METRICS[:3]])))
+    from quarry.evaluation.catalog import runs_folder, save_retrieval_report
+
+    kept = save_retrieval_report(report, runs_folder(quarry.settings))
+    console.print(f"report kept as run retrieval/{kept.stem} (quarry serve shows it on the console's Evaluations page)")
     if out is not None:
         report.to_json(out)
         console.print(f"per-query results: {out}")

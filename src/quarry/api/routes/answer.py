@@ -23,6 +23,7 @@ from quarry.api.schemas import AnswerRequest, AnswerResponse
 from quarry.api.sse import SSE_HEADERS, SSE_RESPONSE, event, guarded, primed
 from quarry.api.wire import answer_out, citation_out, usage_out
 from quarry.generation.types import AnswerEvent, CitationEvent, DoneEvent, RevisionEvent, TokenEvent, UsageEvent
+from quarry.types import Message
 
 __all__ = ["router", "wants_stream"]
 
@@ -43,11 +44,13 @@ def answer(
     answerer = answerer_of(context)
     subject = subject_of(caller, body.session)
     background.add_task(check_after_answer, context)
+    history = [Message(turn.role, turn.content) for turn in body.history]
     if wants_stream(request, body.stream):
-        events = primed(iter(answerer.stream(body.question, body.collection, k=body.k, where=where, subject=subject)))
+        asked = answerer.stream(body.question, body.collection, k=body.k, where=where, history=history, subject=subject)
+        events = primed(iter(asked))
         lines = guarded(_sse(events, context.metrics), lambda error: event(error, "error"))
         return StreamingResponse(lines, media_type="text/event-stream", headers=SSE_HEADERS, background=background)
-    result = answerer.answer(body.question, body.collection, k=body.k, where=where, subject=subject)
+    result = answerer.answer(body.question, body.collection, k=body.k, where=where, history=history, subject=subject)
     context.metrics.observe_answer(result)
     return answer_out(result)
 

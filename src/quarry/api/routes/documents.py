@@ -15,7 +15,7 @@ from fastapi import APIRouter, File, Form, Path, Query, UploadFile, status
 from quarry.api.context import ApiContext, CallerDep, ContextDep
 from quarry.api.errors import REQUEST_ID, ApiError
 from quarry.api.job_specs import JobSpec
-from quarry.api.schemas import COLLECTION, DocumentDetail, DocumentOut, IngestRequest, JobOut
+from quarry.api.schemas import COLLECTION, ChunkOut, DocumentDetail, DocumentOut, IngestRequest, JobOut, PageOut
 from quarry.api.security import Caller
 from quarry.api.sources import check_url, safe_name
 from quarry.api.wire import document_out, job_out
@@ -134,7 +134,37 @@ def get_document(collection: CollectionName, uri: str, caller: CallerDep, contex
         title=document.title,
         text=document.text,
         metadata=caller.show_metadata(document.metadata),
+        pages=[PageOut(number=p.number, start=p.start, end=p.end) for p in document.pages],
     )
+
+
+@router.get("/chunks")
+def list_chunks(
+    collection: CollectionName,
+    caller: CallerDep,
+    context: ContextDep,
+    document: Annotated[str, Query(min_length=1, max_length=4096, description="the document's uri")],
+) -> list[ChunkOut]:
+    """A document's chunks in order, with their offsets into its text (what search and citations point at)."""
+    caller.require("read", collection)
+    store = context.quarry.store
+    found = store.document(collection, document)
+    if found is None or not caller.may_see(found.metadata):
+        raise _not_found()
+    return [
+        ChunkOut(
+            chunk_id=c.id,
+            index=c.index,
+            start=c.start,
+            end=c.end,
+            page=c.page,
+            heading_path=list(c.heading_path),
+            token_count=c.token_count,
+            flags=list(c.flags),
+            text=c.text,
+        )
+        for c in store.chunks(collection, document)
+    ]
 
 
 @router.delete("/documents/{uri:path}", status_code=status.HTTP_204_NO_CONTENT)

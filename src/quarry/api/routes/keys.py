@@ -1,4 +1,5 @@
-"""``/v1/keys/usage``: requests per API key as the rate limiter counted them (every replica's with ``[api]
+"""``/v1/keys/me``: the calling key as the server sees it (what a client such as the web console may show).
+``/v1/keys/usage``: requests per API key as the rate limiter counted them (every replica's with ``[api]
 redis_url``, this process's otherwise). Admin keys for every collection only: it covers every key."""
 
 from __future__ import annotations
@@ -22,6 +23,24 @@ class KeyUsageOut(BaseModel):
     rate_limited: int
     last_used: float | None  # epoch seconds; None when never used
     shared: bool  # counted across every API process (Redis), not just this one
+
+
+class KeyOut(BaseModel):
+    key_id: str
+    scope: str
+    collections: list[str]  # empty: every collection
+    principals: list[str]  # who the key acts as, ``public`` included
+    operator: bool  # an admin key for every collection: sees every trace, job, prompt and evaluation
+    note: str
+
+
+@router.get("/me")
+def whoami(caller: CallerDep) -> KeyOut:
+    """The calling key: its scope, the collections it may use and the principals it reads as."""
+    caller.require("read")
+    key = caller.key
+    return KeyOut(key_id=key.id, scope=key.scope, collections=list(key.collections),
+                  principals=list(caller.principals), operator=caller.operator, note=key.note)  # fmt: skip
 
 
 @router.get("/usage")

@@ -5,7 +5,8 @@ and the collection)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
@@ -14,6 +15,7 @@ from quarry.api.errors import ApiError
 from quarry.api.schemas import TraceOut
 from quarry.api.security import Caller
 from quarry.api.wire import feedback_out, trace_out
+from quarry.stores.base import TraceRecord
 
 __all__ = ["router"]
 
@@ -26,15 +28,41 @@ SCAN = 1000  # recent traces a non-admin listing looks through for its own
 def list_traces(
     caller: CallerDep,
     context: ContextDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 20,
     kind: Annotated[str | None, Query(max_length=32)] = None,
+    status: Annotated[Literal["ok", "error"] | None, Query()] = None,
+    collection: Annotated[str | None, Query(max_length=64)] = None,
+    since: Annotated[float | None, Query(ge=0, description="started at or after (epoch seconds)")] = None,
+    min_ms: Annotated[float | None, Query(ge=0, description="took at least this long")] = None,
 ) -> list[TraceOut]:
+    """Recent traces this key may see, newest first, filtered by kind, status, collection, start time and latency
+    (the filters look through the most recent 1,000 traces)."""
     caller.require("read")
     store = context.quarry.trace_store
-    if caller.operator:
-        return [trace_out(t, spans=False) for t in store.traces(limit, kind)]
-    mine = [t for t in store.traces(SCAN, kind) if visible_to(caller, t.attributes)]
-    return [trace_out(t, spans=False) for t in mine[:limit]]
+    wanted = TraceQuery(status, collection, since, min_ms)
+    scan = limit if caller.operator and wanted.empty else max(SCAN, limit)
+    found = [t for t in store.traces(scan, kind) if visible_to(caller, t.attributes) and wanted.matches(t)]
+    return [trace_out(t, spans=False) for t in found[:limit]]
+
+
+@dataclass(frozen=True, slots=True)
+class TraceQuery:
+    status: str | None
+    collection: str | None
+    since: float | None
+    min_ms: float | None
+
+    @property
+    def empty(self) -> bool:
+        return self.status is None and self.collection is None and self.since is None and self.min_ms is None
+
+    def matches(self, trace: TraceRecord) -> bool:
+        return (
+            (self.status is None or trace.status == self.status)
+            and (self.collection is None or trace.attributes.get("collection") == self.collection)
+            and (self.since is None or trace.started_at >= self.since)
+            and (self.min_ms is None or trace.duration * 1000 >= self.min_ms)
+        )
 
 
 def visible_to(caller: Caller, attributes: Mapping[str, object]) -> bool:

@@ -1,0 +1,49 @@
+// The source viewer: a cited document opened at the cited span, highlighted. For paged documents (PDF) it shows
+// the page that holds the span; for long texts a window around it.
+import { api, clear, errorBox, h } from "./lib.js";
+
+const WINDOW = 4000; // characters shown around the span of a long unpaged document
+const documents = new Map();
+
+function documentOf(collection, uri) {
+  const key = `${collection}\n${uri}`;
+  if (!documents.has(key)) {
+    documents.set(key, api(`/v1/collections/${encodeURIComponent(collection)}/documents/${encodeURIComponent(uri)}`)
+      .catch((error) => { documents.delete(key); throw error; }));
+  }
+  return documents.get(key);
+}
+
+// span: {start, end, page?, title?, number?}
+export async function showSource(viewer, collection, span) {
+  viewer.hidden = false;
+  const close = h("button", { class: "secondary small", onclick: () => { viewer.hidden = true; } }, "Close");
+  clear(viewer, h("div", { class: "row between" }, h("h2", {}, span.number ? `Source ${span.number}` : "Source"), close),
+    h("p", { class: "muted" }, "Loading…"));
+  try {
+    const doc = await documentOf(collection, span.document_uri);
+    const { from, to, label } = shownRange(doc, span);
+    const text = doc.text;
+    const start = Math.max(from, Math.min(span.start, to));
+    const end = Math.max(start, Math.min(span.end, to));
+    const mark = h("mark", { id: "cited-span", tabindex: "-1" }, text.slice(start, end));
+    clear(viewer,
+      h("div", { class: "row between" }, h("h2", {}, doc.title || doc.uri), close),
+      h("p", { class: "muted small" }, doc.uri, label ? ` · ${label}` : ""),
+      h("pre", { class: "source-text" }, from > 0 ? "…" : "", text.slice(from, start), mark, text.slice(end, to),
+        to < text.length ? "…" : ""));
+    mark.scrollIntoView({ block: "center" });
+    mark.focus({ preventScroll: true });
+  } catch (error) {
+    clear(viewer, h("div", { class: "row between" }, h("h2", {}, "Source"), close), errorBox(error));
+  }
+}
+
+function shownRange(doc, span) {
+  const page = doc.pages.find((p) => p.start <= span.start && span.start < p.end) ||
+    doc.pages.find((p) => p.number === span.page);
+  if (page) return { from: page.start, to: page.end, label: `page ${page.number} of ${doc.pages.length}` };
+  if (doc.text.length <= WINDOW * 2) return { from: 0, to: doc.text.length, label: "" };
+  const from = Math.max(0, span.start - WINDOW);
+  return { from, to: Math.min(doc.text.length, span.end + WINDOW), label: "" };
+}
