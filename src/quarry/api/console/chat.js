@@ -24,7 +24,7 @@ export async function chatPage(main) {
     collections.map((c) => h("option", { value: c.name }, c.name)));
   const filter = h("input", { id: "filter", name: "filter", placeholder: '{"eq": {"field": "lang", "value": "en"}}',
     "aria-describedby": "filter-help" });
-  const k = h("input", { id: "k", name: "k", type: "number", min: 1, max: 50, placeholder: "server default",
+  const k = h("input", { id: "k", name: "k", type: "number", min: 1, max: 50, placeholder: "default",
     class: "narrow" });
   const list = h("ol", { class: "messages", "aria-label": "Conversation" });
   const question = h("textarea", { id: "question", name: "question", rows: 2, required: true,

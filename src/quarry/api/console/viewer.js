@@ -26,11 +26,15 @@ export async function showSource(viewer, collection, span) {
     const text = doc.text;
     const start = Math.max(from, Math.min(span.start, to));
     const end = Math.max(start, Math.min(span.end, to));
-    const mark = h("mark", { id: "cited-span", tabindex: "-1" }, text.slice(start, end));
+    // the quoted sentence(s) marked inside the cited passage, when the quote is found there verbatim
+    const at = span.quote ? text.indexOf(span.quote, start) : -1;
+    const [qs, qe] = at >= 0 && at + span.quote.length <= end ? [at, at + span.quote.length] : [start, end];
+    const mark = h("mark", { id: "cited-span", tabindex: "-1" }, text.slice(qs, qe));
+    const passage = h("span", { class: "cited-passage" }, text.slice(start, qs), mark, text.slice(qe, end));
     clear(viewer,
       h("div", { class: "row between" }, h("h2", {}, doc.title || doc.uri), close),
       h("p", { class: "muted small" }, doc.uri, label ? ` · ${label}` : ""),
-      h("pre", { class: "source-text" }, from > 0 ? "…" : "", text.slice(from, start), mark, text.slice(end, to),
+      h("pre", { class: "source-text" }, from > 0 ? "…" : "", text.slice(from, start), passage, text.slice(end, to),
         to < text.length ? "…" : ""));
     mark.scrollIntoView({ block: "center" });
     mark.focus({ preventScroll: true });
