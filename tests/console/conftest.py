@@ -88,3 +88,13 @@ def shot(page: object, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"))  # type: ignore[attr-defined]
+
+
+def assert_accessible(page: object) -> None:
+    """axe-core finds no serious or critical accessibility violation on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response["violations"]
+    serious = [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}" for v in found
+               if v["impact"] in ("serious", "critical")]  # fmt: skip
+    assert not serious, serious

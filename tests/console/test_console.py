@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.conftest import MARKITDOWN_FILES
-from tests.console.conftest import SAMPLES, SECRET_TEXT, Console, shot
+from tests.console.conftest import SAMPLES, SECRET_TEXT, Console, assert_accessible, shot
 
 PDF = MARKITDOWN_FILES / "REPAIR-2022-INV-001_multipage.pdf"
 
@@ -52,6 +52,7 @@ def test_upload_a_file_and_watch_its_job_finish(page: Any, console: Console, tmp
     rows = page.locator("tbody tr")
     assert rows.count() == 2
     shot(page, "knowledge-base")
+    assert_accessible(page)
     page.get_by_label("Search documents").fill("REPAIR")
     assert rows.count() == 1
     rows.first.locator("a").click()
@@ -59,6 +60,14 @@ def test_upload_a_file_and_watch_its_job_finish(page: Any, console: Console, tmp
     first_chunk = page.locator(".chunks li").first.inner_text()
     assert "chars 0–" in first_chunk and "page 1" in first_chunk
     shot(page, "document-chunks")
+    assert_accessible(page)
+    page.go_back()
+    page.get_by_label("Search documents").fill("security")
+    rows.first.get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()  # confirm
+    page.wait_for_selector("text=No document matches.")
+    page.get_by_label("Search documents").fill("")
+    assert rows.count() == 1
 
 
 def test_ask_see_the_streamed_answer_open_its_source_and_trace(page: Any, console: Console) -> None:
@@ -76,6 +85,7 @@ def test_ask_see_the_streamed_answer_open_its_source_and_trace(page: Any, consol
     assert "10:00 to 16:00" in mark.inner_text()
     assert "Northwind Robotics Employee Handbook" in page.locator(".viewer h2").inner_text()
     shot(page, "chat")
+    assert_accessible(page)
     page.get_by_role("button", name="Helpful", exact=True).click()
     page.wait_for_selector(".toast:has-text('feedback recorded')")
     page.get_by_role("link", name="Trace", exact=True).click()
@@ -84,10 +94,12 @@ def test_ask_see_the_streamed_answer_open_its_source_and_trace(page: Any, consol
     assert "llm" in spans and "retrieve" in spans, spans
     assert "tokens" in page.locator(".waterfall").inner_text()
     shot(page, "trace")
+    assert_accessible(page)
     page.get_by_role("link", name="← Traces").click()
     page.wait_for_selector(".chart svg")
     assert page.locator("tbody tr").count() >= 2
     shot(page, "traces")
+    assert_accessible(page)
 
 
 def test_open_an_evaluation_report(page: Any, console: Console) -> None:
@@ -99,6 +111,7 @@ def test_open_an_evaluation_report(page: Any, console: Console) -> None:
     assert "correct" in table and "supported_agreement" in table and "[" in table
     assert page.locator("h1").inner_text() == "sample run"
     shot(page, "evaluation")
+    assert_accessible(page)
 
 
 def test_a_read_key_cannot_see_a_restricted_collection_in_any_page(page: Any, console: Console) -> None:
@@ -137,6 +150,7 @@ def test_phone_width_and_offline_api_docs(browser: Any, console: Console) -> Non
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways at phone width ({width}px)"
     shot(phone, "phone")
+    assert_accessible(phone)
     phone.goto(console.base + "/docs")
     phone.wait_for_selector(".swagger-ui .opblock", timeout=60_000)
     phone.goto(console.base + "/redoc")
@@ -159,6 +173,7 @@ def test_prompt_and_approval_pages_show_what_exists(page: Any, console: Console)
     row.get_by_role("button", name="Read").click()
     page.wait_for_selector("pre:has-text('[system]')")
     shot(page, "prompts")
+    assert_accessible(page)
     page.goto(console.base + "/#/approvals")
     page.wait_for_selector("text=Nothing waits for a decision.")
     page.goto(console.base + "/#/experiments")

@@ -18,7 +18,7 @@ from quarry.ingest.sources import FolderSource
 from tests.conftest import SCIFACT
 from tests.pipeline.conftest import document_texts, engine_env, model_texts
 
-DOCS = 240
+DOCS = 100  # enough that the kill lands after 20 revised documents and well before the last
 MARK = "Quarryrevisionmarker"
 
 

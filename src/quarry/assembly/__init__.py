@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property, partial
+from typing import TYPE_CHECKING
 
-from quarry.agents.sql_tool import ReadOnlySql
 from quarry.cache import EmbeddingCache
 from quarry.cache.semantic import AnswerCacheBackend, SemanticCache
 from quarry.cache.semantic_redis import RedisAnswerCache
@@ -36,22 +36,14 @@ from quarry.stores.base import Store, TraceStore
 from quarry.stores.jobs import JobStore
 from quarry.stores.keys import KeyStore
 from quarry.stores.ops import ExperimentStore, FeedbackStore, PromptStore
-from quarry.stores.postgres import (
-    PostgresExperimentStore,
-    PostgresFeedbackStore,
-    PostgresJobStore,
-    PostgresKeyStore,
-    PostgresMemoryStore,
-    PostgresPromptStore,
-    PostgresRunStore,
-    PostgresStore,
-    PostgresTraceStore,
-)
 from quarry.stores.sqlite import SQLiteJobStore, SQLiteKeyStore, SQLiteStore, SQLiteTraceStore
 from quarry.stores.sqlite.agents import SQLiteMemoryStore, SQLiteRunStore
 from quarry.stores.sqlite.ops import SQLiteExperimentStore, SQLiteFeedbackStore, SQLitePromptStore
 from quarry.tracing import SpanSink, Tracer
 from quarry.tracing.otel import OtelSink
+
+if TYPE_CHECKING:
+    from quarry.agents.sql_tool import ReadOnlySql
 
 __all__ = ["Quarry", "build", "build_embedder"]
 
@@ -74,6 +66,8 @@ class Quarry:
         """The knowledge base (collections, documents, both indexes) on the configured engine."""
         s = self.settings.store
         if (url := self._postgres) is not None:
+            from quarry.stores.postgres import PostgresStore  # imported only for PostgreSQL (~0.6 s)
+
             return PostgresStore(url, ann_threshold=s.ann_threshold, ann_connectivity=s.ann_connectivity,
                                  ann_expansion_add=s.ann_expansion_add, ann_expansion_search=s.ann_expansion_search,
                                  bm25_k1=s.bm25_k1, bm25_b=s.bm25_b)  # fmt: skip
@@ -86,6 +80,8 @@ class Quarry:
         """Traces in their own file beside the store (SQLite: logging never waits on an ingest's write lock,
         and a run that changes nothing leaves the knowledge base untouched), or in the PostgreSQL database."""
         if (url := self._postgres) is not None:
+            from quarry.stores.postgres import PostgresTraceStore  # imported only for PostgreSQL (~0.6 s)
+
             return PostgresTraceStore(url)
         return SQLiteTraceStore(self.settings.store.beside(".traces.db"))
 
@@ -93,6 +89,8 @@ class Quarry:
     def key_store(self) -> KeyStore:
         """API keys (``[api] keys_path`` overrides where the SQLite file lives)."""
         if (url := self._postgres) is not None:
+            from quarry.stores.postgres import PostgresKeyStore  # imported only for PostgreSQL (~0.6 s)
+
             return PostgresKeyStore(url)
         return SQLiteKeyStore(self.settings.api.keys_path or self.settings.store.beside(".keys.db"))
 
@@ -100,6 +98,8 @@ class Quarry:
     def job_store(self) -> JobStore:
         """Ingest jobs every API worker process shares."""
         if (url := self._postgres) is not None:
+            from quarry.stores.postgres import PostgresJobStore  # imported only for PostgreSQL (~0.6 s)
+
             return PostgresJobStore(url)
         return SQLiteJobStore(self.settings.store.beside(".jobs.db"))
 
@@ -107,18 +107,24 @@ class Quarry:
     def prompt_store(self) -> PromptStore:
         """Prompt versions and labels created at run time (``<store>.ops.db``, or the PostgreSQL database)."""
         if (url := self._postgres) is not None:
+            from quarry.stores.postgres import PostgresPromptStore  # imported only for PostgreSQL (~0.6 s)
+
             return PostgresPromptStore(url)
         return SQLitePromptStore(self.settings.store.beside(".ops.db"))
 
     @cached_property
     def experiment_store(self) -> ExperimentStore:
         if (url := self._postgres) is not None:
+            from quarry.stores.postgres import PostgresExperimentStore  # imported only for PostgreSQL (~0.6 s)
+
             return PostgresExperimentStore(url)
         return SQLiteExperimentStore(self.settings.store.beside(".ops.db"))
 
     @cached_property
     def feedback_store(self) -> FeedbackStore:
         if (url := self._postgres) is not None:
+            from quarry.stores.postgres import PostgresFeedbackStore  # imported only for PostgreSQL (~0.6 s)
+
             return PostgresFeedbackStore(url)
         return SQLiteFeedbackStore(self.settings.store.beside(".ops.db"))
 
@@ -126,6 +132,8 @@ class Quarry:
     def run_store(self) -> RunStore:
         """Agent runs and their approvals (``<store>.agents.db``, or the PostgreSQL database)."""
         if (url := self._postgres) is not None:
+            from quarry.stores.postgres import PostgresRunStore  # imported only for PostgreSQL (~0.6 s)
+
             return PostgresRunStore(url)
         return SQLiteRunStore(self.settings.store.beside(".agents.db"))
 
@@ -133,12 +141,16 @@ class Quarry:
     def memory_store(self) -> MemoryStore:
         """Each user's long-term agent memory."""
         if (url := self._postgres) is not None:
+            from quarry.stores.postgres import PostgresMemoryStore  # imported only for PostgreSQL (~0.6 s)
+
             return PostgresMemoryStore(url)
         return SQLiteMemoryStore(self.settings.store.beside(".agents.db"))
 
     @cached_property
     def sql_reader(self) -> ReadOnlySql:
         """The read-only database of the ``sql_query`` tool (``[agents.sql]``)."""
+        from quarry.agents.sql_tool import ReadOnlySql
+
         return ReadOnlySql(self.settings.agents.sql)
 
     @cached_property

@@ -14,12 +14,9 @@ before the chain moves on to the next model.
 from __future__ import annotations
 
 from quarry.errors import ConfigError
-from quarry.llm.anthropic_provider import AnthropicChatModel
 from quarry.llm.base import ChatModel, ChatSettings
 from quarry.llm.fallback import Fallback
-from quarry.llm.local import LocalChatModel
 from quarry.llm.metering import Budget, Budgeted, Metered
-from quarry.llm.openai_compat import OpenAICompatibleChatModel
 from quarry.llm.pricing import PriceTable
 from quarry.llm.retrying import Retrying
 from quarry.settings import LLMProviderSettings, LLMSettings
@@ -29,8 +26,11 @@ __all__ = ["build_chat_model", "build_provider"]
 
 def build_provider(config: LLMProviderSettings) -> ChatModel:
     """The bare provider model for one configured entry (no retries)."""
+    # each provider's SDK is imported only when that provider is used (the OpenAI SDK alone costs ~1 s)
     defaults = ChatSettings(temperature=config.temperature, max_tokens=config.max_tokens, timeout_s=config.timeout_s)
     if config.provider == "local":
+        from quarry.llm.local import LocalChatModel
+
         local = config.local
         return LocalChatModel(
             config.model or local.model,
@@ -47,12 +47,16 @@ def build_provider(config: LLMProviderSettings) -> ChatModel:
             hint="set llm.model, e.g. gpt-4o-mini or claude-3-5-haiku-latest",
         )
     if config.provider == "openai":
+        from quarry.llm.openai_compat import OpenAICompatibleChatModel
+
         return OpenAICompatibleChatModel(
             model=config.model,
             base_url=config.base_url,
             api_key_env=config.api_key_env or "OPENAI_API_KEY",
             defaults=defaults,
         )
+    from quarry.llm.anthropic_provider import AnthropicChatModel
+
     return AnthropicChatModel(
         model=config.model,
         base_url=config.base_url,

@@ -33,7 +33,7 @@ export async function chatPage(main) {
   const stop = h("button", { type: "button", class: "secondary", disabled: true, onclick: () => controller?.abort() },
     "Stop");
   const history = h("ul", { class: "chats" });
-  const viewer = h("aside", { class: "viewer", "aria-label": "Source", hidden: true });
+  const viewer = h("aside", { class: "viewer", "aria-label": "Source", tabindex: "0", hidden: true });
 
   function current() {
     if (!chat) {

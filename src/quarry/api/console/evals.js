@@ -54,7 +54,7 @@ async function runPage(main, id) {
         q.answer !== undefined ? h("p", {}, h("strong", {}, "Answer: "), q.answer,
           q.abstained ? " (abstained)" : "", q.supported ? " (marked supported)" : "") : null,
         h("p", { class: "small mono" }, Object.entries(q.metrics).map(([k, v]) => `${k} ${typeof v === "number" ? v.toFixed(2) : v}`).join(" · ")),
-        q.context ? h("ol", { class: "context" }, q.context.map((c) => h("li", {}, h("span", { class: "mono small" }, c.document), h("pre", { class: "chunk-text" }, c.text)))) : null,
+        q.context ? h("ol", { class: "context" }, q.context.map((c) => h("li", {}, h("span", { class: "mono small" }, c.document), h("pre", { class: "chunk-text", tabindex: "0" }, c.text)))) : null,
         q.ranking ? h("p", { class: "small" }, "Top ranked: ", q.ranking.join(", ")) : null)))));
   return null;
 }

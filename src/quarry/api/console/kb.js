@@ -102,7 +102,9 @@ function metadataText(metadata) {
 }
 
 function rowActions(collection, doc, reload, poll) {
-  const reingest = /^https?:\/\//.test(doc.source_uri) ? h("button", { class: "secondary small", onclick: async () => {
+  // URLs (write keys) and server paths (admin keys, under the operator's api.ingest_roots); an upload is re-uploaded
+  const fromSource = /^https?:\/\//.test(doc.source_uri) || (session.me.scope === "admin" && doc.source_uri.startsWith("/"));
+  const reingest = fromSource ? h("button", { class: "secondary small", onclick: async () => {
     try {
       await api(`/v1/collections/${enc(collection)}/ingest`, { method: "POST", body: { source: doc.source_uri } });
       toast(`Re-ingesting ${doc.source_uri}`);
@@ -189,6 +191,6 @@ async function documentPage(main, collection, uri) {
         h("span", {}, `${c.token_count} tokens`),
         c.heading_path.length ? h("span", {}, c.heading_path.join(" › ")) : null,
         c.flags.map((f) => h("span", { class: "badge warn" }, f))),
-      h("pre", { class: "chunk-text" }, c.text)))));
+      h("pre", { class: "chunk-text", tabindex: "0", "aria-label": `Chunk ${c.index} text` }, c.text)))));
   return null;
 }

@@ -5,7 +5,7 @@ const enc = encodeURIComponent;
 
 export async function promptsPage(main) {
   const prompts = await api("/v1/prompts");
-  const text = h("pre", { class: "chunk-text", "aria-live": "polite" }, "Choose a version to read it.");
+  const text = h("pre", { class: "chunk-text", tabindex: "0", "aria-live": "polite" }, "Choose a version to read it.");
   async function show(name, version) {
     const p = await api(`/v1/prompts/${enc(name)}/versions/${version}`);
     clear(text, `# ${p.ref}${p.description ? ` — ${p.description}` : ""}\n\n[system]\n${p.system}\n\n[user]\n${p.user}`);
