@@ -78,7 +78,7 @@ def show_evaluation(folder: Path, run_id: str) -> dict[str, Any]:
     metrics = [*[m for m in HEADLINE if m in run.summary], *sorted(m for m in run.summary if m not in HEADLINE)]
     return {
         "id": run_id, "kind": "answers", "name": run.name, "dataset": run.dataset, "created": run.created,
-        "questions": len(run.results), "config": run.config, "judge": run.judge, "seconds": run.seconds,
+        "questions": len(run.results), "config": run.config, "judge": _finite(run.judge), "seconds": run.seconds,
         "cost_usd": run.cost_usd, "latency_s": run.latency.to_dict(), "ttft_s": run.ttft.to_dict(),
         "metrics": [{"metric": m, **_finite(run.summary[m].as_dict())} for m in metrics],
         "histograms": {"token_f1": [r.metrics.get("token_f1") for r in run.results if r.item.answerable]},
