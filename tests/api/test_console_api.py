@@ -3,8 +3,11 @@ each under the same access rules as the rest of the API — and the console and 
 
 from __future__ import annotations
 
+import io
 import itertools
 from pathlib import Path
+
+from PIL import Image, ImageChops, ImageStat
 
 from quarry.evaluation import EvalReport
 from quarry.evaluation.answer_runner import run_answers
@@ -53,6 +56,26 @@ def test_a_pdf_document_carries_its_page_spans(api: Api) -> None:
     for chunk in chunks:  # each chunk's page is the page its first character is on
         page = next(p for p in pages if p["start"] <= chunk["start"] < p["end"])
         assert chunk["page"] == page["number"]
+    # the page as an image, the cited text marked on it (yellow boxes over black-on-white text)
+    quote = "VIN 1C4RJFBG2NC123456"
+    assert quote in document["text"][pages[0]["start"] : pages[0]["end"]]
+    url = "/v1/collections/console-pdf/page"
+    plain = api.client.get(url, params={"document": uri, "number": 1}, headers=admin)
+    marked = api.client.get(url, params={"document": uri, "number": 1, "highlight": quote}, headers=admin)
+    assert plain.headers["content-type"] == marked.headers["content-type"] == "image/png"
+    before, after = (Image.open(io.BytesIO(r.content)).convert("RGB") for r in (plain, marked))
+    assert before.size == after.size and before.width > 500
+    changed = ImageChops.difference(before, after).getbbox()
+    assert changed is not None and _yellowish(after.crop(changed))
+    assert api.client.get(url, params={"document": uri, "number": 9}, headers=admin).status_code == 400
+    other = api.client.get(url, params={"document": f"{uri}x", "number": 1}, headers=admin)
+    assert other.status_code == 404 and other.json()["error"]["code"] == "document_not_found"
+
+
+def _yellowish(image: Image.Image) -> bool:
+    """The mean colour of the region that changed is a yellow (the marker over white and black text)."""
+    r, g, b = ImageStat.Stat(image).mean
+    return r > 200 and g > 170 and b < 170
 
 
 def test_traces_filter_by_collection_status_and_latency(api: Api) -> None:
@@ -108,6 +131,15 @@ def test_stored_evaluations_list_show_and_compare_for_operators_only(api: Api) -
     limited = api.headers("admin", collections=[COLLECTION])
     assert api.client.get("/v1/evals", headers=limited).status_code == 403
     assert api.client.get("/v1/evals", headers=api.headers("read")).status_code == 403
+
+
+def test_a_document_without_a_pdf_original_has_no_page_image(api: Api) -> None:
+    admin = api.headers("admin", principals=["*"])
+    uri = api.client.get(f"/v1/collections/{COLLECTION}/documents", headers=admin).json()[0]["uri"]
+    response = api.client.get(
+        f"/v1/collections/{COLLECTION}/page", params={"document": uri, "number": 1}, headers=admin
+    )
+    assert response.status_code == 404 and response.json()["error"]["code"] == "page_not_available"
 
 
 def test_console_and_api_docs_are_served_without_a_cdn(api: Api) -> None:

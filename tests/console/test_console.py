@@ -13,6 +13,13 @@ from tests.conftest import MARKITDOWN_FILES
 from tests.console.conftest import SAMPLES, SECRET_TEXT, Console, assert_accessible, shot
 
 PDF = MARKITDOWN_FILES / "REPAIR-2022-INV-001_multipage.pdf"
+# the browser's own layout-shift entries (what Core Web Vitals call CLS), summed from now on
+LAYOUT_SHIFTS = """() => {
+  window.layoutShift = 0;
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.layoutShift += entry.value;
+  }).observe({ type: "layout-shift" });
+}"""
 
 
 @pytest.fixture
@@ -68,15 +75,30 @@ def test_upload_a_file_and_watch_its_job_finish(page: Any, console: Console, tmp
     page.wait_for_selector("text=No document matches.")
     page.get_by_label("Search documents").fill("")
     assert rows.count() == 1
+    # a citation of the PDF opens its page, rendered, with the cited text marked
+    page.goto(console.base + "/#/chat")
+    page.select_option("#collection", "uploads")
+    page.get_by_label("Question").fill("What is the VIN of Gabriel Diaz's Jeep Grand Cherokee?")
+    page.get_by_role("button", name="Ask").click()
+    page.wait_for_selector(".answer .meta", timeout=120_000)
+    page.locator(".sources button").first.click()
+    image = page.locator(".page-image img")
+    image.wait_for()
+    page.wait_for_function("() => document.querySelector('.page-image img').naturalWidth > 500")
+    assert "page 1 of 3" in page.locator(".viewer").inner_text()
+    shot(page, "pdf-source")
 
 
 def test_ask_see_the_streamed_answer_open_its_source_and_trace(page: Any, console: Console) -> None:
     sign_in(page, console, console.admin)
     page.select_option("#collection", "handbook")
     page.get_by_label("Question").fill("What are the core working hours at Northwind?")
+    page.evaluate(LAYOUT_SHIFTS)
     page.get_by_role("button", name="Ask").click()
     page.wait_for_selector(".answer[aria-busy='true']")  # the answer streams into the page before it is done
     page.wait_for_selector(".answer .meta", timeout=120_000)
+    shift = page.evaluate("window.layoutShift")
+    assert shift < 0.1, f"the page moved while the answer streamed (cumulative layout shift {shift:.3f})"
     answer = page.locator(".answer .text").inner_text()
     assert "10:00" in answer and "16:00" in answer, answer
     page.locator("button.cite").first.click()

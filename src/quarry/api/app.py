@@ -35,6 +35,7 @@ from quarry.api.routes import (
     health,
     jobs,
     openai,
+    pages,
     prompts,
     search,
     traces,
@@ -152,7 +153,7 @@ def create_app(
     app.state.drift = drift
     install_handlers(app)
     routers = (health, collections, documents, jobs, search, answer, openai, traces, feedback, prompts, experiments,
-               keys_routes, agents, evals)  # fmt: skip
+               keys_routes, agents, evals, pages)  # fmt: skip
     for module in routers:
         app.include_router(module.router)
     install_console(app)

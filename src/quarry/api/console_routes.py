@@ -22,7 +22,7 @@ CONSOLE = Path(__file__).parent / "console"
 DOC_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 # the console runs only its own scripts; styles may be set from script (bar widths, highlight offsets)
 POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"  # ReDoc's side-menu logo: the one remote fetch it makes

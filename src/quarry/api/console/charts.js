@@ -41,18 +41,19 @@ export function lineChart(title, series) {
   const points = series.flatMap(([, s]) => s);
   const minX = Math.min(...points.map((p) => p.x));
   const maxX = Math.max(...points.map((p) => p.x), minX + 1);
-  const maxY = Math.max(...points.map((p) => p.y), 1e-9) * 1.1;
+  const top = Math.max(...points.map((p) => p.y));
+  const maxY = (top > 0 ? top : 1) * 1.1;  // all zero (a local model costs nothing): a 0–1 axis
   const x = (v) => PAD.left + ((v - minX) / (maxX - minX)) * (W - PAD.left - PAD.right);
   const y = (v) => PAD.top + (1 - v / maxY) * (H - PAD.top - PAD.bottom);
   const lines = series.map(([name, s], i) => svg("g", { class: `series s${i}` },
     svg("polyline", { points: s.map((p) => `${x(p.x)},${y(p.y)}`).join(" ") }),
     s.map((p) => svg("circle", { cx: x(p.x), cy: y(p.y), r: 2.5 }, svg("title", {}, `${name} ${p.y.toPrecision(3)}`)))));
-  const legend = series.map(([name], i) => svg("text", { x: W - PAD.right - 60 * (series.length - i), y: H - 6,
+  const legend = series.map(([name], i) => svg("text", { x: W - PAD.right - 40 * (series.length - i), y: PAD.top + 4,
     class: `legend s${i}` }, name));
   const last = series.map(([name, s]) => `${name} ${s.at(-1)?.y.toPrecision(3)}`).join(", ");
   const when = (v) => new Date(v * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   return frame(title, `latest ${last}`, axis(maxY), lines, legend,
-    svg("text", { x: PAD.left, y: H - 6 }, when(minX)), svg("text", { x: x(maxX), y: H - 14, "text-anchor": "end" }, when(maxX)));
+    svg("text", { x: PAD.left, y: H - 6 }, when(minX)), svg("text", { x: x(maxX), y: H - 6, "text-anchor": "end" }, when(maxX)));
 }
 
 // rows: [{metric, mean, low, high}] with values in [0, 1]: one horizontal bar per metric, its CI as a whisker.

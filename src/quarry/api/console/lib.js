@@ -79,6 +79,15 @@ export async function api(path, { method = "GET", body, query, signal } = {}) {
   return response.status === 204 ? null : response.json();
 }
 
+// GET a binary resource (an image) with the key: an object URL for it (revoke it when done).
+export async function apiObjectUrl(path, query) {
+  const url = new URL(path, location.origin);
+  for (const [name, value] of Object.entries(query || {})) if (value) url.searchParams.set(name, value);
+  const response = await fetch(url, { headers: headers() });
+  if (!response.ok) throw await failure(response);
+  return URL.createObjectURL(await response.blob());
+}
+
 // POST and read server-sent events: onEvent(name, data) for each; resolves when the stream ends.
 export async function stream(path, body, onEvent, signal) {
   const response = await fetch(path, {

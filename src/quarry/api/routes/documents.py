@@ -15,6 +15,7 @@ from fastapi import APIRouter, File, Form, Path, Query, UploadFile, status
 from quarry.api.context import ApiContext, CallerDep, ContextDep
 from quarry.api.errors import REQUEST_ID, ApiError
 from quarry.api.job_specs import JobSpec
+from quarry.api.originals import Originals
 from quarry.api.schemas import COLLECTION, ChunkOut, DocumentDetail, DocumentOut, IngestRequest, JobOut, PageOut
 from quarry.api.security import Caller
 from quarry.api.sources import check_url, safe_name
@@ -61,6 +62,9 @@ async def upload(
         _inflates_within(name, named[name], int(context.settings.ingest.max_file_mb * 1e6))
     spec = JobSpec("upload", collection, tuple(sorted(named.items())), tuple(normalise_principals(principals or "")))
     _may_overwrite(context, caller, collection, [f"upload://{collection}/{name}" for name in named])
+    originals = Originals.of(context.settings)
+    for name, data in named.items():  # PDFs are kept so a citation can be shown as its page
+        originals.keep(collection, name, data)
     return _submit(context, caller, spec)
 
 
@@ -176,6 +180,7 @@ def delete_document(collection: CollectionName, uri: str, caller: CallerDep, con
     if document is None or not caller.may_see(document.metadata):
         raise _not_found()
     delete_uris(store, collection, [uri])
+    Originals.of(context.settings).forget(collection, document.source_uri)
 
 
 def _submit(context: ApiContext, caller: Caller, spec: JobSpec) -> JobOut:
