@@ -13,6 +13,12 @@ from tests.conftest import MARKITDOWN_FILES
 from tests.console.conftest import SAMPLES, SECRET_TEXT, Console, assert_accessible, shot
 
 PDF = MARKITDOWN_FILES / "REPAIR-2022-INV-001_multipage.pdf"
+DROPPED_FILE = """() => {
+  const data = new DataTransfer();
+  const text = "# Canteen hours\\n\\nThe canteen opens at 08:00.";
+  data.items.add(new File([text], "canteen.md", { type: "text/markdown" }));
+  return data;
+}"""
 # the browser's own layout-shift entries (what Core Web Vitals call CLS), summed from now on
 LAYOUT_SHIFTS = """() => {
   window.layoutShift = 0;
@@ -58,6 +64,9 @@ def test_upload_a_file_and_watch_its_job_finish(page: Any, console: Console, tmp
     page.wait_for_selector("table a:has-text('security')")
     rows = page.locator("tbody tr")
     assert rows.count() == 2
+    page.dispatch_event(".dropzone", "drop", {"dataTransfer": page.evaluate_handle(DROPPED_FILE)})  # drag and drop
+    page.wait_for_selector("table a:has-text('Canteen hours')", timeout=120_000)
+    assert rows.count() == 3 and page.locator(".job.succeeded").count() == 2
     shot(page, "knowledge-base")
     assert_accessible(page)
     page.get_by_label("Search documents").fill("REPAIR")
@@ -74,7 +83,7 @@ def test_upload_a_file_and_watch_its_job_finish(page: Any, console: Console, tmp
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()  # confirm
     page.wait_for_selector("text=No document matches.")
     page.get_by_label("Search documents").fill("")
-    assert rows.count() == 1
+    assert rows.count() == 2
     # a citation of the PDF opens its page, rendered, with the cited text marked
     page.goto(console.base + "/#/chat")
     page.select_option("#collection", "uploads")
