@@ -14,6 +14,7 @@ import pypdfium2 as pdfium
 from PIL import Image, ImageDraw
 
 from quarry.errors import ParseError
+from quarry.ingest.parsers.pdf import PDFIUM_LOCK
 
 __all__ = ["render_page"]
 
@@ -23,7 +24,16 @@ HIGHLIGHT = (255, 214, 10, 110)
 
 
 def render_page(path: Path, number: int, highlight: str = "", *, scale: float = 1.5) -> bytes:
-    """PNG bytes of page ``number`` (1-based) of the PDF at ``path``; ParseError when it cannot be rendered."""
+    """PNG bytes of page ``number`` (1-based) of the PDF at ``path``; ParseError when it cannot be rendered.
+    PDFium is not thread-safe: this holds the parser's lock, so it never runs beside an ingest's PDF parsing."""
+    with PDFIUM_LOCK:
+        image = _render(path, number, highlight, scale)
+    out = io.BytesIO()
+    image.convert("RGB").save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def _render(path: Path, number: int, highlight: str, scale: float) -> Image.Image:
     try:
         document = pdfium.PdfDocument(path)
     except (pdfium.PdfiumError, OSError) as exc:
@@ -32,7 +42,7 @@ def render_page(path: Path, number: int, highlight: str = "", *, scale: float = 
         if not 1 <= number <= len(document):
             raise ParseError(f"{path.name} has {len(document)} pages, not page {number}", uri=str(path))
         page = document[number - 1]
-        image = page.render(scale=scale).to_pil().convert("RGBA")
+        image: Image.Image = page.render(scale=scale).to_pil().convert("RGBA")
         boxes = _boxes(page, highlight, scale) if highlight.strip() else []
         if boxes:
             layer = Image.new("RGBA", image.size, (0, 0, 0, 0))
@@ -40,9 +50,7 @@ def render_page(path: Path, number: int, highlight: str = "", *, scale: float = 
             for box in boxes:
                 draw.rectangle(box, fill=HIGHLIGHT)
             image = Image.alpha_composite(image, layer)
-        out = io.BytesIO()
-        image.convert("RGB").save(out, format="PNG", optimize=True)
-        return out.getvalue()
+        return image
     finally:
         document.close()
 

@@ -23,9 +23,9 @@ from quarry.errors import ConfigError, EncryptedDocument, ParseError
 from quarry.ingest.parsers.common import build_document, join_pages, pipe_table, quiet
 from quarry.types import Document, RawDocument
 
-__all__ = ["PdfParser"]
+__all__ = ["PDFIUM_LOCK", "PdfParser"]
 
-_PDFIUM_LOCK = threading.Lock()
+PDFIUM_LOCK = threading.Lock()
 _ERR_PASSWORD = 4
 _TABLES_HINT = "pip install pdfplumber (a dependency of quarry; was it removed?)"
 _OCR_HINT = "scanned PDF without a text layer? OCR is not supported; run it through OCR (e.g. ocrmypdf) first"
@@ -126,7 +126,7 @@ class PdfParser:
         self.tables = tables
 
     def parse(self, raw: RawDocument) -> list[Document]:
-        with _PDFIUM_LOCK, quiet():
+        with PDFIUM_LOCK, quiet():
             doc = _open(raw)
             try:
                 info = _metadata(doc)
