@@ -49,6 +49,7 @@ function collectionView(content, info, canWrite) {
   let documents = [];
   let timer = null;
   let stopped = false;
+  let newestFinish = null;
 
   async function loadDocuments() {
     try {
@@ -77,10 +78,11 @@ function collectionView(content, info, canWrite) {
     try {
       const all = (await api("/v1/jobs", { query: { limit: 20 } })).filter((j) => j.collection === info.name);
       clear(jobs, all.slice(0, 8).map(jobView));
-      const running = all.some((j) => j.status === "queued" || j.status === "running");
-      if (running) timer = setTimeout(poll, 1000);
-      else if (jobs.dataset.running === "true") loadDocuments();
-      jobs.dataset.running = String(running);
+      // a job finished since the last look (however quickly it ran): the documents changed
+      const finished = Math.max(0, ...all.map((j) => j.finished_at || 0));
+      if (newestFinish !== null && finished > newestFinish) loadDocuments();
+      newestFinish = finished;
+      if (all.some((j) => j.status === "queued" || j.status === "running")) timer = setTimeout(poll, 1000);
     } catch (error) { clear(jobs, h("li", {}, errorBox(error))); }
   }
 
