@@ -57,7 +57,7 @@ def main() -> None:
         "| command | p50 | p90 | max |\n|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
         "Before the commands were made lazy, `quarry --help` took 1.8–4.9 s (every command module imported the "
         "assembly, which imports the model runtimes, the OpenAI SDK and the stores). A subcommand's help also loads "
-        "typer's pydantic adapters (~0.15 s), which the top-level help does not need. `quarry prompts list` took 3.7 s "
+        "typer's pydantic adapters (~0.15 s), which the top-level help does not need. `quarry prompts list` took 3.7 s (one timing) "
         "before the LLM providers' SDKs (the OpenAI SDK alone ~1 s), the PostgreSQL adapters (~0.6 s) and the agents' "
         "SQL tool were imported only when used (the row above is after; the rest is settings, numpy and the SQLite store)."
     )

@@ -58,7 +58,8 @@ class Quarry:
 
     @property
     def _postgres(self) -> str | None:
-        """The PostgreSQL DSN when ``[store] url`` names one, else None (the SQLite files)."""
+        """The PostgreSQL DSN when ``[store] url`` names one, else None (the SQLite files). The PostgreSQL adapters
+        are imported in the branches that build them: importing them costs ~0.6 s that SQLite users never need."""
         return self.settings.store.dsn
 
     @cached_property
@@ -66,7 +67,7 @@ class Quarry:
         """The knowledge base (collections, documents, both indexes) on the configured engine."""
         s = self.settings.store
         if (url := self._postgres) is not None:
-            from quarry.stores.postgres import PostgresStore  # imported only for PostgreSQL (~0.6 s)
+            from quarry.stores.postgres import PostgresStore
 
             return PostgresStore(url, ann_threshold=s.ann_threshold, ann_connectivity=s.ann_connectivity,
                                  ann_expansion_add=s.ann_expansion_add, ann_expansion_search=s.ann_expansion_search,
@@ -80,7 +81,7 @@ class Quarry:
         """Traces in their own file beside the store (SQLite: logging never waits on an ingest's write lock,
         and a run that changes nothing leaves the knowledge base untouched), or in the PostgreSQL database."""
         if (url := self._postgres) is not None:
-            from quarry.stores.postgres import PostgresTraceStore  # imported only for PostgreSQL (~0.6 s)
+            from quarry.stores.postgres import PostgresTraceStore
 
             return PostgresTraceStore(url)
         return SQLiteTraceStore(self.settings.store.beside(".traces.db"))
@@ -89,7 +90,7 @@ class Quarry:
     def key_store(self) -> KeyStore:
         """API keys (``[api] keys_path`` overrides where the SQLite file lives)."""
         if (url := self._postgres) is not None:
-            from quarry.stores.postgres import PostgresKeyStore  # imported only for PostgreSQL (~0.6 s)
+            from quarry.stores.postgres import PostgresKeyStore
 
             return PostgresKeyStore(url)
         return SQLiteKeyStore(self.settings.api.keys_path or self.settings.store.beside(".keys.db"))
@@ -98,7 +99,7 @@ class Quarry:
     def job_store(self) -> JobStore:
         """Ingest jobs every API worker process shares."""
         if (url := self._postgres) is not None:
-            from quarry.stores.postgres import PostgresJobStore  # imported only for PostgreSQL (~0.6 s)
+            from quarry.stores.postgres import PostgresJobStore
 
             return PostgresJobStore(url)
         return SQLiteJobStore(self.settings.store.beside(".jobs.db"))
@@ -107,7 +108,7 @@ class Quarry:
     def prompt_store(self) -> PromptStore:
         """Prompt versions and labels created at run time (``<store>.ops.db``, or the PostgreSQL database)."""
         if (url := self._postgres) is not None:
-            from quarry.stores.postgres import PostgresPromptStore  # imported only for PostgreSQL (~0.6 s)
+            from quarry.stores.postgres import PostgresPromptStore
 
             return PostgresPromptStore(url)
         return SQLitePromptStore(self.settings.store.beside(".ops.db"))
@@ -115,7 +116,7 @@ class Quarry:
     @cached_property
     def experiment_store(self) -> ExperimentStore:
         if (url := self._postgres) is not None:
-            from quarry.stores.postgres import PostgresExperimentStore  # imported only for PostgreSQL (~0.6 s)
+            from quarry.stores.postgres import PostgresExperimentStore
 
             return PostgresExperimentStore(url)
         return SQLiteExperimentStore(self.settings.store.beside(".ops.db"))
@@ -123,7 +124,7 @@ class Quarry:
     @cached_property
     def feedback_store(self) -> FeedbackStore:
         if (url := self._postgres) is not None:
-            from quarry.stores.postgres import PostgresFeedbackStore  # imported only for PostgreSQL (~0.6 s)
+            from quarry.stores.postgres import PostgresFeedbackStore
 
             return PostgresFeedbackStore(url)
         return SQLiteFeedbackStore(self.settings.store.beside(".ops.db"))
@@ -132,7 +133,7 @@ class Quarry:
     def run_store(self) -> RunStore:
         """Agent runs and their approvals (``<store>.agents.db``, or the PostgreSQL database)."""
         if (url := self._postgres) is not None:
-            from quarry.stores.postgres import PostgresRunStore  # imported only for PostgreSQL (~0.6 s)
+            from quarry.stores.postgres import PostgresRunStore
 
             return PostgresRunStore(url)
         return SQLiteRunStore(self.settings.store.beside(".agents.db"))
@@ -141,7 +142,7 @@ class Quarry:
     def memory_store(self) -> MemoryStore:
         """Each user's long-term agent memory."""
         if (url := self._postgres) is not None:
-            from quarry.stores.postgres import PostgresMemoryStore  # imported only for PostgreSQL (~0.6 s)
+            from quarry.stores.postgres import PostgresMemoryStore
 
             return PostgresMemoryStore(url)
         return SQLiteMemoryStore(self.settings.store.beside(".agents.db"))

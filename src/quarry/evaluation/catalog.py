@@ -16,9 +16,9 @@ from typing import Any
 
 from quarry.errors import ConfigError
 from quarry.evaluation.answer_report import HEADLINE, worst
-from quarry.evaluation.answer_runner import compare_runs
+from quarry.evaluation.answer_runner import ItemResult, compare_runs
 from quarry.evaluation.report import EvalReport
-from quarry.evaluation.runs import list_runs, load_run
+from quarry.evaluation.runs import list_runs, load_run, slug
 from quarry.settings import Settings
 
 __all__ = ["compare", "list_evaluations", "runs_folder", "save_retrieval_report", "show_evaluation"]
@@ -36,9 +36,8 @@ def runs_folder(settings: Settings) -> Path:
 def save_retrieval_report(report: EvalReport, folder: Path) -> Path:
     """Keep a retrieval report with the answer runs (``<folder>/retrieval/<time>-<name>.json``)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    slug = "".join(c if c.isalnum() else "-" for c in report.name.lower()).strip("-")[:40] or "report"
     data = {**report.to_dict(), "created": time.time()}
-    path = folder / RETRIEVAL / f"{stamp}-{slug}.json"
+    path = folder / RETRIEVAL / f"{stamp}-{slug(report.name)}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
@@ -94,7 +93,7 @@ def compare(folder: Path, baseline: str, candidate: str) -> dict[str, Any]:
     return {"baseline": baseline, "candidate": candidate, "rows": [_finite(c.to_dict()) for c in rows]}
 
 
-def _question(r: Any) -> dict[str, Any]:
+def _question(r: ItemResult) -> dict[str, Any]:
     outcome = r.outcome
     return {
         "question": r.item.question, "answers": list(r.item.answers), "answerable": r.item.answerable,

@@ -19,7 +19,7 @@ from quarry.evaluation.answer_runner import AnswerRun, ItemResult, build_run
 from quarry.evaluation.outcome import outcome_from_dict, outcome_to_dict
 from quarry.evaluation.qa import QAItem, QASet
 
-__all__ = ["RunInfo", "list_runs", "load_run", "run_to_dict", "save_run"]
+__all__ = ["RunInfo", "list_runs", "load_run", "run_to_dict", "save_run", "slug"]
 
 FORMAT = 1
 
@@ -68,7 +68,8 @@ def run_to_dict(run: AnswerRun) -> dict[str, Any]:
     }
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
+    """A run name as a file-name part."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "run"
 
 
@@ -76,7 +77,7 @@ def save_run(run: AnswerRun, folder: Path) -> Path:
     """Write ``run`` as ``<folder>/<time>-<name>.json``; the file name without ``.json`` is its run id."""
     folder.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(run.created))
-    path = folder / f"{stamp}-{_slug(run.name)}.json"
+    path = folder / f"{stamp}-{slug(run.name)}.json"
     path.write_text(json.dumps(run_to_dict(run), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
 

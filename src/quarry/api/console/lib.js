@@ -64,11 +64,16 @@ async function failure(response) {
   return new ApiError(response.status, code, message);
 }
 
-export async function api(path, { method = "GET", body, query, signal } = {}) {
+function urlOf(path, query) {
   const url = new URL(path, location.origin);
   for (const [name, value] of Object.entries(query || {})) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, value);
   }
+  return url;
+}
+
+export async function api(path, { method = "GET", body, query, signal } = {}) {
+  const url = urlOf(path, query);
   const init = { method, headers: headers(), signal };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
@@ -81,9 +86,7 @@ export async function api(path, { method = "GET", body, query, signal } = {}) {
 
 // GET a binary resource (an image) with the key: an object URL for it (revoke it when done).
 export async function apiObjectUrl(path, query) {
-  const url = new URL(path, location.origin);
-  for (const [name, value] of Object.entries(query || {})) if (value) url.searchParams.set(name, value);
-  const response = await fetch(url, { headers: headers() });
+  const response = await fetch(urlOf(path, query), { headers: headers() });
   if (!response.ok) throw await failure(response);
   return URL.createObjectURL(await response.blob());
 }

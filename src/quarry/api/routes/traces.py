@@ -39,27 +39,26 @@ def list_traces(
     (the filters look through the most recent 1,000 traces)."""
     caller.require("read")
     store = context.quarry.trace_store
-    wanted = TraceQuery(status, collection, since, min_ms)
+    wanted = TraceQuery(status, since, min_ms)
     scan = limit if caller.operator and wanted.empty else max(SCAN, limit)
-    found = [t for t in store.traces(scan, kind) if visible_to(caller, t.attributes) and wanted.matches(t)]
+    where = {"collection": collection} if collection else None
+    found = [t for t in store.traces(scan, kind, where=where) if visible_to(caller, t.attributes) and wanted.matches(t)]
     return [trace_out(t, spans=False) for t in found[:limit]]
 
 
 @dataclass(frozen=True, slots=True)
 class TraceQuery:
     status: str | None
-    collection: str | None
     since: float | None
     min_ms: float | None
 
     @property
     def empty(self) -> bool:
-        return self.status is None and self.collection is None and self.since is None and self.min_ms is None
+        return self.status is None and self.since is None and self.min_ms is None
 
     def matches(self, trace: TraceRecord) -> bool:
         return (
             (self.status is None or trace.status == self.status)
-            and (self.collection is None or trace.attributes.get("collection") == self.collection)
             and (self.since is None or trace.started_at >= self.since)
             and (self.min_ms is None or trace.duration * 1000 >= self.min_ms)
         )
