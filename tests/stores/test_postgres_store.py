@@ -12,6 +12,7 @@ from quarry.stores.base import Store, TraceStore
 from quarry.stores.filters import Eq
 from quarry.stores.jobs import JobStore
 from quarry.stores.keys import KeyStore
+from quarry.stores.models import ModelStore
 from quarry.stores.ops import ExperimentStore, FeedbackStore, PromptStore
 from quarry.stores.postgres import (
     PostgresExperimentStore,
@@ -19,12 +20,14 @@ from quarry.stores.postgres import (
     PostgresJobStore,
     PostgresKeyStore,
     PostgresMemoryStore,
+    PostgresModelStore,
     PostgresPromptStore,
     PostgresRunStore,
     PostgresStore,
     PostgresTraceStore,
 )
 from quarry.testing.agent_conformance import AgentStateConformance
+from quarry.testing.model_conformance import ModelStoreConformance
 from quarry.testing.ops_conformance import OpsConformance
 from quarry.testing.state_conformance import JobStoreConformance, KeyStoreConformance
 from quarry.testing.store_conformance import EMBEDDER, StoreConformance, make_write
@@ -116,5 +119,13 @@ class TestPostgresAgentState(AgentStateConformance):
     @pytest.fixture
     def memory(self, postgres_url: str) -> Iterator[MemoryStore]:
         store = PostgresMemoryStore(postgres_url)
+        yield store
+        store.close()
+
+
+class TestPostgresModelStore(ModelStoreConformance):
+    @pytest.fixture
+    def models(self, postgres_url: str) -> Iterator[ModelStore]:
+        store = PostgresModelStore(postgres_url)
         yield store
         store.close()

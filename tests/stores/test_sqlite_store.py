@@ -23,14 +23,17 @@ from quarry.stores.base import Store, TraceStore
 from quarry.stores.filters import Eq
 from quarry.stores.jobs import JobStore
 from quarry.stores.keys import KeyStore
+from quarry.stores.models import ModelStore
 from quarry.stores.ops import ExperimentStore, FeedbackStore, PromptStore
 from quarry.stores.sqlite import SQLiteJobStore, SQLiteKeyStore, SQLiteStore, SQLiteTraceStore
 from quarry.stores.sqlite.agents import SQLiteMemoryStore, SQLiteRunStore
 from quarry.stores.sqlite.fts import match_query
+from quarry.stores.sqlite.models import SQLiteModelStore
 from quarry.stores.sqlite.ops import SQLiteExperimentStore, SQLiteFeedbackStore, SQLitePromptStore
 from quarry.stores.sqlite.schema import SCHEMA_VERSION
 from quarry.testing.agent_conformance import AgentStateConformance
 from quarry.testing.embedders import HashEmbedder
+from quarry.testing.model_conformance import ModelStoreConformance
 from quarry.testing.ops_conformance import OpsConformance
 from quarry.testing.state_conformance import JobStoreConformance, KeyStoreConformance
 from quarry.testing.store_conformance import EMBEDDER, StoreConformance, make_write
@@ -349,5 +352,13 @@ class TestSQLiteAgentState(AgentStateConformance):
     @pytest.fixture
     def memory(self, tmp_path: Path) -> Iterator[MemoryStore]:
         store = SQLiteMemoryStore(tmp_path / "store.agents.db")
+        yield store
+        store.close()
+
+
+class TestSQLiteModelStore(ModelStoreConformance):
+    @pytest.fixture
+    def models(self, tmp_path: Path) -> Iterator[ModelStore]:
+        store = SQLiteModelStore(tmp_path / "ops.db")
         yield store
         store.close()

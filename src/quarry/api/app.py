@@ -37,6 +37,7 @@ from quarry.api.routes import (
     openai,
     pages,
     prompts,
+    registry,
     search,
     traces,
 )
@@ -153,7 +154,7 @@ def create_app(
     app.state.drift = drift
     install_handlers(app)
     routers = (health, collections, documents, jobs, search, answer, openai, traces, feedback, prompts, experiments,
-               keys_routes, agents, evals, pages)  # fmt: skip
+               keys_routes, agents, evals, pages, registry)  # fmt: skip
     for module in routers:
         app.include_router(module.router)
     install_console(app)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
+from quarry.assembly.models import EmbedderResolver, build_model_store, with_production_adapter
 from quarry.cache import EmbeddingCache
 from quarry.cache.semantic import AnswerCacheBackend, SemanticCache
 from quarry.cache.semantic_redis import RedisAnswerCache
@@ -35,6 +36,7 @@ from quarry.stores.agents import MemoryStore, RunStore
 from quarry.stores.base import Store, TraceStore
 from quarry.stores.jobs import JobStore
 from quarry.stores.keys import KeyStore
+from quarry.stores.models import ModelStore
 from quarry.stores.ops import ExperimentStore, FeedbackStore, PromptStore
 from quarry.stores.sqlite import SQLiteJobStore, SQLiteKeyStore, SQLiteStore, SQLiteTraceStore
 from quarry.stores.sqlite.agents import SQLiteMemoryStore, SQLiteRunStore
@@ -159,6 +161,16 @@ class Quarry:
         return PromptRegistry(self.prompt_store, self.experiment_store, label=self.settings.generation.prompt_label)
 
     @cached_property
+    def model_store(self) -> ModelStore:
+        """The model registry's entries and moves (``<store>.ops.db``, or the PostgreSQL database)."""
+        return build_model_store(self.settings)
+
+    @cached_property
+    def embedders(self) -> EmbedderResolver:
+        """The embedder of any model id a collection was built with (the configured one, or a tuned one)."""
+        return EmbedderResolver(self.embedder, self.model_store, threads=self.settings.embeddings.threads)
+
+    @cached_property
     def embedder(self) -> Embedder:
         inner = build_embedder(self.settings.embeddings)
         if not self.settings.embeddings.cache:
@@ -198,7 +210,7 @@ class Quarry:
         return Ingestor(
             self.store, embedder, self.parsers, self.settings.chunking, self.tracer,
             batch_chunks=ingest.batch_chunks, access=self.settings.access, screen=IngestGuards(self.guardrails),
-            parse_units=parse_units, window=window,
+            parse_units=parse_units, window=window, embedders=self.embedders,
         )  # fmt: skip
 
     @cached_property
@@ -206,7 +218,9 @@ class Quarry:
         retrieval = self.settings.retrieval
         expansion = retrieval.query_expansion
         if expansion.kind == "none":
-            return Searcher(self.store, self.embedder, self.tracer, retrieval, reranker=self.reranker)
+            return Searcher(
+                self.store, self.embedder, self.tracer, retrieval, reranker=self.reranker, embedders=self.embedders
+            )
         prompts = {ref: load_prompt(ref) for ref in (expansion.hyde_prompt, expansion.multi_query_prompt)}
         return Searcher(
             self.store,
@@ -216,6 +230,7 @@ class Quarry:
             reranker=self.reranker,
             chat=self.chat_model,
             prompts=prompts,
+            embedders=self.embedders,
         )
 
     @cached_property
@@ -251,7 +266,7 @@ class Quarry:
     @cached_property
     def chat_model(self) -> ChatModel:
         """The configured chat model with retries, fallback and metering (see ``quarry.llm.factory``)."""
-        return build_chat_model(self.settings.llm)
+        return build_chat_model(with_production_adapter(self.settings.llm, self.model_store))
 
     @cached_property
     def guardrails(self) -> Guardrails:
@@ -312,7 +327,7 @@ class Quarry:
         for model in self._arm_models.values():
             model.close()
         for name in ("store", "trace_store", "key_store", "job_store", "prompt_store", "experiment_store",
-                     "feedback_store", "run_store", "memory_store", "sql_reader"):  # fmt: skip
+                     "feedback_store", "run_store", "memory_store", "model_store", "sql_reader"):  # fmt: skip
             if name in self.__dict__:
                 self.__dict__[name].close()
         if self.__dict__.get("answer_cache") is not None:

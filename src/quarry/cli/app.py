@@ -29,11 +29,13 @@ from quarry.cli import (
     ingest,
     keys,
     mcp,
+    models,
     print_version,
     prompts,
     search,
     serve,
     traces,
+    tune,
 )
 from quarry.cli.common import Where, err_console
 from quarry.errors import QuarryError
@@ -101,6 +103,8 @@ app.add_typer(agents.agent_app, name="agent")
 app.add_typer(agents.approvals_app, name="approvals")
 app.add_typer(agents.memory_app, name="memory")
 app.add_typer(mcp.mcp_app, name="mcp")
+app.add_typer(tune.tune_app, name="tune")
+app.add_typer(models.models_app, name="models")
 app.command()(serve.serve)
 _ = eval_answers  # registers `eval answers` and `eval runs` on the eval group
 

@@ -71,11 +71,16 @@ class MiniLMEmbedder(Embedder):
         model_path: Path | None = None,
         query_model: QueryModel = "dynamic-int8",
         query_threads: int = 1,
+        model_id: str | None = None,
     ) -> None:
+        """``model_path``/``model_id``: another ONNX export of the same architecture and tokenizer (a tuned
+        model), under its own id so its vectors never mix with the packaged model's."""
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.batch_size = batch_size
         self.threads = threads
+        if model_id is not None:
+            self.model_id = model_id
         self.query_model: QueryModel = query_model
         self.query_threads = query_threads
         self._model_path = model_path

@@ -13,6 +13,8 @@ before the chain moves on to the next model.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from quarry.errors import ConfigError
 from quarry.llm.base import ChatModel, ChatSettings
 from quarry.llm.fallback import Fallback
@@ -39,6 +41,7 @@ def build_provider(config: LLMProviderSettings) -> ChatModel:
             defaults=defaults,
             repack=local.repack,
             parallel_tools=local.parallel_tools,
+            lora=Path(local.lora) if local.lora not in ("", "none") else None,
         )
     if not config.model:
         raise ConfigError(

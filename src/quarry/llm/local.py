@@ -72,6 +72,7 @@ class ServerParams:
     n_batch: int = 2048
     n_ubatch: int = 512
     flash_attn: bool | None = None
+    lora: str = ""  # a GGUF LoRA adapter applied to the model (quarry tune llm makes them)
 
 
 def _distribution_file(distribution: str, suffix: str) -> Path | None:
@@ -172,6 +173,8 @@ def _start_server(path: Path, server: ServerParams) -> Any:
     params.endpoint_slots = False
     params.endpoint_metrics = False
     params.verbosity = 0
+    if server.lora:
+        params.lora_adapters = [xllamacpp.CommonAdapterLoraInfo(server.lora, 1.0)]
     try:
         return xllamacpp.Server(params)
     except Exception as exc:
@@ -211,11 +214,17 @@ class LocalChatModel:
         parallel_tools: bool = False,
         server: ServerParams | None = None,
         repack: bool = True,
+        lora: Path | None = None,
     ) -> None:
+        """``lora``: a GGUF LoRA adapter (``quarry tune llm``) applied on top of the model."""
         self.source = locate_model(model)
         self.repack = repack
         self.model = model if model in PACKAGED_MODELS else self.source.stem
-        self.server = replace(server or ServerParams(), n_threads=n_threads, n_ctx=n_ctx)
+        if lora is not None and not lora.is_file():
+            raise ConfigError(f"LoRA adapter {lora} does not exist", key="llm.local.lora",
+                              hint="`quarry models list` shows the registered adapters")  # fmt: skip
+        self.lora = lora
+        self.server = replace(server or ServerParams(), n_threads=n_threads, n_ctx=n_ctx, lora=str(lora or ""))
         self.defaults = defaults
         self.allow_text_with_tools = allow_text_with_tools
         self.parallel_tools = parallel_tools
@@ -232,7 +241,7 @@ class LocalChatModel:
 
     @property
     def model_id(self) -> str:
-        return f"local:{self.model}"
+        return f"local:{self.model}" + (f"+{self.lora.parent.name}" if self.lora is not None else "")
 
     @property
     def supports_json_schema(self) -> bool:

@@ -13,13 +13,14 @@ the raw bytes *and* the pipeline fingerprint (parser version, chunking settings,
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Iterator, Sequence
 
 from quarry import __version__
 from quarry.chunking import chunk_document
 from quarry.embeddings.base import Embedder
-from quarry.errors import ParseError
+from quarry.errors import CollectionNotFound, ParseError
 from quarry.ingest.parsers import ParserRegistry
 from quarry.ingest.sources import Source, Unreadable
 from quarry.pipeline.access import AccessPolicy, label_documents
@@ -67,23 +68,47 @@ class Ingestor:
         screen: IngestScreen | None = None,
         parse_units: ParseUnits | None = None,
         window: int = 1,
+        embedders: Callable[[str], Embedder] | None = None,
     ) -> None:
         """``parse_units``/``window``: parse up to ``window`` changed units together with ``parse_units`` (a Ray
-        cluster, say); by default each unit is parsed here when its turn comes."""
+        cluster, say); by default each unit is parsed here when its turn comes. ``embedders``: the embedder of a
+        model id, for a collection whose vectors another (tuned) embedder made; it is used for that collection."""
+        self.embedders = embedders
         self.store, self.embedder, self.parsers, self.chunking, self.tracer = store, embedder, parsers, chunking, tracer
         self.batch_chunks = batch_chunks
         self.parse_units, self.window = parse_units or parse_each(parsers), max(1, window)
         self.access = AccessPolicy(access)
-        self.fingerprint = content_hash(
-            f"quarry {__version__}|{embedder.model_id}|{chunking.max_tokens}|{chunking.overlap_tokens}"
-            f"|access {self.access.fingerprint}|parsers {getattr(parsers, 'fingerprint', '')}"
-            + (f"|guards {screen.fingerprint}" if screen is not None else "")
-        )
         self.screen = screen
+        self.fingerprint = self._fingerprint()
+
+    def _fingerprint(self) -> str:
+        return content_hash(
+            f"quarry {__version__}|{self.embedder.model_id}|{self.chunking.max_tokens}|{self.chunking.overlap_tokens}"
+            f"|access {self.access.fingerprint}|parsers {getattr(self.parsers, 'fingerprint', '')}"
+            + (f"|guards {self.screen.fingerprint}" if self.screen is not None else "")
+        )
+
+    def for_collection(self, collection: str) -> Ingestor:
+        """This ingestor, or a copy with the embedder that made ``collection``'s vectors when that is another."""
+        if self.embedders is None:
+            return self
+        try:
+            built_with = self.store.collection(collection).embedder
+        except CollectionNotFound:
+            return self
+        if built_with in (None, self.embedder.model_id):
+            return self
+        twin = copy.copy(self)
+        twin.embedder = self.embedders(built_with)
+        twin.fingerprint = twin._fingerprint()
+        return twin
 
     def run(
         self, source: Source, collection: str, *, sync: bool = False, progress: ProgressCallback | None = None
     ) -> IngestReport:
+        chosen = self.for_collection(collection)
+        if chosen is not self:
+            return chosen.run(source, collection, sync=sync, progress=progress)
         began = time.perf_counter()
         notify = progress or _ignore
         self.store.ensure_collection(collection, embedder=self.embedder.model_id)

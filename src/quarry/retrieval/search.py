@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -73,6 +73,7 @@ class _Request:
     where: Filter | None
     settings: RetrievalSettings
     vector: Matrix | None = None  # the query's vector when the caller already has it
+    embedder: Embedder | None = None  # the model that made the collection's vectors (None: the searcher's)
 
 
 class Searcher:
@@ -86,9 +87,12 @@ class Searcher:
         reranker: Reranker | None = None,
         chat: ChatModel | None = None,
         prompts: Mapping[str, RewritePrompt] | None = None,
+        embedders: Callable[[str], Embedder] | None = None,
     ) -> None:
-        """``chat`` and ``prompts`` (by ``name@version``) serve query expansion, when configured."""
+        """``chat`` and ``prompts`` (by ``name@version``) serve query expansion, when configured. ``embedders``:
+        the embedder of a model id, for collections whose vectors another (tuned) embedder made."""
         self.store, self.embedder, self.tracer = store, embedder, tracer
+        self.embedders = embedders
         self.settings = settings or RetrievalSettings()
         self.reranker = reranker
         self.chat, self.prompts = chat, dict(prompts or {})
@@ -116,11 +120,13 @@ class Searcher:
         if max_chunks_per_document is not None:
             settings = settings.model_copy(update={"max_chunks_per_document": max_chunks_per_document})
         chosen = mode or settings.mode
-        self._check_embedder(collection, chosen)
+        embedder = self._embedder_for(collection, chosen)
+        if embedder is not self.embedder:
+            query_vector = None  # the caller embedded it with the searcher's model
         began = time.perf_counter()
         with self._trace(trace, query, collection=collection, mode=chosen, k=k) as trace:
             depth = max(k, settings.depth) if chosen == "hybrid" else k
-            request = _Request(query, collection, chosen, depth, where, settings, query_vector)
+            request = _Request(query, collection, chosen, depth, where, settings, query_vector, embedder)
             expanded = self._multi_query(trace, request)
             paths, vector = (expanded, None) if expanded else self._paths(trace, request)
             by_document = chosen == "hybrid" and vector is not None and _fuses_documents(settings)
@@ -197,14 +203,18 @@ class Searcher:
             max_chars=settings.max_chars,
         )
 
-    def _check_embedder(self, collection: str, mode: str) -> None:
+    def _embedder_for(self, collection: str, mode: str) -> Embedder:
+        """The model the collection's vectors were made with: a query is never embedded with another."""
         info = self.store.collection(collection)
-        if mode != "bm25" and info.embedder not in (None, self.embedder.model_id):
-            raise ConfigError(
-                f"collection {collection!r} was embedded with {info.embedder}, not {self.embedder.model_id}",
-                key="embeddings.model",
-                hint="search with the same embedding model, use --mode bm25, or re-ingest into a new collection",
-            )
+        if mode == "bm25" or info.embedder in (None, self.embedder.model_id):
+            return self.embedder
+        if self.embedders is not None and info.embedder is not None:
+            return self.embedders(info.embedder)
+        raise ConfigError(
+            f"collection {collection!r} was embedded with {info.embedder}, not {self.embedder.model_id}",
+            key="embeddings.model",
+            hint="search with the same embedding model, use --mode bm25, or re-ingest into a new collection",
+        )
 
     def _paths(self, trace: Trace, request: _Request) -> tuple[dict[str, Ranked], Matrix | None]:
         """Rank on each path; also the query vector (``None`` in BM25 mode). In hybrid mode BM25
@@ -219,7 +229,7 @@ class Searcher:
         if mode == "bm25":
             paths["bm25"] = self._rank_text(trace, request)
             return paths, None
-        vector = self._embed_query(trace, query, request.settings, request.vector)
+        vector = self._embed_query(trace, query, request.settings, request.vector, request.embedder)
         if text is not None:
             paths["bm25"] = text.result()
         with trace.stage("retrieve.dense") as span:
@@ -249,13 +259,19 @@ class Searcher:
         return {"bm25": _document_run(text, chosen), "dense": _document_run(dense, chosen)}
 
     def _embed_query(
-        self, trace: Trace, query: str, settings: RetrievalSettings, given: Matrix | None = None
+        self,
+        trace: Trace,
+        query: str,
+        settings: RetrievalSettings,
+        given: Matrix | None = None,
+        embedder: Embedder | None = None,
     ) -> Matrix:
+        embedder = embedder or self.embedder
         if given is not None:
             vector = given
         else:
             with trace.stage("embed", queries=1):
-                vector = self.embedder.embed_query(query)
+                vector = embedder.embed_query(query)
         expansion = settings.query_expansion
         if expansion.kind != "hyde" or self.chat is None:
             return vector
@@ -265,7 +281,7 @@ class Searcher:
         if not rewrite.texts:
             return vector
         with trace.stage("embed", queries=1):
-            passage = self.embedder.embed_query(rewrite.texts[0])
+            passage = embedder.embed_query(rewrite.texts[0])
         return mix_vectors(vector, passage, expansion.hyde_query_weight)
 
     def _multi_query(self, trace: Trace, request: _Request) -> dict[str, Ranked] | None:
@@ -285,7 +301,7 @@ class Searcher:
         with trace.stage("retrieve.expanded"):
             ranked = rank_expanded(
                 self.store,
-                self.embedder,
+                request.embedder or self.embedder,
                 collection,
                 rewrite.texts,
                 depth,

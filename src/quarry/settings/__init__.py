@@ -52,6 +52,7 @@ __all__ = [
     "SqlToolSettings",
     "StoreSettings",
     "TracingSettings",
+    "TuningSettings",
     "config_file",
     "home_folder",
     "load_settings",
@@ -178,6 +179,15 @@ class TracingSettings(Section):
     service_name: str = "quarry"
 
 
+class TuningSettings(Section):
+    """``quarry tune`` and ``quarry models``: where tuned models live and how promotion is gated."""
+
+    folder: str = Field("", description='tuned models\' files; "" = "<store>.models/" beside the store')
+    alpha: float = Field(
+        0.05, gt=0, lt=1, description="a candidate is promoted only if it beats production with p below this"
+    )
+
+
 class AccessRule(Section):
     glob: str = Field(description="gitignore-style pattern over a document's relative path (else its uri)")
     principals: list[str] = Field(description="who may see matching documents, e.g. ['group:hr', 'user:ann']")
@@ -211,6 +221,7 @@ class Settings(BaseSettings):
     guardrails: GuardrailSettings = GuardrailSettings()
     cache: CacheSettings = CacheSettings()
     agents: AgentSettings = AgentSettings()
+    tuning: TuningSettings = TuningSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -25,6 +25,11 @@ class LocalModelSettings(Section):
     parallel_tools: bool = Field(
         False, description="let the model ask for several tool calls in one turn ({'calls': [...]})"
     )
+    lora: str = Field(
+        "",
+        description='a GGUF LoRA adapter to apply (a path); "" = the model registry\'s production adapter, if any; '
+        '"none" = never one',
+    )
 
 
 class PriceSettings(Section):

@@ -132,6 +132,12 @@ class CollectionCatalog(Protocol):
 
     def delete_collection(self, name: str) -> None: ...
 
+    def swap_collections(self, live: str, shadow: str, *, expected_generation: int | None = None) -> None:
+        """Exchange the two collections' names (documents, chunks, vectors and sources go with them) in one
+        transaction, so a search sees one index or the other, never a mix. Raises StaleSwap when ``live``'s
+        generation is no longer ``expected_generation``, CollectionNotFound when either is missing."""
+        ...
+
 
 class DocumentStore(Protocol):
     def source_states(self, collection: str, prefix: str = "") -> dict[str, SourceState]:

@@ -10,9 +10,9 @@ from quarry.errors import StoreError
 from quarry.stores.base import DocumentWrite
 from quarry.types import Matrix
 
-__all__ = ["check_name", "checked_vectors", "query_vector"]
+__all__ = ["StaleSwap", "check_name", "checked_vectors", "is_internal", "query_vector"]
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(~(shadow|kept)-[0-9]+)?$")  # ~…: an embedder swap's own
 
 
 def checked_vectors(item: DocumentWrite, dimension: int | None) -> Matrix:
@@ -39,6 +39,23 @@ def checked_vectors(item: DocumentWrite, dimension: int | None) -> Matrix:
     if not np.isfinite(vectors).all():
         raise StoreError(f"{uri}: vectors contain NaN or infinity", operation="write")
     return vectors
+
+
+class StaleSwap(StoreError):
+    """The live collection changed after its shadow last caught up: catch up again, then swap."""
+
+    def __init__(self, collection: str, expected: int, found: int) -> None:
+        super().__init__(
+            f"collection {collection!r} changed during the swap (generation {found}, expected {expected})",
+            operation="swap_collections",
+            hint="copy the changes into the shadow collection and swap again",
+        )
+        self.collection, self.expected, self.found = collection, expected, found
+
+
+def is_internal(name: str) -> bool:
+    """A shadow or kept collection of an embedder swap (hidden from collection lists)."""
+    return "~" in name
 
 
 def check_name(name: str) -> None:

@@ -25,6 +25,7 @@ import pytest
 
 from quarry.errors import CollectionNotFound, StoreError
 from quarry.stores.base import SourceState, Store
+from quarry.stores.checks import StaleSwap
 from quarry.stores.filters import Eq
 from quarry.testing.store_data import (
     EMBEDDER,
@@ -108,6 +109,41 @@ class CollectionConformance(StoreBasics):
         assert store.document("one", "mem://same") is None
         assert texts(store.search_text("two", "pelican", 5)) == ["the pelican sings"]
         assert store.collection("two").chunks == 1
+
+    def test_swap_collections_exchanges_everything_in_one_step(self, store: Store, coll: str) -> None:
+        store.write(coll, upserts=[make_write("mem://old", ["walrus tusks"])], states=[SourceState("mem://old", "h1")])
+        shadow = f"{coll}~shadow-2"
+        store.ensure_collection(shadow, embedder="other-model")
+        store.write(
+            shadow, upserts=[make_write("mem://new", ["pelican beaks"])], states=[SourceState("mem://new", "h2")]
+        )
+        assert [c.name for c in store.collections()] == [coll]  # shadow and kept indexes are not listed
+        before = store.collection(coll).generation
+        store.search_text(coll, "walrus", 3)  # warm any per-collection caches of the live name
+        store.search_vector(coll, EMBEDDER.embed_query("walrus tusks"), 3)
+        store.swap_collections(coll, shadow, expected_generation=before)
+        live, kept = store.collection(coll), store.collection(shadow)
+        assert (live.embedder, kept.embedder) == ("other-model", EMBEDDER.model_id)
+        assert live.generation > before
+        assert kept.generation > before
+        assert texts(store.search_text(coll, "pelican", 3)) == ["pelican beaks"]
+        assert store.search_text(coll, "walrus", 3) == []
+        assert texts(store.search_vector(coll, EMBEDDER.embed_query("pelican beaks"), 3)) == ["pelican beaks"]
+        assert list(store.source_states(coll)) == ["mem://new"]
+        assert texts(store.search_text(shadow, "walrus", 3)) == ["walrus tusks"]
+        assert store.document(shadow, "mem://old") is not None
+        assert store.document(coll, "mem://old") is None
+
+    def test_swap_refuses_a_live_collection_that_changed(self, store: Store, coll: str) -> None:
+        shadow = f"{coll}~shadow-1"
+        store.ensure_collection(shadow, embedder="other-model")
+        seen = store.collection(coll).generation
+        store.write(coll, upserts=[make_write("mem://late", ["a late write"])])
+        with pytest.raises(StaleSwap):
+            store.swap_collections(coll, shadow, expected_generation=seen)
+        assert store.collection(coll).embedder == EMBEDDER.model_id  # nothing moved
+        with pytest.raises(CollectionNotFound):
+            store.swap_collections(coll, f"{coll}~shadow-9")
 
     def test_delete_collection(self, store: Store, coll: str) -> None:
         store.write(coll, upserts=[make_write("mem://1", ["zebra stripes"])], states=[SourceState("mem://1", "h")])

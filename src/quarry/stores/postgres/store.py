@@ -16,7 +16,7 @@ import numpy as np
 
 from quarry.errors import CollectionNotFound, StoreError
 from quarry.stores.base import CollectionInfo, DocumentInfo, DocumentWrite, SourceState
-from quarry.stores.checks import check_name
+from quarry.stores.checks import StaleSwap, check_name
 from quarry.stores.filters import Filter
 from quarry.stores.postgres import search
 from quarry.stores.postgres.database import Database, open_database, release
@@ -100,7 +100,10 @@ class PostgresStore:
     def collections(self) -> list[CollectionInfo]:
         with self.db.transaction() as conn:
             return [
-                to_collection(r) for r in conn.execute(_COLLECTION_INFO + ' ORDER BY c.name COLLATE "C"').fetchall()
+                to_collection(r)
+                for r in conn.execute(
+                    _COLLECTION_INFO + " WHERE strpos(c.name, '~') = 0" + ' ORDER BY c.name COLLATE "C"'
+                ).fetchall()
             ]
 
     def collection(self, name: str) -> CollectionInfo:
@@ -131,6 +134,29 @@ class PostgresStore:
             conn.execute("DELETE FROM documents WHERE collection = %s", (name,))  # chunks, postings follow
             conn.execute("DELETE FROM collections WHERE id = %s", (collection_id,))  # sources follow
             conn.execute(f"DROP INDEX IF EXISTS {hnsw_index(collection_id)}")
+
+    def swap_collections(self, live: str, shadow: str, *, expected_generation: int | None = None) -> None:
+        """Exchange the names in one transaction (documents and sources follow by ON UPDATE CASCADE; chunks and
+        postings hang off the ids); both generations move above either's."""
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT id, name, generation FROM collections WHERE name IN (%s, %s) ORDER BY id FOR UPDATE",
+                (live, shadow),
+            ).fetchall()
+            by_name = {r["name"]: r for r in rows}
+            for name in (live, shadow):
+                if name not in by_name:
+                    raise CollectionNotFound(name)
+            found = int(by_name[live]["generation"])
+            if expected_generation is not None and found != expected_generation:
+                raise StaleSwap(live, expected_generation, found)
+            parked = f"{live}~swap-{by_name[live]['id']}"
+            for old, new in ((live, parked), (shadow, live), (parked, shadow)):
+                conn.execute("UPDATE collections SET name = %s WHERE name = %s", (new, old))
+            top = max(int(r["generation"]) for r in rows) + 1
+            conn.execute("UPDATE collections SET generation = %s WHERE name IN (%s, %s)", (top, live, shadow))
+        self._infos.pop(live, None)
+        self._infos.pop(shadow, None)
 
     # -- ingestion state
 

@@ -6,9 +6,17 @@ import sqlite3
 import time
 
 from quarry.errors import CollectionNotFound
-from quarry.stores.checks import check_name
+from quarry.stores.checks import StaleSwap, check_name
 
-__all__ = ["COLLECTION_INFO", "check_name", "embedder_of", "insert_collection", "require", "require_generation"]
+__all__ = [
+    "COLLECTION_INFO",
+    "check_name",
+    "embedder_of",
+    "insert_collection",
+    "require",
+    "require_generation",
+    "swap_names",
+]
 
 COLLECTION_INFO = """
 SELECT c.name, c.description, c.embedder, c.created_at, c.generation,
@@ -45,3 +53,20 @@ def require_generation(conn: sqlite3.Connection, collection: str) -> tuple[int, 
     if row is None:
         raise CollectionNotFound(collection)
     return int(row["id"]), int(row["generation"])
+
+
+def swap_names(conn: sqlite3.Connection, live: str, shadow: str, expected_generation: int | None) -> None:
+    """Exchange two collections' names, with their documents and sources, inside the caller's write
+    transaction; both generations move above either's, so nothing keyed on (name, generation) survives."""
+    live_id, live_generation = require_generation(conn, live)
+    _, shadow_generation = require_generation(conn, shadow)
+    if expected_generation is not None and live_generation != expected_generation:
+        raise StaleSwap(live, expected_generation, live_generation)
+    conn.execute("PRAGMA defer_foreign_keys = ON")  # names are briefly dangling inside this transaction
+    parked = f"{live}~swap-{live_id}"
+    for old, new in ((live, parked), (shadow, live), (parked, shadow)):
+        conn.execute("UPDATE collections SET name = ? WHERE name = ?", (new, old))
+        conn.execute("UPDATE documents SET collection = ? WHERE collection = ?", (new, old))
+        conn.execute("UPDATE sources SET collection = ? WHERE collection = ?", (new, old))
+    top = max(live_generation, shadow_generation) + 1
+    conn.execute("UPDATE collections SET generation = ? WHERE name IN (?, ?)", (top, live, shadow))

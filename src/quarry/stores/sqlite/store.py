@@ -152,7 +152,8 @@ class SQLiteStore:
         return self.collection(name)
 
     def collections(self) -> list[CollectionInfo]:
-        rows = self._conn().execute(catalog.COLLECTION_INFO + " ORDER BY c.name").fetchall()
+        hidden = " WHERE instr(c.name, '~') = 0"  # shadow and kept indexes of an embedder swap
+        rows = self._conn().execute(catalog.COLLECTION_INFO + hidden + " ORDER BY c.name").fetchall()
         return [to_collection(row) for row in rows]
 
     def collection(self, name: str) -> CollectionInfo:
@@ -185,6 +186,13 @@ class SQLiteStore:
             delete_collection_rows(conn, name)
         self._vectors.forget(name)
         self._ann.drop(name)
+
+    def swap_collections(self, live: str, shadow: str, *, expected_generation: int | None = None) -> None:
+        with self._write() as conn:
+            catalog.swap_names(conn, live, shadow, expected_generation)
+        for name in (live, shadow):
+            self._vectors.forget(name)
+            self._ann.drop(name)
 
     # -- ingestion state
 

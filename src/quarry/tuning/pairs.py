@@ -1,0 +1,116 @@
+"""Training pairs for an embedder: a query, the passage that answers it, and a hard negative.
+
+Sources: judged queries (BEIR qrels or a QA JSONL with gold documents), feedback (a liked answer's question and
+the passages it cited), and synthetic questions (:mod:`quarry.tuning.synthetic`). Hard negatives are mined with
+BM25 from the same collection: the best-ranked passage of *another* document. :func:`split_by_document` keeps
+every pair of one document on the same side, so validation never sees a passage training saw.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from quarry.evaluation.datasets import RetrievalDataset
+
+__all__ = [
+    "TrainingPair",
+    "data_hash",
+    "judged_pairs",
+    "read_pairs",
+    "split_by_document",
+    "with_hard_negatives",
+    "write_pairs",
+]
+
+Rank = Callable[[str, int], list[tuple[str, str]]]
+"""BM25 over the collection: (query, k) → [(document id, passage text)], best first."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingPair:
+    query: str
+    positive: str
+    document: str  # the positive passage's document id: the unit of the train/validation split
+    negative: str = ""
+    source: str = "judged"  # judged | feedback | synthetic
+
+
+def passage_text(title: str, text: str) -> str:
+    return f"{title}\n{text}".strip() if title else text.strip()
+
+
+def judged_pairs(dataset: RetrievalDataset) -> list[TrainingPair]:
+    """One pair per (query, relevant document) of a BEIR split; documents missing from the corpus are skipped."""
+    pairs: list[TrainingPair] = []
+    for qid, query in dataset.queries.items():
+        for doc_id, grade in sorted(dataset.qrels.get(qid, {}).items()):
+            doc = dataset.corpus.get(doc_id)
+            if grade > 0 and doc is not None:
+                pairs.append(TrainingPair(query, passage_text(doc.title, doc.text), doc_id))
+    return pairs
+
+
+def with_hard_negatives(
+    pairs: Sequence[TrainingPair], rank: Rank, *, depth: int = 10, seed: int = 0
+) -> list[TrainingPair]:
+    """Each pair gains a hard negative: one of BM25's top ``depth`` passages for its query that belongs to
+    another document and is not a positive of the same query (picked at random among them, seeded)."""
+    rng = random.Random(seed)
+    positives: dict[str, set[str]] = {}
+    for pair in pairs:
+        positives.setdefault(pair.query, set()).add(pair.document)
+    out: list[TrainingPair] = []
+    cache: dict[str, list[tuple[str, str]]] = {}
+    for pair in pairs:
+        ranked = cache.get(pair.query)
+        if ranked is None:
+            ranked = cache[pair.query] = rank(pair.query, depth)
+        candidates = [text for doc, text in ranked if doc not in positives[pair.query]]
+        negative = rng.choice(candidates[:3]) if candidates else ""
+        out.append(TrainingPair(pair.query, pair.positive, pair.document, negative, pair.source))
+    return out
+
+
+def split_by_document(
+    pairs: Sequence[TrainingPair], validation: float = 0.1, *, seed: int = 0
+) -> tuple[list[TrainingPair], list[TrainingPair]]:
+    """(train, validation): whole documents go to one side, chosen by a seeded hash of their id."""
+
+    def side(document: str) -> float:
+        digest = hashlib.sha256(f"{seed}:{document}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
+
+    train = [p for p in pairs if side(p.document) >= validation]
+    held = [p for p in pairs if side(p.document) < validation]
+    return train, held
+
+
+def data_hash(pairs: Iterable[TrainingPair]) -> str:
+    """A short content hash of the training data, recorded in the model's lineage."""
+    digest = hashlib.sha256()
+    for pair in pairs:
+        digest.update(json.dumps(asdict(pair), sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+def write_pairs(pairs: Iterable[TrainingPair], path: Path) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with path.open("w", encoding="utf-8") as out:
+        for pair in pairs:
+            out.write(json.dumps(asdict(pair), ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def read_pairs(path: Path) -> list[TrainingPair]:
+    pairs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            pairs.append(TrainingPair(**json.loads(line)))
+    return pairs

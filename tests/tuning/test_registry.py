@@ -1,0 +1,115 @@
+"""The registry over a real store and the real models: a candidate's shadow index, gated promotion (refused when
+not significantly better, recorded when forced), search serving throughout the swap, and rollback to the
+previous model's kept vectors without re-embedding."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from quarry.assembly import Quarry, build
+from quarry.assembly.tuning import model_registry
+from quarry.ingest.sources import FileSource
+from quarry.pipeline.reembed import shadow_name, sync_shadow
+from quarry.settings import Settings, StoreSettings
+from quarry.stores.models import ModelEntry
+from quarry.testing.store_data import make_write
+from quarry.tuning.registry import PromotionRefused, embedder_target
+
+from .conftest import TunedModel
+
+QUESTIONS = ["vitamin D and bone density", "tumour suppressor gene mutations", "antibiotic resistance in bacteria"]
+
+
+@pytest.fixture
+def quarry(mini_scifact: Path, tmp_path: Path) -> Iterator[Quarry]:
+    lines = (mini_scifact / "corpus.jsonl").read_text().splitlines()[:30]
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("\n".join(lines) + "\n")
+    system = build(Settings(store=StoreSettings(path=tmp_path / "quarry.db")))
+    assert system.ingestor.run(FileSource(corpus, max_bytes=10**8), "docs").ok
+    yield system
+    system.close()
+
+
+def _candidate(quarry: Quarry, tuned: TunedModel) -> ModelEntry:
+    registry = model_registry(quarry)
+    registry.ensure_base(embedder_target("docs"), model_id=quarry.embedder.model_id, kind="embedder")
+    entry = registry.models.add(ModelEntry(embedder_target("docs"), "embedder", tuned.model_id,
+                                           artifact=str(tuned.artifact), base=quarry.embedder.model_id))  # fmt: skip
+    entry = registry.models.update(replace(entry, index=shadow_name("docs", entry.version)))
+    sync_shadow(quarry.store, "docs", entry.index, quarry.embedders(tuned.model_id))
+    return entry
+
+
+def _uris(quarry: Quarry, query: str, mode: str = "dense") -> list[str]:
+    return [h.document_uri for h in quarry.searcher.search(query, "docs", k=5, mode=mode).hits]  # type: ignore[arg-type]
+
+
+def test_promotion_is_refused_unless_significantly_better_and_forcing_is_recorded(
+    quarry: Quarry, tuned_model: TunedModel
+) -> None:
+    entry = _candidate(quarry, tuned_model)
+    registry = model_registry(quarry)
+    production = registry.production(embedder_target("docs"))
+    assert production is not None and production.model_id == quarry.embedder.model_id
+    same = {f"q{i}": 0.5 + 0.01 * (i % 3) for i in range(30)}
+    registry.attach_evaluation(production.id, "dev", "ndcg@10", same)
+    registry.attach_evaluation(entry.id, "dev", "ndcg@10", {k: v + (0.01 if i % 2 else -0.01)
+                                                           for i, (k, v) in enumerate(same.items())})  # fmt: skip
+    with pytest.raises(PromotionRefused) as refused:
+        registry.promote(entry.id)
+    assert refused.value.gate is not None and not refused.value.gate.passed and "p = " in str(refused.value)
+    assert quarry.store.collection("docs").embedder == quarry.embedder.model_id  # nothing was swapped
+    move, _ = registry.promote(entry.id, force=True, note="tried anyway")
+    assert move.forced and "tried anyway" in move.note and quarry.store.collection("docs").embedder == entry.model_id
+
+
+def test_a_significantly_better_candidate_is_promoted_and_search_serves_throughout(
+    quarry: Quarry, tuned_model: TunedModel
+) -> None:
+    entry = _candidate(quarry, tuned_model)
+    registry = model_registry(quarry)
+    production = registry.production(embedder_target("docs"))
+    assert production is not None
+    registry.attach_evaluation(production.id, "dev", "ndcg@10", {f"q{i}": 0.4 for i in range(40)})
+    registry.attach_evaluation(entry.id, "dev", "ndcg@10", {f"q{i}": 0.4 + 0.05 * (i % 4 != 0) for i in range(40)})
+    before = {q: _uris(quarry, q) for q in QUESTIONS}
+    failures: list[BaseException] = []
+    served = [0]
+    stop = threading.Event()
+
+    def search_loop() -> None:
+        while not stop.is_set():
+            try:
+                assert _uris(quarry, QUESTIONS[served[0] % 3], "hybrid")
+                served[0] += 1
+            except BaseException as exc:
+                failures.append(exc)
+
+    worker = threading.Thread(target=search_loop)
+    worker.start()
+    text = "Pelicans nest on coastal islands."  # a write lands after the shadow was built
+    quarry.store.write("docs", upserts=[make_write("mem://late", [text], vectors=quarry.embedder.embed([text]))])
+    move, gate = registry.promote(entry.id)
+    stop.set()
+    worker.join()
+    assert not failures and served[0] > 0
+    assert gate is not None and gate.passed and move.previous == production.id and not move.forced
+    assert quarry.store.collection("docs").embedder == entry.model_id
+    assert "mem://late" in _uris(quarry, "Pelicans nest on coastal islands")  # caught up before the swap
+    kept = registry.get(production.id).index
+    assert kept and quarry.store.collection(kept).embedder == production.model_id
+    rolled = registry.rollback(embedder_target("docs"), note="worse in production")
+    assert rolled.rollback and rolled.entry == production.id
+    assert quarry.store.collection("docs").embedder == quarry.embedder.model_id
+    assert {q: _uris(quarry, q) for q in QUESTIONS} == before  # the kept vectors, not re-embedded ones
+    assert registry.get(entry.id).index  # the tuned vectors are kept in turn, until garbage-collected
+    assert registry.gc() == []  # the previous entry stays restorable
+    listing = json.dumps([e.id for e in registry.models.entries()])
+    assert entry.id in listing
