@@ -232,3 +232,35 @@ def test_an_experiment_arm_may_change_retrieval_settings(ops: tuple[TestClient, 
     assert "dense" in " ".join(stages["hybrid"]) and "dense" not in " ".join(stages["lexical"])
     assert quarry.searcher.settings.mode == "hybrid"  # the shared searcher is untouched
     client.post("/v1/experiments/paths/stop", headers=admin)
+
+
+def test_the_model_registry_over_http(ops: tuple[TestClient, Quarry, dict[str, str]]) -> None:
+    from quarry.assembly.tuning import model_registry
+    from quarry.stores.models import ModelEntry
+
+    client, quarry, auth = ops
+    registry = model_registry(quarry)
+    base = registry.ensure_base("chat", model_id="local:smollm2", kind="chat")
+    candidate = quarry.model_store.add(ModelEntry("chat", "adapter", "local:smollm2+lora.x", lineage={"steps": 8}))
+    scores = {f"q{i}": float(i % 2) for i in range(20)}
+    registry.attach_evaluation(base.id, "dev-test:format", "format", scores)
+    registry.attach_evaluation(candidate.id, "dev-test:format", "format", scores)  # no better
+    admin = {"Authorization": auth["admin"]}
+    for who in ("read", "limited-admin"):
+        assert client.get("/v1/model-registry", headers={"Authorization": auth[who]}).status_code == 403
+    listed = {row["id"]: row for row in client.get("/v1/model-registry", headers=admin).json()}
+    assert listed["chat@v1"]["status"] == "production" and listed["chat@v2"]["status"] == "candidate"
+    assert listed["chat@v2"]["evaluations"] == {"dev-test:format": 0.5}
+    assert any(row["kind"] == "prompt" and row["status"] == "production" for row in listed.values())
+    shown = client.get("/v1/model-registry/chat@v2", headers=admin).json()
+    assert shown["lineage"] == {"steps": 8} and shown["evaluations"]["dev-test:format"]["questions"] == 20
+    assert client.get("/v1/model-registry/chat@v9", headers=admin).status_code == 404
+    refused = client.post("/v1/model-registry/chat@v2/promote", json={}, headers=admin)
+    assert refused.status_code == 409 and "not significantly better" in refused.json()["error"]["message"]
+    forced = client.post("/v1/model-registry/chat@v2/promote", json={"force": True, "note": "try"}, headers=admin)
+    assert forced.status_code == 200 and forced.json()["move"]["forced"] is True
+    assert forced.json()["gate"]["p_value"] == 1.0
+    back = client.post("/v1/model-registry/rollback", json={"target": "chat"}, headers=admin)
+    assert back.status_code == 200 and back.json()["move"]["entry"] == "chat@v1"
+    history = client.get("/v1/model-registry/chat@v1", headers=admin).json()["moves"]
+    assert [m["entry"] for m in history] == ["chat@v1", "chat@v2", "chat@v1"] and history[0]["rollback"]

@@ -11,7 +11,7 @@ from quarry.generation.prompts import load_prompt
 from quarry.llm.base import ChatSettings
 from quarry.llm.local import LocalChatModel, locate_model
 from quarry.tuning.llm_job import format_score
-from quarry.tuning.lora_training import LoraTraining, train_lora
+from quarry.tuning.lora_training import LoraTraining, load_base, train_lora
 from quarry.tuning.sft_data import answer_examples
 from quarry.tuning.torch_check import require
 from quarry.types import Message
@@ -20,11 +20,8 @@ DEV = Path(__file__).resolve().parents[2] / "bench/qa/dev.jsonl"
 
 
 def _peft_reply(folder: Path, messages: list[dict[str, str]], tokens: int) -> str:
-    torch, transformers, peft = require("torch"), require("transformers"), require("peft")
-    gguf = locate_model("smollm2")
-    tokenizer = transformers.AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    base = transformers.AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
-                                                             dtype=torch.float32)  # fmt: skip
+    torch, peft = require("torch"), require("peft")
+    tokenizer, base = load_base(locate_model("smollm2"))  # from the model cache the training run filled
     with warnings.catch_warnings():  # transformers' deprecation note from inside peft
         warnings.filterwarnings("ignore", "`is_gradient_checkpointing` is deprecated", FutureWarning)
         model = peft.PeftModel.from_pretrained(base, str(folder)).eval()

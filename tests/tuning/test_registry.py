@@ -113,3 +113,23 @@ def test_a_significantly_better_candidate_is_promoted_and_search_serves_througho
     assert registry.gc() == []  # the previous entry stays restorable
     listing = json.dumps([e.id for e in registry.models.entries()])
     assert entry.id in listing
+
+
+def test_synthetic_questions_are_kept_only_when_retrieval_finds_their_document_again(quarry: Quarry) -> None:
+    from quarry.assembly.tuning import served_search
+    from quarry.testing.chat import ScriptedChatModel
+    from quarry.tuning.synthetic import synthetic_pairs
+
+    def specific(messages: list) -> str:  # the passage's own opening words, asked as a question
+        words = messages[-1].content.removeprefix("Text: ").split()
+        return "What is known about " + " ".join(words[:12]).rstrip(".,;:") + "?"
+
+    chat = ScriptedChatModel(
+        [specific, "The passage describes several findings.", "Who won the 1998 chess open?", specific]
+    )
+    search = served_search(quarry)
+    report = synthetic_pairs(quarry.store, "docs", chat, lambda q, k: search(q, "docs", k, "hybrid"), count=4)
+    assert (report.asked, report.malformed) == (4, 1)
+    assert report.lost >= 1 and len(report.pairs) == 4 - 1 - report.lost >= 1
+    assert all(p.source == "synthetic" and p.query.endswith("?") for p in report.pairs)
+    assert "Text: Aspirin" in chat.calls[0].messages[1].content  # the worked example comes first

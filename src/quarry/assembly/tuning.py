@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from quarry.embeddings import Embedder
 from quarry.evaluation.datasets import load_beir
-from quarry.evaluation.qa import load_qa_set
+from quarry.evaluation.qa import QAItem, load_qa_set
 from quarry.llm.base import ChatModel
 from quarry.retrieval.search import Searcher
 from quarry.tracing import Tracer
@@ -18,7 +18,7 @@ from quarry.tuning.embedder_job import EvalQueries, Search
 from quarry.tuning.pairs import TrainingPair, judged_pairs, split_by_document, with_hard_negatives
 from quarry.tuning.registry import ModelRegistry
 from quarry.tuning.sft_data import ChatExample
-from quarry.tuning.sources import doc_key, feedback_pairs, qa_pairs
+from quarry.tuning.sources import as_stored_chunks, doc_key, feedback_pairs, qa_pairs
 
 if TYPE_CHECKING:
     from quarry.assembly import Quarry
@@ -95,17 +95,23 @@ def gather_pairs(
     return PairPlan(train, evaluation, sources)
 
 
+def _qa_items(data: Path, split: str) -> tuple[QAItem, ...]:
+    """A QA file's items of ``split``; all of them when the file has no splits at all."""
+    everything = load_qa_set(data).items
+    return everything if not any(i.split for i in everything) else load_qa_set(data, split=split).items
+
+
 def _judged(quarry: Quarry, collection: str, data: Path, split: str) -> list[TrainingPair]:
     if data.is_dir():
-        return judged_pairs(load_beir(data, split))
-    return qa_pairs(load_qa_set(data, split=split).items, quarry.store, collection)
+        return as_stored_chunks(judged_pairs(load_beir(data, split)), quarry.store, collection)
+    return qa_pairs(_qa_items(data, split), quarry.store, collection)
 
 
 def _eval_queries(quarry: Quarry, collection: str, data: Path, split: str) -> EvalQueries:
     if data.is_dir():
         beir = load_beir(data, split)
         return EvalQueries(f"{data.name}-{split}", dict(beir.queries), beir.qrels)
-    items = [i for i in load_qa_set(data, split=split).items if i.answerable and i.gold_docs]
+    items = [i for i in _qa_items(data, split) if i.answerable and i.gold_docs]
     return EvalQueries(f"{data.stem}-{split}", {i.id: i.question for i in items},
                        {i.id: {doc_key(g): 1 for g in i.gold_docs} for i in items})  # fmt: skip
 

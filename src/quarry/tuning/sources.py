@@ -16,7 +16,7 @@ from quarry.stores.base import Store, TraceStore
 from quarry.stores.ops import Feedback
 from quarry.tuning.pairs import TrainingPair
 
-__all__ = ["doc_key", "feedback_pairs", "qa_file_pairs", "qa_pairs"]
+__all__ = ["as_stored_chunks", "doc_key", "feedback_pairs", "qa_file_pairs", "qa_pairs"]
 
 _WORD = re.compile(r"\w+")
 
@@ -55,6 +55,19 @@ def qa_pairs(items: Sequence[QAItem], store: Store, collection: str, *, source: 
             if passage:
                 pairs.append(TrainingPair(item.question, passage, doc_key(uri), source=source))
     return pairs
+
+
+def as_stored_chunks(pairs: Sequence[TrainingPair], store: Store, collection: str) -> list[TrainingPair]:
+    """Judged pairs whose document is in ``collection`` with the positive replaced by its stored chunk that best
+    matches the query: the model then learns on the passages it will be asked to rank (whole BEIR documents as
+    positives beside chunk-sized hard negatives would teach it that longer means relevant)."""
+    uris = {doc_key(uri): uri for uri in all_documents(store, collection)}
+    out: list[TrainingPair] = []
+    for pair in pairs:
+        uri = uris.get(pair.document)
+        passage = _best_chunk(store, collection, uri, pair.query) if uri else ""
+        out.append(TrainingPair(pair.query, passage or pair.positive, pair.document, pair.negative, pair.source))
+    return out
 
 
 def qa_file_pairs(path: str, store: Store, collection: str, *, split: str | None = "train") -> list[TrainingPair]:

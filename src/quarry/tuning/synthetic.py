@@ -21,9 +21,13 @@ __all__ = ["SyntheticReport", "synthetic_pairs"]
 Retrieve = Callable[[str, int], list[str]]
 """(question, k) → document uris, best first."""
 
-PROMPT = (
-    "Write one question that the passage below answers. Ask about a specific fact in it, use its key terms, "
-    "and do not mention 'the passage'. Reply with the question only.\n\nPassage:\n{passage}"
+SYSTEM = "You write one search question that the given text answers. Reply with the question only."
+# One worked example: SmolLM2-135M asked without one described the passage instead of asking about it in 197 of
+# 300 SciFact abstracts; with it, 5 of 6 replies in a spot check were questions.
+EXAMPLE = (
+    "Text: Aspirin irreversibly inhibits cyclooxygenase-1 in platelets, which lowers thromboxane A2 production "
+    "and reduces the risk of arterial thrombosis for the lifetime of the platelet.",
+    "How does aspirin reduce the risk of arterial thrombosis?",
 )
 _QUESTION = re.compile(r"[^\n?]{12,300}\?")
 
@@ -65,8 +69,8 @@ def synthetic_pairs(
 
 
 def _question(chat: ChatModel, passage: str) -> str | None:
-    reply = chat.complete(
-        [Message("user", PROMPT.format(passage=passage))], settings=ChatSettings(temperature=0.0, max_tokens=64)
-    )
+    messages = [Message("system", SYSTEM), Message("user", EXAMPLE[0]), Message("assistant", EXAMPLE[1]),
+                Message("user", f"Text: {passage}")]  # fmt: skip
+    reply = chat.complete(messages, settings=ChatSettings(temperature=0.0, max_tokens=64, stop=("\n",)))
     match = _QUESTION.search(reply.text)
     return match.group(0).strip().lstrip("-*0123456789. ").strip() if match else None
