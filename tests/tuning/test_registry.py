@@ -133,3 +133,20 @@ def test_synthetic_questions_are_kept_only_when_retrieval_finds_their_document_a
     assert report.lost >= 1 and len(report.pairs) == 4 - 1 - report.lost >= 1
     assert all(p.source == "synthetic" and p.query.endswith("?") for p in report.pairs)
     assert "Text: Aspirin" in chat.calls[0].messages[1].content  # the worked example comes first
+
+
+def test_qa_golds_resolve_to_the_stored_documents(quarry: Quarry) -> None:
+    from quarry.evaluation.qa import QAItem
+    from quarry.tuning.sources import doc_key, qa_eval_queries, qa_pairs
+
+    uris = [info.uri for info in quarry.store.documents("docs", limit=3)]
+    golds = [doc_key(u) for u in uris]  # what a QA file names: the corpus id, not the stored uri
+    items = [QAItem("a", "what is studied here?", ("x",), True, (golds[0],)),
+             QAItem("b", "and here?", ("y",), True, (golds[1], "not-stored")),
+             QAItem("c", "nothing stored", ("z",), True, ("missing",)),
+             QAItem("u", "unanswerable", (), False, (golds[2],))]  # fmt: skip
+    evaluation = qa_eval_queries(items, quarry.store, "docs", "qa")
+    assert evaluation.qrels == {"a": {golds[0]: 1}, "b": {golds[1]: 1}}
+    pairs = qa_pairs(items, quarry.store, "docs")
+    assert [(p.query, p.document) for p in pairs] == [("what is studied here?", golds[0]), ("and here?", golds[1])]
+    assert all(p.positive in {c.context for c in quarry.store.chunks("docs", uris[i])} for i, p in enumerate(pairs))

@@ -18,7 +18,7 @@ from quarry.tuning.embedder_job import EvalQueries, Search
 from quarry.tuning.pairs import TrainingPair, judged_pairs, split_by_document, with_hard_negatives
 from quarry.tuning.registry import ModelRegistry
 from quarry.tuning.sft_data import ChatExample
-from quarry.tuning.sources import as_stored_chunks, doc_key, feedback_pairs, qa_pairs
+from quarry.tuning.sources import as_stored_chunks, doc_key, feedback_pairs, qa_eval_queries, qa_pairs
 
 if TYPE_CHECKING:
     from quarry.assembly import Quarry
@@ -112,8 +112,7 @@ def _eval_queries(quarry: Quarry, collection: str, data: Path, split: str) -> Ev
         beir = load_beir(data, split)
         return EvalQueries(f"{data.name}-{split}", dict(beir.queries), beir.qrels)
     items = [i for i in _qa_items(data, split) if i.answerable and i.gold_docs]
-    return EvalQueries(f"{data.stem}-{split}", {i.id: i.question for i in items},
-                       {i.id: {doc_key(g): 1 for g in i.gold_docs} for i in items})  # fmt: skip
+    return qa_eval_queries(items, quarry.store, collection, f"{data.stem}-{split}")
 
 
 def _bm25(quarry: Quarry, collection: str) -> Callable[[str, int], list[tuple[str, str]]]:

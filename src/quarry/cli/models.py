@@ -30,7 +30,10 @@ def list_models(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table("id", "kind", "status", "model", "evaluations", title="Models")
+    table = Table(title="Models")
+    table.add_column("id", no_wrap=True)
+    for name in ("kind", "status", "model", "evaluations"):
+        table.add_column(name, overflow="fold")
     for row in rows:
         evals = ", ".join(f"{k} {v:.4f}" for k, v in row["evaluations"].items()) or "-"
         table.add_row(row["id"], row["kind"], row["status"], row["model_id"], evals)

@@ -24,23 +24,16 @@ from quarry.stores.models import ModelEntry
 from quarry.tuning.budget import ProgressFn
 from quarry.tuning.embedder_training import EmbedderTraining, train_embedder
 from quarry.tuning.onnx_export import export_onnx
-from quarry.tuning.pairs import TrainingPair, data_hash
+from quarry.tuning.pairs import EvalQueries, TrainingPair, data_hash
 from quarry.tuning.registry import Gate, ModelRegistry, PromotionRefused, embedder_target
 from quarry.tuning.sources import doc_key
 
-__all__ = ["EvalQueries", "TunedEmbedder", "held_out_queries", "tune_embeddings"]
+__all__ = ["EvalQueries", "TunedEmbedder", "held_out_queries", "ndcg_scores", "tune_embeddings"]
 
 Search = Callable[[str, str, int, str], list[str]]
 """(query, collection, k, mode) → document uris, best first (the served searcher, any collection's embedder)."""
 LoadEmbedder = Callable[[str, Path], Embedder]
 TUNED_PREFIX = "all-MiniLM-L6-v2-int8+tuned."  # + a hash of the int8 file: every tuned model has its own id
-
-
-@dataclass(frozen=True, slots=True)
-class EvalQueries:
-    name: str
-    queries: Mapping[str, str]  # id → text
-    qrels: Mapping[str, Mapping[str, int]]  # id → document key → grade
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +93,8 @@ def tune_embeddings(
     gates: dict[str, Gate] = {}
     for mode in modes:
         name = f"{evaluation.name}:{mode}"
-        mine = _ndcg(search, entry.index, evaluation, mode)
-        theirs = _ndcg(search, collection, evaluation, mode)
+        mine = ndcg_scores(search, entry.index, evaluation, mode)
+        theirs = ndcg_scores(search, collection, evaluation, mode)
         entry = registry.attach_evaluation(entry.id, name, "ndcg@10", mine, mode=mode)
         production = registry.attach_evaluation(production.id, name, "ndcg@10", theirs, mode=mode)
         scores[mode] = {"production": float(np.mean(list(theirs.values()))),
@@ -118,7 +111,7 @@ def _with_index(entry: ModelEntry, index: str) -> ModelEntry:
     return replace(entry, index=index)
 
 
-def _ndcg(search: Search, collection: str, evaluation: EvalQueries, mode: str) -> dict[str, float]:
+def ndcg_scores(search: Search, collection: str, evaluation: EvalQueries, mode: str) -> dict[str, float]:
     scores: dict[str, float] = {}
     for qid, query in evaluation.queries.items():
         ranking = list(dict.fromkeys(doc_key(uri) for uri in search(query, collection, 10, mode)))

@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from quarry.evaluation.datasets import RetrievalDataset
 
 __all__ = [
+    "EvalQueries",
     "TrainingPair",
     "data_hash",
     "judged_pairs",
@@ -29,6 +30,13 @@ __all__ = [
 
 Rank = Callable[[str, int], list[tuple[str, str]]]
 """BM25 over the collection: (query, k) → [(document id, passage text)], best first."""
+
+
+@dataclass(frozen=True, slots=True)
+class EvalQueries:
+    name: str
+    queries: Mapping[str, str]  # id → text
+    qrels: Mapping[str, Mapping[str, int]]  # id → document key → grade
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,11 @@ from quarry.evaluation.qa import QAItem, load_qa_set, matches_gold
 from quarry.pipeline.reembed import all_documents
 from quarry.stores.base import Store, TraceStore
 from quarry.stores.ops import Feedback
-from quarry.tuning.pairs import TrainingPair
+from quarry.tuning.pairs import EvalQueries, TrainingPair
 
-__all__ = ["as_stored_chunks", "doc_key", "feedback_pairs", "qa_file_pairs", "qa_pairs"]
+__all__ = [
+    "as_stored_chunks", "doc_key", "feedback_pairs", "qa_eval_queries", "qa_file_pairs", "qa_pairs",
+]  # fmt: skip
 
 _WORD = re.compile(r"\w+")
 
@@ -68,6 +70,20 @@ def as_stored_chunks(pairs: Sequence[TrainingPair], store: Store, collection: st
         passage = _best_chunk(store, collection, uri, pair.query) if uri else ""
         out.append(TrainingPair(pair.query, passage or pair.positive, pair.document, pair.negative, pair.source))
     return out
+
+
+def qa_eval_queries(items: Sequence[QAItem], store: Store, collection: str, name: str) -> EvalQueries:
+    """Answerable items with gold documents as judged queries, their golds resolved to the stored documents'
+    keys (a gold ``essay.txt`` is the stored ``file:///…/essay.txt``); items none of whose golds is stored are
+    left out."""
+    uris = list(all_documents(store, collection))
+    queries: dict[str, str] = {}
+    qrels: dict[str, dict[str, int]] = {}
+    for item in items:
+        found = {doc_key(u): 1 for g in item.gold_docs for u in uris if matches_gold(u, g)}
+        if item.answerable and found:
+            queries[item.id], qrels[item.id] = item.question, found
+    return EvalQueries(name, queries, qrels)
 
 
 def qa_file_pairs(path: str, store: Store, collection: str, *, split: str | None = "train") -> list[TrainingPair]:
