@@ -21,7 +21,7 @@ DEV = Path(__file__).resolve().parents[2] / "bench/qa/dev.jsonl"
 
 def _peft_reply(folder: Path, messages: list[dict[str, str]], tokens: int) -> str:
     torch, peft = require("torch"), require("peft")
-    tokenizer, base = load_base(locate_model("smollm2"))  # from the model cache the training run filled
+    tokenizer, base = load_base(locate_model("smollm2"))
     with warnings.catch_warnings():  # transformers' deprecation note from inside peft
         warnings.filterwarnings("ignore", "`is_gradient_checkpointing` is deprecated", FutureWarning)
         model = peft.PeftModel.from_pretrained(base, str(folder)).eval()
