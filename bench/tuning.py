@@ -191,7 +191,7 @@ def report() -> None:
     lines = [f"Machine: {machine()}.", ""]
     if emb:
         lines += [
-            f"`python bench/tuning.py embeddings --epochs {emb['epochs']}` — all-MiniLM-L6-v2 fine-tuned on SciFact's "
+            f"`python bench/tuning.py embeddings --synthetic 300` ({emb['epochs']} epoch) — all-MiniLM-L6-v2 fine-tuned on SciFact's "
             f"train split ({emb['pairs']}, one BM25 hard negative each), {emb['steps']} steps of 32; scored on the "
             "300 test queries (never seen in training) over the whole corpus, chunk-level index.", "",
             "| path | packaged | tuned | difference [95% CI] | p (paired sign-flip) |", "|---|---:|---:|---:|---:|",
@@ -228,11 +228,13 @@ def report() -> None:
         ]  # fmt: skip
     if lm:
         lines += [
-            f"`python bench/tuning.py llm` — LoRA (r=8, q/v, lr {lm.get('lr', 2e-4)}, {lm['steps']} steps of one "
+            f"`python bench/tuning.py llm --no-answers` — LoRA (r=8, q/v, lr {lm.get('lr', 2e-4)}, {lm['steps']} steps of one "
             f"example) of SmolLM2-135M on the dev set's tune split ({lm['examples']} examples in the answer prompt's "
             f"format). *format*: the test split's {lm['held_out']} examples given their gold passage and a "
-            "distractor — the reply holds a reference and cites the right source in ≤ 2 sentences (or abstains); "
-            "*answers*: `correct` of the served pipeline (`quarry eval answers`) over the dev collection.", "",
+            "distractor — the reply holds a reference and cites the right source in ≤ 2 sentences (or abstains)"
+            + ("; *answers*: `correct` of the served pipeline (`quarry eval answers`) over the dev collection."
+               if "dev-test:answers" in lm["scores"] else " (run with `--no-answers`: the served pipeline not scored)."),
+            "",
             "| test split | SmolLM2 (packaged) | SmolLM2 + LoRA | difference [95% CI] | p |",
             "|---|---:|---:|---:|---:|",
         ]  # fmt: skip
