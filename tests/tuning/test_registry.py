@@ -4,7 +4,6 @@ previous model's kept vectors without re-embedding."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -111,8 +110,8 @@ def test_a_significantly_better_candidate_is_promoted_and_search_serves_througho
     assert {q: _uris(quarry, q) for q in QUESTIONS} == before  # the kept vectors, not re-embedded ones
     assert registry.get(entry.id).index  # the tuned vectors are kept in turn, until garbage-collected
     assert registry.gc() == []  # the previous entry stays restorable
-    listing = json.dumps([e.id for e in registry.models.entries()])
-    assert entry.id in listing
+    statuses = {e.id: e.status for e in registry.models.entries(embedder_target("docs"))}
+    assert statuses == {production.id: "production", entry.id: "archived"}
 
 
 def test_synthetic_questions_are_kept_only_when_retrieval_finds_their_document_again(quarry: Quarry) -> None:

@@ -10,7 +10,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,7 @@ def tune_embeddings(
     }  # fmt: skip
     entry = registry.models.add(ModelEntry(target, "embedder", model_id, artifact=str(artifact), base=base_model_id,
                                            lineage=lineage, created_by=by))  # fmt: skip
-    entry = registry.models.update(_with_index(entry, shadow_name(collection, entry.version)))
+    entry = registry.models.update(replace(entry, index=shadow_name(collection, entry.version)))
     began = time.monotonic()
     sync_shadow(registry.store, collection, entry.index, load(model_id, artifact), progress=on_index)
     index_seconds = time.monotonic() - began
@@ -103,12 +103,6 @@ def tune_embeddings(
             gates[mode] = registry.gate(entry, production, name)
     return TunedEmbedder(entry, production, scores, gates, trained.seconds, exported.seconds, index_seconds,
                          trained.steps)  # fmt: skip
-
-
-def _with_index(entry: ModelEntry, index: str) -> ModelEntry:
-    from dataclasses import replace
-
-    return replace(entry, index=index)
 
 
 def ndcg_scores(search: Search, collection: str, evaluation: EvalQueries, mode: str) -> dict[str, float]:

@@ -25,8 +25,9 @@ from quarry.llm.base import ChatModel, ChatSettings
 from quarry.stores.models import ModelEntry
 from quarry.tuning.budget import ProgressFn
 from quarry.tuning.lora_training import LoraTraining, TrainedAdapter, train_lora
+from quarry.tuning.pairs import data_hash
 from quarry.tuning.registry import ModelRegistry
-from quarry.tuning.sft_data import ChatExample, examples_hash
+from quarry.tuning.sft_data import ChatExample
 from quarry.types import Message
 
 __all__ = ["CHAT_TARGET", "TunedChat", "format_score", "score_examples", "tune_llm"]
@@ -90,7 +91,7 @@ def tune_llm(
     shutil.move(str(work), artifact)
     gguf = artifact / adapter.gguf.name
     (artifact / "training.json").write_text(json.dumps({"losses": adapter.losses, "params": adapter.params}))
-    lineage = {"base": base_model_id, "base_file": str(base_model), "data_hash": examples_hash(train),
+    lineage = {"base": base_model_id, "base_file": str(base_model), "data_hash": data_hash(train),
                "examples": len(train), "params": adapter.params, "code_version": __version__, "steps": adapter.steps,
                "train_seconds": round(adapter.seconds, 1), "load_seconds": round(adapter.load_seconds, 1),
                "loss_first": adapter.losses[:5], "loss_last": adapter.losses[-5:]}  # fmt: skip

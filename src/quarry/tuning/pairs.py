@@ -13,7 +13,7 @@ import json
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from typing import Any
 
 from quarry.evaluation.datasets import RetrievalDataset
 
@@ -22,10 +22,8 @@ __all__ = [
     "TrainingPair",
     "data_hash",
     "judged_pairs",
-    "read_pairs",
     "split_by_document",
     "with_hard_negatives",
-    "write_pairs",
 ]
 
 Rank = Callable[[str, int], list[tuple[str, str]]]
@@ -98,27 +96,9 @@ def split_by_document(
     return train, held
 
 
-def data_hash(pairs: Iterable[TrainingPair]) -> str:
-    """A short content hash of the training data, recorded in the model's lineage."""
+def data_hash(records: Iterable[Any]) -> str:
+    """A short content hash of training data (pairs or chat examples: dataclasses), recorded in the lineage."""
     digest = hashlib.sha256()
-    for pair in pairs:
-        digest.update(json.dumps(asdict(pair), sort_keys=True).encode())
+    for record in records:
+        digest.update(json.dumps(asdict(record), sort_keys=True).encode())
     return digest.hexdigest()[:16]
-
-
-def write_pairs(pairs: Iterable[TrainingPair], path: Path) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    count = 0
-    with path.open("w", encoding="utf-8") as out:
-        for pair in pairs:
-            out.write(json.dumps(asdict(pair), ensure_ascii=False) + "\n")
-            count += 1
-    return count
-
-
-def read_pairs(path: Path) -> list[TrainingPair]:
-    pairs = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            pairs.append(TrainingPair(**json.loads(line)))
-    return pairs

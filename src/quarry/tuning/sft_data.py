@@ -9,13 +9,10 @@ question over the passages of the documents it cited. Training reads the dev set
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from quarry.errors import QuarryError
 from quarry.evaluation.feedback_export import feedback_cases
@@ -25,7 +22,7 @@ from quarry.stores.ops import Feedback
 from quarry.types import Chunk
 
 __all__ = [
-    "ChatExample", "answer_examples", "examples_hash", "feedback_examples", "read_examples", "write_examples",
+    "ChatExample", "answer_examples", "feedback_examples",
 ]  # fmt: skip
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -77,30 +74,6 @@ def answer_examples(
             {"role": "user", "content": user.format(sources=numbered, question=item.question).strip()},
         )
         out.append(ChatExample(messages, reply, "qa", item.id, tuple(item.answers) if cite else (), cite))  # fmt: skip
-    return out
-
-
-def examples_hash(examples: Iterable[ChatExample]) -> str:
-    digest = hashlib.sha256()
-    for example in examples:
-        digest.update(json.dumps(asdict(example), sort_keys=True).encode())
-    return digest.hexdigest()[:16]
-
-
-def write_examples(examples: Iterable[ChatExample], path: Path) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rows = [json.dumps(asdict(e), ensure_ascii=False) for e in examples]
-    path.write_text("".join(r + "\n" for r in rows), encoding="utf-8")
-    return len(rows)
-
-
-def read_examples(path: Path) -> list[ChatExample]:
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            data = json.loads(line)
-            out.append(ChatExample(tuple(data["messages"]), data["reply"], data.get("source", "qa"), data.get("id", ""),
-                                   tuple(data.get("answers", ())), int(data.get("cite", 0))))  # fmt: skip
     return out
 
 

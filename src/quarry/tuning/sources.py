@@ -10,14 +10,14 @@ import re
 from collections.abc import Sequence
 
 from quarry.evaluation.feedback_export import feedback_cases
-from quarry.evaluation.qa import QAItem, load_qa_set, matches_gold
+from quarry.evaluation.qa import QAItem, matches_gold
 from quarry.pipeline.reembed import all_documents
 from quarry.stores.base import Store, TraceStore
 from quarry.stores.ops import Feedback
 from quarry.tuning.pairs import EvalQueries, TrainingPair
 
 __all__ = [
-    "as_stored_chunks", "doc_key", "feedback_pairs", "qa_eval_queries", "qa_file_pairs", "qa_pairs",
+    "as_stored_chunks", "doc_key", "feedback_pairs", "qa_eval_queries", "qa_pairs",
 ]  # fmt: skip
 
 _WORD = re.compile(r"\w+")
@@ -84,10 +84,6 @@ def qa_eval_queries(items: Sequence[QAItem], store: Store, collection: str, name
         if item.answerable and found:
             queries[item.id], qrels[item.id] = item.question, found
     return EvalQueries(name, queries, qrels)
-
-
-def qa_file_pairs(path: str, store: Store, collection: str, *, split: str | None = "train") -> list[TrainingPair]:
-    return qa_pairs(load_qa_set(path, split=split).items, store, collection)
 
 
 def feedback_pairs(
