@@ -51,13 +51,16 @@ def _valid(calls: list[tuple[str, dict[str, Any]]], specs: dict[str, Any]) -> bo
     return bool(calls)
 
 
-def run_bfcl(model_name: str, category: str, limit: int | None) -> dict[str, Any]:
+def run_bfcl(model_name: str, category: str, limit: int | None, lora: Path | None = None) -> dict[str, Any]:
+    """Scores of one model on one category; ``lora``: a GGUF LoRA adapter applied to the model.
+    ``per_item`` keeps each question's exact-match score (same seeded sample for every model, so runs pair up)."""
     items = load(category)
     if limit is not None and limit < len(items):
         items = random.Random(SAMPLE_SEED).sample(items, limit)
-    model = LocalChatModel(model_name, n_threads=2, parallel_tools=category.startswith("parallel"))
+    model = LocalChatModel(model_name, n_threads=2, parallel_tools=category.startswith("parallel"), lora=lora)
     model.load()
     correct = valid = right = 0
+    per_item: list[int] = []
     latencies: list[float] = []
     for item, truth in items:
         specs = {f["name"]: tool_spec(f) for f in item["function"]}
@@ -75,11 +78,12 @@ def run_bfcl(model_name: str, category: str, limit: int | None) -> dict[str, Any
         is_valid = _valid(calls, specs)
         valid += is_valid
         right += is_valid and sorted(n for n, _ in calls) == sorted(next(iter(t)) for t in truth)
-        correct += matches(calls, truth)
+        per_item.append(int(matches(calls, truth)))
+        correct += per_item[-1]
     model.close()
     n = len(items)
     return {"model": model_name, "category": category, "n": n, "accuracy": correct / n, "valid": valid / n,
-            "right_valid": right / n,
+            "right_valid": right / n, "per_item": per_item,
             "p50_s": statistics.median(latencies), "p95_s": sorted(latencies)[int(0.95 * (n - 1))]}  # fmt: skip
 
 

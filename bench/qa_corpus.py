@@ -3,12 +3,11 @@
     from qa_corpus import ensure_corpus, DEV_SET
     quarry = ensure_corpus(settings)   # ingests bench/qa's files and SciFact subset into collection "qa"
 
-The files stay in ../shared/datasets; ``bench/qa/build.py --corpus`` writes the SciFact subset list.
+The files stay in ../shared/datasets; the SciFact subset list is written on first use.
 """
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -25,8 +24,9 @@ import build as qa_build  # noqa: E402
 
 
 def corpus_files() -> list[Path]:
+    """The dev set's files; the SciFact subset is written on first use (the committed questions are left alone)."""
     if not qa_build.SCIFACT_SUBSET.is_file():
-        subprocess.run([sys.executable, str(HERE / "qa" / "build.py"), "--corpus"], check=True)
+        qa_build.write_scifact_subset(qa_build.scifact_abstracts())
     return [*qa_build.corpus_files(), qa_build.SCIFACT_SUBSET]
 
 

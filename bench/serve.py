@@ -189,6 +189,24 @@ async def drive(
     return run
 
 
+def embedding_ceiling(queries: list[str]) -> str:
+    """The query embedder's own CPU per query (one thread, as the server runs it) and the request rate that alone allows."""
+    from quarry.embeddings import MiniLMEmbedder
+
+    embedder = MiniLMEmbedder()
+    embedder.embed_query(queries[0])
+    cpu0 = time.process_time()
+    for query in queries:
+        embedder.embed_query(query)
+    ms = (time.process_time() - cpu0) * 1000 / len(queries)
+    cores = psutil.cpu_count() or 1
+    return (
+        f"Query embedding alone (MiniLM, the server's dynamic-int8 query model, one thread, {len(queries)} SciFact "
+        f"queries in this process, idle server): {ms:.2f} ms CPU per query, so {cores} cores embed at most "
+        f"{cores * 1000 / ms:.0f} distinct queries/s with nothing else running; a hybrid search cannot go faster."
+    )
+
+
 def timed(pid: int, job: Callable[[], Run]) -> Run:
     me = psutil.Process()
     server0, client0 = tree_cpu(pid), sum(me.cpu_times()[:2])
@@ -276,7 +294,7 @@ def main() -> None:
     pools = {"all": list(texts.values()), "test": test, "warmup": [t for t in texts.values() if t not in set(test)]}
     load_before = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     rows: list[str] = []
-    notes: list[str] = []
+    notes: list[str] = [embedding_ceiling(test)] if "hybrid" in args.modes else []
     for workers in args.workers:
         for mode in args.modes:
             for mix in args.mixes:
@@ -287,7 +305,7 @@ def main() -> None:
     command = " ".join(["flock /tmp/quarry-latency.lock python bench/serve.py", *sys.argv[1:]])
     body = (
         f"Command: `{command}`. Machine: {machine()}. Load average (1/5/15 min) before: {load_before}; "
-        f"after: {load_after} — other engineers' work shared the 2 cores.\n\n"
+        f"after: {load_after} (other work on the machine shares the 2 cores).\n\n"
         f"`quarry serve --workers W` (uvicorn) on 127.0.0.1 over a copy of the SciFact store, `POST /v1/search` k=10 "
         f"with a read key (access filter on), {args.seconds:.0f} s per level after a {args.warmup:.0f} s warm-up. "
         f"Mixes: **unique** = every request misses the result cache (server run with `QUARRY_API__RESULT_CACHE_TTL_S=0`; the "

@@ -134,10 +134,29 @@ def llm(args: argparse.Namespace) -> None:
             "train_s": result.adapter.seconds, "load_s": result.adapter.load_seconds, "scores": result.scores,
             "gates": {name: {"summary": g.describe(), "ci": _ci(g), "p": g.test.p_value, "passed": g.passed}
                       for name, g in gates.items()},
-            "lr": args.lr, "loss_first": result.adapter.losses[:10], "loss_last": result.adapter.losses[-10:]}  # fmt: skip
+            "lr": args.lr, "loss_first": result.adapter.losses[:10], "loss_last": result.adapter.losses[-10:],
+            "adapter": str(result.adapter.gguf), "answers": bool(args.answers)}  # fmt: skip
     (WORK / "llm.json").write_text(json.dumps(data, indent=2))
     _log(json.dumps(data, indent=2))
     quarry.close()
+
+
+def tools(args: argparse.Namespace) -> None:
+    """The answer-format adapter of ``llm`` on BFCL tool calls: the same seeded questions with and without it."""
+    from agents import run_bfcl
+    from quarry.evaluation.stats import paired_test
+
+    adapter = Path(json.loads((WORK / "llm.json").read_text())["adapter"])
+    rows = {}
+    for category in ("simple_python", "multiple"):
+        base = run_bfcl("smollm2", category, args.limit)
+        tuned = run_bfcl("smollm2", category, args.limit, lora=adapter)
+        test = paired_test(base["per_item"], tuned["per_item"])
+        rows[category] = {"n": base["n"], "base": base["accuracy"], "tuned": tuned["accuracy"], "p": test.p_value,
+                          "ci": f"{test.difference.mean:+.3f} [{test.difference.low:+.3f}, {test.difference.high:+.3f}]",
+                          "p50_s": [base["p50_s"], tuned["p50_s"]]}  # fmt: skip
+        _log(json.dumps(rows[category]))
+    (WORK / "tools.json").write_text(json.dumps({"limit": args.limit, "rows": rows}, indent=2))
 
 
 def transfer(args: argparse.Namespace) -> None:
@@ -188,6 +207,13 @@ def report() -> None:
     emb = json.loads((WORK / "embeddings.json").read_text()) if (WORK / "embeddings.json").is_file() else None
     lm = json.loads((WORK / "llm.json").read_text()) if (WORK / "llm.json").is_file() else None
     moved = json.loads((WORK / "transfer.json").read_text()) if (WORK / "transfer.json").is_file() else None
+    if emb:
+        write_section("Fine-tuning: embedder on SciFact", "\n".join(_embedder_lines(emb, moved)))
+    if lm:
+        write_section("Fine-tuning: LoRA on the dev set", "\n".join(_llm_lines(lm)))
+
+
+def _embedder_lines(emb: dict[str, Any], moved: dict[str, Any] | None) -> list[str]:
     lines = [f"Machine: {machine()}.", ""]
     if emb:
         lines += [
@@ -226,9 +252,15 @@ def report() -> None:
               for m, r in moved.items()),
             "",
         ]  # fmt: skip
+    return lines
+
+
+def _llm_lines(lm: dict[str, Any]) -> list[str]:
+    command = "python bench/tuning.py llm" + ("" if lm.get("answers", False) else " --no-answers")
+    lines = [f"Machine: {machine()}.", ""]
     if lm:
         lines += [
-            f"`python bench/tuning.py llm --no-answers` — LoRA (r=8, q/v, lr {lm.get('lr', 2e-4)}, {lm['steps']} steps of one "
+            f"`{command}` — LoRA (r=8, q/v, lr {lm.get('lr', 2e-4)}, {lm['steps']} steps of one "
             f"example) of SmolLM2-135M on the dev set's tune split ({lm['examples']} examples in the answer prompt's "
             f"format). *format*: the test split's {lm['held_out']} examples given their gold passage and a "
             "distractor — the reply holds a reference and cites the right source in ≤ 2 sentences (or abstains)"
@@ -246,12 +278,23 @@ def report() -> None:
             f"Cost: loading the GGUF into transformers {lm['load_s']:.0f} s, training {lm['train_s'] / 60:.1f} min "
             f"({lm['train_s'] / max(1, lm['steps']):.2f} s/step).",
         ]  # fmt: skip
-    write_section("Fine-tuning: embedder on SciFact, LoRA on the dev set", "\n".join(lines))
+    calls = json.loads((WORK / "tools.json").read_text()) if (WORK / "tools.json").is_file() else None
+    if calls:
+        lines += [
+            "", f"`python bench/tuning.py tools --limit {calls['limit']}` — the same adapter on BFCL tool calls "
+            "(seeded sample per category, exact match by bench/bfcl.py's AST rules), with and without it:", "",
+            "| category | n | SmolLM2 | SmolLM2 + LoRA | difference [95% CI] | p | p50 s base / tuned |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+            *(f"| {c} | {r['n']} | {r['base']:.3f} | {r['tuned']:.3f} | {r['ci']} | {r['p']:.4f} | "
+              f"{r['p50_s'][0]:.2f} / {r['p50_s'][1]:.2f} |" for c, r in calls["rows"].items()),
+        ]  # fmt: skip
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", choices=["embeddings", "transfer", "llm", "report"])
+    parser.add_argument("part", choices=["embeddings", "transfer", "llm", "tools", "report"])
+    parser.add_argument("--limit", type=int, default=40, help="tools: BFCL questions per category")
     parser.add_argument("--synthetic", type=int, default=0)
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--steps", type=int, default=None)
@@ -265,6 +308,8 @@ def main() -> None:
         transfer(args)
     elif args.part == "llm":
         llm(args)
+    elif args.part == "tools":
+        tools(args)
     report()
 
 

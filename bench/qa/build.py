@@ -60,7 +60,8 @@ TUNE_DOCUMENTS = {
 
 
 def normalise(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().lower()
+    """Lower case, runs of whitespace as one space, and Markdown table cell bars as spaces (tables parse as rows)."""
+    return re.sub(r"[\s|]+", " ", text).strip().lower()
 
 
 def parsed_text(relative: str) -> str:

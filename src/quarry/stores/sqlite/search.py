@@ -66,21 +66,23 @@ def allowed_documents(
     """Row ids of the documents ``where`` allows (``None``: all); their chunks are masked in, in numpy.
 
     Cached per (collection, generation, filter): a permission filter is the same for every query of
-    a caller, and rescanning every document's metadata JSON cost ~20 ms per query on SciFact.
+    a caller, and rescanning every document's metadata JSON cost ~20 ms per query on SciFact. A filter
+    that allows every document is remembered as ``None``: the search paths then mask nothing (masking
+    12.5k chunks against the allowed set cost ~9% of a hybrid search's CPU under load).
     """
     if where is None:
         return None
     generation = conn.execute("SELECT id, generation FROM collections WHERE name = ?", (collection,)).fetchone()
     key = (collection, tuple(generation) if generation else None, repr(where))  # repr: 1 and True differ
     with _ALLOWED_LOCK:
-        cached = cache.get(key)
-    if cached is not None:
-        return cached
+        if key in cache:
+            return cache[key]
     condition, params = compile_filter(where)
     rows = conn.execute(
         f"SELECT d.rowid FROM documents d WHERE d.collection = ? AND {condition}", (collection, *params)
     ).fetchall()
-    allowed = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    (every,) = conn.execute("SELECT count(*) FROM documents WHERE collection = ?", (collection,)).fetchone()
+    allowed = None if len(rows) == every else np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
     with _ALLOWED_LOCK:
         if len(cache) >= _ALLOWED_SIZE:
             cache.pop(next(iter(cache)))
@@ -88,7 +90,7 @@ def allowed_documents(
     return allowed
 
 
-AllowedCache = dict[tuple[object, ...], RowIds]
+AllowedCache = dict[tuple[object, ...], RowIds | None]
 _ALLOWED_LOCK = threading.Lock()
 _ALLOWED_SIZE = 256
 
