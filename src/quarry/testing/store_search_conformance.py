@@ -64,6 +64,26 @@ class SearchConformance:
         assert len(store.search_text(coll, query, 10, en)) == 6
         assert len(store.search_vector(coll, EMBEDDER.embed_query(query), 10, en)) == 6
 
+    def test_a_filter_that_allows_every_document_until_a_write(self, store: Store, coll: str) -> None:
+        """Allowing every document scores exactly as no filter; once a write adds a document the filter
+        excludes, that document is excluded (an allow-all remembered for the old state must not leak)."""
+        team_a = [make_write(f"mem://a/{i}", [f"tidal energy report {i}"], metadata={"team": "a"}) for i in range(4)]
+        store.write(coll, upserts=team_a)
+        query, team = "tidal energy report", Eq("team", "a")
+        vector = EMBEDDER.embed_query(query)
+        for filtered, everything in (
+            (store.search_text(coll, query, 10, team), store.search_text(coll, query, 10)),
+            (store.search_vector(coll, vector, 10, team), store.search_vector(coll, vector, 10)),
+        ):
+            assert [(h.chunk.id, round(h.score, 6)) for h in filtered] == [
+                (h.chunk.id, round(h.score, 6)) for h in everything
+            ]
+        store.write(
+            coll, upserts=[make_write("mem://b/1", ["tidal energy report tidal energy"], metadata={"team": "b"})]
+        )
+        for hits in (store.search_text(coll, query, 10, team), store.search_vector(coll, vector, 10, team)):
+            assert sorted(h.document_uri for h in hits) == [f"mem://a/{i}" for i in range(4)]
+
     def test_search_k_bounds(self, store: Store, coll: str) -> None:
         store.write(coll, upserts=[make_write(f"mem://{i}", [f"kiwi fruit {i}"]) for i in range(3)])
         assert store.search_text(coll, "kiwi", 0) == []
