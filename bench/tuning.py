@@ -135,7 +135,7 @@ def llm(args: argparse.Namespace) -> None:
             "gates": {name: {"summary": g.describe(), "ci": _ci(g), "p": g.test.p_value, "passed": g.passed}
                       for name, g in gates.items()},
             "lr": args.lr, "loss_first": result.adapter.losses[:10], "loss_last": result.adapter.losses[-10:],
-            "adapter": str(result.adapter.gguf), "answers": bool(args.answers)}  # fmt: skip
+            "adapter": str(Path(result.entry.artifact or "") / "adapter.gguf"), "answers": bool(args.answers)}  # fmt: skip
     (WORK / "llm.json").write_text(json.dumps(data, indent=2))
     _log(json.dumps(data, indent=2))
     quarry.close()
@@ -278,6 +278,13 @@ def _llm_lines(lm: dict[str, Any]) -> list[str]:
             f"Cost: loading the GGUF into transformers {lm['load_s']:.0f} s, training {lm['train_s'] / 60:.1f} min "
             f"({lm['train_s'] / max(1, lm['steps']):.2f} s/step).",
         ]  # fmt: skip
+    if "dev-test:answers" in lm["scores"]:
+        lines += [
+            "",
+            "Served answers pass the claim check (`[generation] verify`) with the extractive fallback: a model answer "
+            "that its cited span does not back is replaced by the best supporting sentence, so `correct` moves only "
+            "where the tuned model's own answer passes the check (the adapter does change the model's replies).",
+        ]
     calls = json.loads((WORK / "tools.json").read_text()) if (WORK / "tools.json").is_file() else None
     if calls:
         lines += [
