@@ -1,5 +1,6 @@
 """SciFact ingest, Quarry against LlamaIndex in one run: throughput, stage breakdown, tokens embedded.
 
+    pip install '.[bench]' && pip install --no-deps llama-index-retrievers-bm25 llama-index-embeddings-huggingface
     python bench/ingest_peers.py [--corpus ../shared/datasets/scifact/corpus.jsonl.gz] [--keep bench/_work/scifact]
 
 Each system runs in its own process, one after the other, on the same 5,183 abstracts (title + text), from the
