@@ -19,12 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from quarry.assembly import build
+from quarry.assembly import Quarry, build
 from quarry.evaluation.datasets import load_beir
 from quarry.evaluation.metrics import ndcg
 from quarry.evaluation.qa import load_qa_set
 from quarry.evaluation.stats import bootstrap_ci, paired_test
-from quarry.settings import RetrievalSettings, Settings, StoreSettings
+from quarry.retrieval.search import Mode
+from quarry.settings import Settings, StoreSettings
 from quarry.tuning.pairs import EvalQueries
 from quarry.tuning.sources import doc_key, qa_eval_queries
 from results import machine, write_section
@@ -32,7 +33,7 @@ from results import machine, write_section
 BENCH = Path(__file__).resolve().parent
 SCIFACT = BENCH.parents[1] / "shared/datasets/scifact"
 DEFAULT = "z-score 0.5 (default)"
-CONFIGS: dict[str, tuple[str, dict[str, object]]] = {
+CONFIGS: dict[str, tuple[Mode, dict[str, object]]] = {
     "BM25": ("bm25", {}),
     "dense": ("dense", {}),
     "RRF k=60": ("hybrid", {"fusion": "rrf"}),
@@ -44,22 +45,22 @@ CONFIGS: dict[str, tuple[str, dict[str, object]]] = {
 
 
 def per_query(store: Path, collection: str, evaluation: EvalQueries) -> dict[str, np.ndarray]:
+    """Per-query nDCG@10 of every configuration; one system per set, its searcher's settings swapped per config."""
+    quarry = build(Settings(store=StoreSettings(path=store)))
     scores = {}
     for name, (mode, fusion) in CONFIGS.items():
-        scores[name] = _scores(store, collection, evaluation, mode, fusion)
+        quarry.searcher.settings = quarry.settings.retrieval.model_copy(update=fusion)
+        scores[name] = np.array([_ndcg(quarry, collection, evaluation, qid, query, mode)
+                                 for qid, query in evaluation.queries.items()])  # fmt: skip
         print(f"{evaluation.name} {name}: {scores[name].mean():.4f}", flush=True)
+    quarry.close()
     return scores
 
 
-def _scores(store: Path, collection: str, evaluation: EvalQueries, mode: str, fusion: dict[str, object]) -> np.ndarray:
-    quarry = build(Settings(store=StoreSettings(path=store), retrieval=RetrievalSettings(**fusion)))  # type: ignore[arg-type]
-    values = []
-    for qid, query in evaluation.queries.items():
-        hits = quarry.searcher.search(query, collection, k=10, mode=mode).hits  # type: ignore[arg-type]
-        ranking = list(dict.fromkeys(doc_key(hit.document_uri) for hit in hits))
-        values.append(ndcg(ranking, dict(evaluation.qrels.get(qid, {})), 10))
-    quarry.close()
-    return np.array(values)
+def _ndcg(quarry: Quarry, collection: str, evaluation: EvalQueries, qid: str, query: str, mode: Mode) -> float:
+    hits = quarry.searcher.search(query, collection, k=10, mode=mode).hits
+    ranking = list(dict.fromkeys(doc_key(hit.document_uri) for hit in hits))
+    return ndcg(ranking, dict(evaluation.qrels.get(qid, {})), 10)
 
 
 def sets() -> dict[str, tuple[Path, str, EvalQueries]]:
@@ -74,7 +75,7 @@ def sets() -> dict[str, tuple[Path, str, EvalQueries]]:
             "scifact",
             EvalQueries(f"scifact-{split}", dict(beir.queries), beir.qrels),
         )
-    dev = ensure_corpus(Settings(store={"path": BENCH / "_work/qa/quarry.db"}))  # type: ignore[arg-type]
+    dev = ensure_corpus(Settings(store=StoreSettings(path=BENCH / "_work/qa/quarry.db")))
     items = [item for item in load_qa_set(DEV_SET).items if item.gold_docs]
     found["dev QA set"] = (
         BENCH / "_work/qa/quarry.db",

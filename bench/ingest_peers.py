@@ -179,10 +179,8 @@ def report(results: dict[str, dict[str, Any]], corpus: Path) -> str:
             f"tokens of each 1,024-token node: the rest of every longer abstract is in its BM25 index but never in its "
             f"vectors. For Quarry to ingest 1.5× faster than LlamaIndex at its own tokens/s it would have to embed "
             f"{needed / 1e6:.2f} M tokens, {100 * needed / quarry['tokens']:.0f}% of what it embeds now — i.e. leave the "
-            f"rest of the corpus out of the dense index. Per-token levers measured on 768 SciFact chunks (2 cores, "
-            f"batch 16): dynamic int8 weights 25.3 vs 25.6 chunks/s fp32 (no VNNI on this CPU), onnxruntime's "
-            f"transformer fusions 25.7, two one-thread sessions in parallel 26.1–27.0, batch 8/32/64 26.3/24.3/21.5, "
-            f"sentence-transformers on torch 27.0 — none above +6%.\n"
+            f"rest of the corpus out of the dense index. Per-token levers (model variants, threads, batch sizes, torch) are "
+            f"measured by bench/embed_levers.py ('Embedding speed levers'): the best is under 1.2× the default.\n"
         )
     return f"""Command: `python bench/ingest_peers.py` (corpus `{corpus.name}`, each system in its own process, one
 after the other). Machine: {machine()}.
