@@ -85,7 +85,7 @@ def embeddings(args: argparse.Namespace) -> None:
         "entry": result.entry.id, "model_id": result.entry.model_id, "pairs": plan.sources,
         "steps": result.steps, "train_s": result.train_seconds, "export_s": result.export_seconds,
         "index_s": result.index_seconds, "chunks": quarry.store.collection("scifact").chunks,
-        "scores": result.scores, "latency_ms": latency, "epochs": args.epochs,
+        "scores": result.scores, "latency_ms": latency, "epochs": args.epochs, "synthetic": args.synthetic,
         "gates": {m: {"summary": g.describe(), "ci": _ci(g), "p": g.test.p_value, "passed": g.passed}
                   for m, g in result.gates.items()},
     }  # fmt: skip
@@ -217,7 +217,7 @@ def _embedder_lines(emb: dict[str, Any], moved: dict[str, Any] | None) -> list[s
     lines = [f"Machine: {machine()}.", ""]
     if emb:
         lines += [
-            f"`python bench/tuning.py embeddings --synthetic 300` ({emb['epochs']} epoch) — all-MiniLM-L6-v2 fine-tuned on SciFact's "
+            f"`{_embed_command(emb)}` — all-MiniLM-L6-v2 fine-tuned on SciFact's "
             f"train split ({emb['pairs']}, one BM25 hard negative each), {emb['steps']} steps of 32; scored on the "
             "300 test queries (never seen in training) over the whole corpus, chunk-level index.", "",
             "| path | packaged | tuned | difference [95% CI] | p (paired sign-flip) |", "|---|---:|---:|---:|---:|",
@@ -253,6 +253,13 @@ def _embedder_lines(emb: dict[str, Any], moved: dict[str, Any] | None) -> list[s
             "",
         ]  # fmt: skip
     return lines
+
+
+def _embed_command(emb: dict[str, Any]) -> str:
+    synthetic = emb.get("synthetic", 300)
+    return f"python bench/tuning.py embeddings --epochs {emb['epochs']:g}" + (
+        f" --synthetic {synthetic}" if synthetic else ""
+    )
 
 
 def _llm_lines(lm: dict[str, Any]) -> list[str]:

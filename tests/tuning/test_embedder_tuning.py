@@ -68,3 +68,18 @@ def test_a_stopped_run_resumes_from_its_checkpoint(mini_scifact: Path, tmp_path:
     assert done.resumed_from == 2 and seen == [3, 4, 5] and done.steps == 5
     assert len(done.losses) == 5  # the two steps before the stop came back with the checkpoint
     assert (tmp_path / "weights").is_dir() and not (tmp_path / "checkpoint.pt").exists()
+
+
+def test_each_whole_epoch_is_reported_with_the_model_in_eval_mode(mini_scifact: Path, tmp_path: Path) -> None:
+    pairs = judged_pairs(load_beir(mini_scifact, "train"))[:8]
+    settings = EmbedderTraining(epochs=2, batch_size=4, max_passage_tokens=32)
+    steps: list[int] = []
+    epochs: list[tuple[int, int, bool]] = []
+    done = train_embedder(
+        pairs,
+        tmp_path,
+        settings,
+        progress=lambda p: steps.append(p.step),
+        on_epoch=lambda epoch, model: epochs.append((epoch, steps[-1], model.training)),
+    )
+    assert done.steps == 4 and epochs == [(1, 2, False), (2, 4, False)]

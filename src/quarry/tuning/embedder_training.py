@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,8 +73,10 @@ def train_embedder(
     *,
     base: Path | None = None,
     progress: ProgressFn | None = None,
+    on_epoch: Callable[[int, Any], None] | None = None,
 ) -> TrainedWeights:
-    """Train on ``pairs`` into ``out_dir/weights``; a checkpoint in ``out_dir`` is resumed from."""
+    """Train on ``pairs`` into ``out_dir/weights``; a checkpoint in ``out_dir`` is resumed from. ``on_epoch`` is
+    called with (epoch, model) after each whole epoch's last step (e.g. to score a validation split)."""
     settings = settings or EmbedderTraining()
     if not pairs:
         raise ValueError("no training pairs")
@@ -95,6 +97,7 @@ def train_embedder(
     if start:
         log.losses = list(torch.load(out_dir / CHECKPOINT, weights_only=False)["losses"])
     budget, began = Budget(total, settings.max_seconds), time.monotonic()
+    boundaries = {math.ceil(e * len(pairs) / settings.batch_size): e for e in range(1, math.ceil(settings.epochs) + 1)}
     model.train()
     step = start
     for batch in _batches(pairs, settings, start):
@@ -110,6 +113,10 @@ def train_embedder(
         log.losses.append(float(loss.item()))
         if progress:
             progress(budget.progress(step, log.losses[-1], start))
+        if on_epoch and step in boundaries:
+            model.eval()
+            on_epoch(boundaries[step], model)
+            model.train()
         if step % settings.checkpoint_every == 0 and step < total:
             _save_checkpoint(out_dir / CHECKPOINT, model, optimiser, scheduler, step, log, torch)
     weights = out_dir / "weights"

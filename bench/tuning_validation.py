@@ -1,0 +1,181 @@
+"""How long to train the embedder, chosen on SciFact's *train* split only (the test split is never read here).
+
+    python bench/tuning_validation.py [--epochs 4] [--positives chunk|document] [--validation 0.2]
+
+The train split's judged pairs (as ``quarry tune embeddings`` builds them: ``--positives chunk`` = each judged
+document's best-matching stored chunk, ``document`` = the whole abstract) are split by document
+(``quarry.tuning.pairs.split_by_document``): the model trains on the rest with one BM25 hard negative per pair,
+for up to ``--epochs`` epochs, and after each epoch scores the held-out documents' queries (only those with every
+judged document held out, so no query was seen in training). Scoring: dense nDCG@10 over a candidate pool shared
+by all validation queries — each one's top 20 chunks by BM25 and by the packaged model, plus every chunk of its
+judged documents — documents ranked by their best chunk, as the served dense path does. The packaged model is
+scored on the same pool; each epoch gets a paired sign-flip test against it. The pool hides distractors only
+the tuned model would rank high, so its gains here are optimistic: the pool chooses the training length, the
+test split (``python bench/tuning.py embeddings``) measures the gain. Needs ``quarry[tune]`` and the
+SciFact store that ``python bench/tuning.py embeddings`` ingests into bench/_work/tuning (made here if missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from quarry.assembly import build  # noqa: E402
+from quarry.evaluation.datasets import load_beir  # noqa: E402
+from quarry.evaluation.metrics import ndcg  # noqa: E402
+from quarry.evaluation.stats import paired_test  # noqa: E402
+from quarry.ingest.sources import FileSource  # noqa: E402
+from quarry.pipeline.reembed import all_documents  # noqa: E402
+from quarry.settings import Settings, StoreSettings  # noqa: E402
+from quarry.tuning.embedder_training import EmbedderTraining, base_model_dir, train_embedder  # noqa: E402
+from quarry.tuning.pairs import TrainingPair, judged_pairs, split_by_document, with_hard_negatives  # noqa: E402
+from quarry.tuning.sources import as_stored_chunks, doc_key  # noqa: E402
+from results import machine, write_section  # noqa: E402
+
+SCIFACT = BENCH.parents[1] / "shared/datasets/scifact"
+WORK = BENCH / "_work/tuning"
+COLLECTION = "scifact"
+POOL_DEPTH = 20
+
+
+def _log(message: str) -> None:
+    print(time.strftime("%H:%M:%S"), message, flush=True)
+
+
+def _split(quarry: Any, positives: str, share: float) -> tuple[list[TrainingPair], dict[str, str], dict[str, Any]]:
+    """(training pairs with hard negatives, validation queries id → text, their qrels)."""
+    beir = load_beir(SCIFACT, "train")
+    pairs = judged_pairs(beir)
+    if positives == "chunk":
+        pairs = as_stored_chunks(pairs, quarry.store, COLLECTION)
+    fit, held = split_by_document(pairs, share, seed=0)
+    held_docs, fit_queries = {p.document for p in held}, {p.query for p in fit}
+    queries: dict[str, str] = {}
+    qrels: dict[str, Any] = {}
+    for qid, text in beir.queries.items():
+        judged = {d: g for d, g in beir.qrels.get(qid, {}).items() if g > 0}
+        if judged and set(judged) <= held_docs and text not in fit_queries:
+            queries[qid], qrels[qid] = text, judged
+    store = quarry.store
+
+    def rank(query: str, k: int) -> list[tuple[str, str]]:
+        return [(doc_key(h.document_uri), h.chunk.context) for h in store.search_text(COLLECTION, query, k)]
+
+    return with_hard_negatives(fit, rank), queries, qrels
+
+
+def _pool(quarry: Any, queries: dict[str, str], qrels: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(chunk texts, their document keys): the validation queries' BM25 and packaged-dense top chunks and every
+    chunk of their judged documents."""
+    uris = {doc_key(u): u for u in all_documents(quarry.store, COLLECTION)}
+    chunks: dict[str, tuple[str, str]] = {}
+    for qid, text in queries.items():
+        vector = quarry.embedder.embed_query(text)
+        hits = quarry.store.search_text(COLLECTION, text, POOL_DEPTH)
+        hits += quarry.store.search_vector(COLLECTION, vector, POOL_DEPTH)
+        for hit in hits:
+            chunks[hit.chunk.id] = (hit.chunk.context, doc_key(hit.document_uri))
+        for doc in qrels[qid]:
+            for chunk in quarry.store.chunks(COLLECTION, uris[doc]) if doc in uris else []:
+                chunks[chunk.id] = (chunk.context, doc)
+    return [t for t, _ in chunks.values()], [d for _, d in chunks.values()]
+
+
+def _score(
+    model: Any, queries: dict[str, str], qrels: dict[str, Any], pool: tuple[list[str], list[str]]
+) -> dict[str, float]:
+    """Dense nDCG@10 per validation query over the pool (documents by their best chunk)."""
+    import numpy as np
+
+    model.max_seq_length = 256
+    texts, docs = pool
+    passages = model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+    asked = model.encode(list(queries.values()), batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+    scores: dict[str, float] = {}
+    for (qid, _), row in zip(queries.items(), asked @ passages.T, strict=True):
+        best: dict[str, float] = {}
+        for at in np.argsort(-row):
+            best.setdefault(docs[at], float(row[at]))
+            if len(best) == 10:
+                break
+        scores[qid] = ndcg(list(best), qrels[qid], 10)
+    return scores
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--positives", choices=["chunk", "document"], default="chunk")
+    parser.add_argument("--validation", type=float, default=0.2, help="share of the train documents held out")
+    args = parser.parse_args()
+    from sentence_transformers import SentenceTransformer
+
+    quarry = build(Settings(store=StoreSettings(path=WORK / "quarry.db")))
+    quarry.ingestor.run(FileSource(SCIFACT / "corpus.jsonl.gz", max_bytes=10**10), COLLECTION)
+    train, queries, qrels = _split(quarry, args.positives, args.validation)
+    pool = _pool(quarry, queries, qrels)
+    _log(f"{len(train)} training pairs; {len(queries)} validation queries over a pool of {len(pool[0])} chunks")
+    began = time.monotonic()
+    base = _score(SentenceTransformer(str(base_model_dir()), device="cpu"), queries, qrels, pool)
+    _log(f"packaged: {statistics.fmean(base.values()):.4f} ({time.monotonic() - began:.0f} s to score)")
+    ids = sorted(base)
+    rows: list[dict[str, Any]] = []
+
+    def on_epoch(epoch: int, model: Any) -> None:
+        tuned = _score(model, queries, qrels, pool)
+        test = paired_test([base[i] for i in ids], [tuned[i] for i in ids])
+        d = test.difference
+        rows.append({"epoch": epoch, "ndcg": statistics.fmean(tuned.values()), "p": test.p_value,
+                     "ci": f"{d.mean:+.4f} [{d.low:+.4f}, {d.high:+.4f}]", "at_s": time.monotonic() - began})  # fmt: skip
+        _log(json.dumps(rows[-1]))
+        _save(args, len(train), queries, pool, base, rows, None)  # kept epoch by epoch: a stopped run still reports
+
+    out = WORK / f"validate-{args.positives}"
+    shutil.rmtree(out, ignore_errors=True)
+    settings = EmbedderTraining(epochs=args.epochs)
+    trained = train_embedder(train, out, settings, on_epoch=on_epoch,
+                             progress=lambda p: _log(f"step {p.step}/{p.total} loss {p.loss:.3f}") if p.step % 10 == 0 else None)  # fmt: skip
+    _save(args, len(train), queries, pool, base, rows, trained.steps)
+    shutil.rmtree(out, ignore_errors=True)
+    quarry.close()
+    report()
+
+
+def _save(args: argparse.Namespace, pairs: int, queries: dict[str, str], pool: tuple[list[str], list[str]],
+          base: dict[str, float], rows: list[dict[str, Any]], steps: int | None) -> None:  # fmt: skip
+    data = {"positives": args.positives, "planned": args.epochs, "pairs": pairs, "queries": len(queries),
+            "pool": len(pool[0]), "packaged": statistics.fmean(base.values()), "epochs": rows, "steps": steps,
+            "validation": args.validation}  # fmt: skip
+    (WORK / f"validate-{args.positives}.json").write_text(json.dumps(data, indent=2))
+
+
+def report() -> None:
+    runs = [json.loads(p.read_text()) for p in sorted(WORK.glob("validate-*.json"))]
+    lines = [f"Machine: {machine()}.", ""]
+    for run in runs:
+        lines += [
+            f"`python bench/tuning_validation.py --positives {run['positives']} --epochs {run.get('planned', len(run['epochs']))}` — "
+            f"{run['pairs']} training pairs from {1 - run['validation']:.0%} of the train split's documents; "
+            f"{run['queries']} validation queries (the other documents' queries) over a pool of {run['pool']} "
+            f"chunks; dense nDCG@10; packaged model {run['packaged']:.4f}"
+            + (f"; {run['steps']} steps of 32 in all." if run.get("steps") else " (stopped after the last epoch shown).")
+            + " The epochs are points of one run with a linear learning-rate decay over all of them.", "",
+            "| epochs | tuned | difference [95% CI] | p |", "|---:|---:|---:|---:|",
+            *(f"| {r['epoch']} | {r['ndcg']:.4f} | {r['ci']} | {r['p']:.4f} |" for r in run["epochs"]), "",
+        ]  # fmt: skip
+    write_section(
+        "Fine-tuning: choosing the embedder's epochs on a validation split of SciFact train", "\n".join(lines)
+    )
+
+
+if __name__ == "__main__":
+    main()
