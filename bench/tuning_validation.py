@@ -1,6 +1,7 @@
 """How long to train the embedder, chosen on SciFact's *train* split only (the test split is never read here).
 
     python bench/tuning_validation.py [--epochs 4] [--positives chunk|document] [--validation 0.2]
+    python bench/tuning_validation.py --report        # the RESULTS section from the saved runs (a stopped run too)
 
 The train split's judged pairs (as ``quarry tune embeddings`` builds them: ``--positives chunk`` = each judged
 document's best-matching stored chunk, ``document`` = the whole abstract) are split by document
@@ -116,7 +117,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--positives", choices=["chunk", "document"], default="chunk")
     parser.add_argument("--validation", type=float, default=0.2, help="share of the train documents held out")
+    parser.add_argument("--report", action="store_true", help="only rewrite the RESULTS section from saved runs")
     args = parser.parse_args()
+    if args.report:
+        return report()
     from sentence_transformers import SentenceTransformer
 
     quarry = build(Settings(store=StoreSettings(path=WORK / "quarry.db")))
