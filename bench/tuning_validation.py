@@ -5,9 +5,9 @@
 
 The train split's judged pairs (as ``quarry tune embeddings`` builds them: ``--positives chunk`` = each judged
 document's best-matching stored chunk, ``document`` = the whole abstract) are split by document
-(``quarry.tuning.pairs.split_by_document``): the model trains on the rest with one BM25 hard negative per pair,
-for up to ``--epochs`` epochs, and after each epoch scores the held-out documents' queries (only those with every
-judged document held out, so no query was seen in training). Scoring: dense nDCG@10 over a candidate pool shared
+(``quarry.tuning.pairs.split_by_document``, as ``quarry tune embeddings`` holds out its validation): the model
+trains on the rest with one BM25 hard negative per pair, for up to ``--epochs`` epochs, and after each epoch scores
+the held-out documents' queries (a query with a judged document on the training side is not among them). Scoring: dense nDCG@10 over a candidate pool shared
 by all validation queries — each one's top 20 chunks by BM25 and by the packaged model, plus every chunk of its
 judged documents — documents ranked by their best chunk, as the served dense path does. The packaged model is
 scored on the same pool; each epoch gets a paired sign-flip test against it. The pool hides distractors only
@@ -31,14 +31,16 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from quarry.assembly import build  # noqa: E402
+from quarry.assembly.tuning import bm25_ranker  # noqa: E402
 from quarry.evaluation.datasets import load_beir  # noqa: E402
 from quarry.evaluation.metrics import ndcg  # noqa: E402
 from quarry.evaluation.stats import paired_test  # noqa: E402
 from quarry.ingest.sources import FileSource  # noqa: E402
 from quarry.pipeline.reembed import all_documents  # noqa: E402
 from quarry.settings import Settings, StoreSettings  # noqa: E402
+from quarry.tuning.embedder_job import held_out_queries  # noqa: E402
 from quarry.tuning.embedder_training import EmbedderTraining, base_model_dir, train_embedder  # noqa: E402
-from quarry.tuning.pairs import TrainingPair, judged_pairs, split_by_document, with_hard_negatives  # noqa: E402
+from quarry.tuning.pairs import EvalQueries, TrainingPair, judged_pairs, split_by_document, with_hard_negatives  # noqa: E402
 from quarry.tuning.sources import as_stored_chunks, doc_key  # noqa: E402
 from results import machine, write_section  # noqa: E402
 
@@ -52,26 +54,13 @@ def _log(message: str) -> None:
     print(time.strftime("%H:%M:%S"), message, flush=True)
 
 
-def _split(quarry: Any, positives: str, share: float) -> tuple[list[TrainingPair], dict[str, str], dict[str, Any]]:
-    """(training pairs with hard negatives, validation queries id → text, their qrels)."""
-    beir = load_beir(SCIFACT, "train")
-    pairs = judged_pairs(beir)
+def _split(quarry: Any, positives: str, share: float) -> tuple[list[TrainingPair], EvalQueries]:
+    """(training pairs with hard negatives, the validation queries with their judged documents)."""
+    pairs = judged_pairs(load_beir(SCIFACT, "train"))
     if positives == "chunk":
         pairs = as_stored_chunks(pairs, quarry.store, COLLECTION)
     fit, held = split_by_document(pairs, share, seed=0)
-    held_docs, fit_queries = {p.document for p in held}, {p.query for p in fit}
-    queries: dict[str, str] = {}
-    qrels: dict[str, Any] = {}
-    for qid, text in beir.queries.items():
-        judged = {d: g for d, g in beir.qrels.get(qid, {}).items() if g > 0}
-        if judged and set(judged) <= held_docs and text not in fit_queries:
-            queries[qid], qrels[qid] = text, judged
-    store = quarry.store
-
-    def rank(query: str, k: int) -> list[tuple[str, str]]:
-        return [(doc_key(h.document_uri), h.chunk.context) for h in store.search_text(COLLECTION, query, k)]
-
-    return with_hard_negatives(fit, rank), queries, qrels
+    return with_hard_negatives(fit, bm25_ranker(quarry, COLLECTION)), held_out_queries(held)
 
 
 def _pool(quarry: Any, queries: dict[str, str], qrels: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -125,7 +114,8 @@ def main() -> None:
 
     quarry = build(Settings(store=StoreSettings(path=WORK / "quarry.db")))
     quarry.ingestor.run(FileSource(SCIFACT / "corpus.jsonl.gz", max_bytes=10**10), COLLECTION)
-    train, queries, qrels = _split(quarry, args.positives, args.validation)
+    train, validation = _split(quarry, args.positives, args.validation)
+    queries, qrels = dict(validation.queries), validation.qrels
     pool = _pool(quarry, queries, qrels)
     _log(f"{len(train)} training pairs; {len(queries)} validation queries over a pool of {len(pool[0])} chunks")
     began = time.monotonic()

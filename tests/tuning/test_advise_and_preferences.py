@@ -89,3 +89,18 @@ def test_feedback_becomes_preference_pairs(tmp_path: Path) -> None:
         ("Who funded Y Combinator?", "Paul Graham and Jessica [1].", "Nobody [1]."),
     ]
     traces.close()
+
+
+def test_a_validation_split_never_asks_a_question_training_saw() -> None:
+    from quarry.tuning.pairs import TrainingPair, split_by_document
+
+    documents = [f"doc-{i}" for i in range(40)]
+    pairs = [TrainingPair(f"question {i // 2}", f"passage {d}", d) for i, d in enumerate(documents)]  # 2 docs each
+    train, held = split_by_document(pairs, 0.5, seed=3)
+    trained = {p.document for p in train}
+    on_both_sides = {p.query for p in pairs if p.document in trained} & {
+        p.query for p in pairs if p.document not in trained
+    }
+    assert on_both_sides and held  # the seed splits some questions' documents and holds some out whole
+    assert not trained & {p.document for p in held}
+    assert not on_both_sides & {p.query for p in held}

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from quarry.assembly import Quarry
 
 __all__ = [
-    "PairPlan", "answers_eval", "chat_loader", "gather_pairs", "llm_examples", "model_registry", "models_folder",
-    "registry_listing", "served_search", "tuned_loader",
+    "PairPlan", "answers_eval", "bm25_ranker", "chat_loader", "gather_pairs", "llm_examples", "model_registry",
+    "models_folder", "registry_listing", "served_search", "tuned_loader",
 ]  # fmt: skip
 
 
@@ -88,7 +88,7 @@ def gather_pairs(
 
         evaluation = held_out_queries(held)
     if hard_negatives:
-        train = with_hard_negatives(train, _bm25(quarry, collection))
+        train = with_hard_negatives(train, bm25_ranker(quarry, collection))
     sources: dict[str, int] = {}
     for pair in train:
         sources[pair.source] = sources.get(pair.source, 0) + 1
@@ -115,7 +115,8 @@ def _eval_queries(quarry: Quarry, collection: str, data: Path, split: str) -> Ev
     return qa_eval_queries(items, quarry.store, collection, f"{data.stem}-{split}")
 
 
-def _bm25(quarry: Quarry, collection: str) -> Callable[[str, int], list[tuple[str, str]]]:
+def bm25_ranker(quarry: Quarry, collection: str) -> Callable[[str, int], list[tuple[str, str]]]:
+    """BM25 over ``collection`` as (document key, passage) pairs: what hard negatives are mined with."""
     store = quarry.store
 
     def rank(query: str, k: int) -> list[tuple[str, str]]:

@@ -85,14 +85,16 @@ def with_hard_negatives(
 def split_by_document(
     pairs: Sequence[TrainingPair], validation: float = 0.1, *, seed: int = 0
 ) -> tuple[list[TrainingPair], list[TrainingPair]]:
-    """(train, validation): whole documents go to one side, chosen by a seeded hash of their id."""
+    """(train, validation): whole documents go to one side, chosen by a seeded hash of their id. A query with
+    documents on both sides stays in training only: validation never asks a question training saw."""
 
     def side(document: str) -> float:
         digest = hashlib.sha256(f"{seed}:{document}".encode()).digest()
         return int.from_bytes(digest[:8], "big") / 2**64
 
     train = [p for p in pairs if side(p.document) >= validation]
-    held = [p for p in pairs if side(p.document) < validation]
+    trained = {p.query for p in train}
+    held = [p for p in pairs if side(p.document) < validation and p.query not in trained]
     return train, held
 
 
