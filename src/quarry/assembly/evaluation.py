@@ -5,7 +5,8 @@
 configured retrieval mode, fusion, reranker and query expansion included) and only translates its answers
 into the evaluation layer's :class:`~quarry.evaluation.AnswerOutcome`. The configuration key for the answer
 cache names everything an answer depends on: the settings that shape retrieval and generation, the chat
-model, the prompt template's text, Quarry's version and the collection's write generation.
+model, the prompt template's text, Quarry's version and the collection's write generation. The semantic answer
+cache is left out: a hit has no latency of its own and may be a paraphrase's answer or one an older version gave.
 """
 
 from __future__ import annotations
@@ -114,4 +115,4 @@ def answer_target(answerer: Answerer, store: Store, settings: Settings, collecti
         },
         sort_keys=True,
     )
-    return AnswerTarget(answerer, store, collection, k, config, content_hash(key))
+    return AnswerTarget(answerer.uncached(), store, collection, k, config, content_hash(key))

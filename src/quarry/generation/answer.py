@@ -100,6 +100,12 @@ class Answerer:
         )
         self.selector = self._selector(self.settings)
 
+    def uncached(self) -> Answerer:
+        """This answerer without the semantic answer cache (evaluation measures answers, not cache hits)."""
+        twin = copy.copy(self)
+        twin.cache = None
+        return twin
+
     def _selector(self, settings: GenerationSettings) -> Selector:
         similarity = embedder_similarity(self.searcher.embedder)
         return Selector(self.store, similarity, max_sources=settings.max_sources, model=self.chat_model.model_id)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from quarry.generation.packing import PackedSource
-from quarry.generation.questions import Question, missing_qualifiers
+from quarry.generation.questions import Question, asked_numbers, missing_qualifiers
 from quarry.generation.terms import key_terms, text_words
 from quarry.generation.words import stems
 
@@ -98,7 +98,7 @@ def _fits(question: Question, text: str, asked: frozenset[str]) -> bool:
     """Whether ``text`` holds a new value of the kind asked for (``asked``: the question's own words, so a
     question word written in capitals is not a new name)."""
     terms = key_terms(text)
-    numbers = terms.numbers - question.qualifiers.numbers
+    numbers = asked_numbers(question, text)
     names = terms.names - question.qualifiers.names - asked
     if question.kind in ("number", "date"):
         return bool(numbers)
@@ -126,10 +126,10 @@ def rank_quotes(
         lexical = sum(idf[w] for w in asked & bag) / total
         if lexical <= 0:
             continue
-        fits = _fits(question, scored, asked_words)
+        text = source.text[start:end]
+        fits = _fits(question, text, asked_words)  # the span itself: a table header's numbers answer nothing
         gone = missing[source.number]
         score = LEXICAL * lexical + FITS * fits - MISSING * len(gone) + PAIR * pair
-        text = source.text[start:end]
         quotes.append(Quote(source.number, text, start, end, score, lexical, fits, gone, scored, pair))
     quotes.sort(key=lambda q: -q.score)
     if similarity is not None and quotes:

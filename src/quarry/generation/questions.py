@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from quarry.generation.terms import KeyTerms, key_terms, number_terms, text_words
 from quarry.generation.words import content_words
 
-__all__ = ["Question", "analyse", "missing_qualifiers", "type_matches", "unit_given"]
+__all__ = ["Question", "analyse", "asked_numbers", "missing_qualifiers", "type_matches", "unit_given"]
 
 _NUMBER_Q = re.compile(r"\bhow (many|much|long|old|far|large|big|tall|often)\b", re.IGNORECASE)
 _QUANTITIES = frozenset(
@@ -48,9 +48,33 @@ _QUANTITIES = frozenset(
         "salary",
         "population",
         "length",
+        "accuracy",
+        "intensity",
+        "temperature",
+        "weight",
+        "height",
+        "width",
+        "depth",
+        "speed",
+        "duration",
+        "ratio",
+        "dose",
+        "dosage",
+        "volume",
+        "capacity",
+        "frequency",
+        "density",
+        "margin",
+        "growth",
+        "yield",
+        "mass",
+        "distance",
+        "emissions",
+        "value",
+        "valuation",
     ]
 )
-_DATE_Q = re.compile(r"^\s*when\b|\b(what|which|in what|on what) (year|date|day|month)\b", re.IGNORECASE)
+_DATE_Q = re.compile(r"^\s*when\b|\b(what|which|in what|on what|at what) (year|date|day|month|time)\b", re.IGNORECASE)
 _NAME_Q = re.compile(
     r"^\s*(who|whom|whose|where)\b|\b(at whose|which (city|country|company|person|publisher|town|state|university))\b",
     re.IGNORECASE,
@@ -128,6 +152,27 @@ def unit_given(question: Question, answer: str) -> bool:
     return True
 
 
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
+# a year written where a date is: after a month, a dash, a quarter or "in/since/of/fiscal/FY"
+_DATED_YEAR = re.compile(
+    rf"(?:\b(?:{_MONTHS})[a-z]*\.?\s*|[–—-]\s*|\b(?:in|since|of|year|fiscal|fy|q[1-4])\s+)((?:19|20)\d\d)\b(?![,.]?\d)",
+    re.IGNORECASE,
+)
+_ENUMERATOR = re.compile(r"(?:^|\n)\s*(\d{1,2})[.)]\s+(?=[A-Z])")
+_CODE = re.compile(r"(?<![\w-])(?=[A-Z0-9-]*\d)[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+(?![\w-])")  # SKU-6678, TRS-80
+
+
+def asked_numbers(question: Question, text: str) -> frozenset[str]:
+    """The numbers of ``text`` that could answer ``question``: not one the question names itself, and for a
+    quantity question neither a year written as a date ("January–June 2022", "in 2023") nor a heading's
+    number ("3. Analyses by segment"); never the digits of a code ("SKU-6678")."""
+    found = number_terms(_CODE.sub(" ", text)) - question.qualifiers.numbers
+    if question.kind == "number":
+        found -= {m.group(1) for m in _DATED_YEAR.finditer(text)}
+        found -= {m.group(1) for m in _ENUMERATOR.finditer(text)} - number_terms(_ENUMERATOR.sub(" ", text))
+    return found
+
+
 def type_matches(question: Question, answer: str) -> bool:
     """Whether ``answer`` holds what the question asks for: a number (beyond those the question itself
     names, with its unit when the question asks for money or a percentage) for number/date questions, a name
@@ -135,7 +180,7 @@ def type_matches(question: Question, answer: str) -> bool:
     if not unit_given(question, answer):
         return False
     if question.kind in ("number", "date"):
-        return bool(number_terms(answer) - question.qualifiers.numbers) or (
+        return bool(asked_numbers(question, answer)) or (
             question.kind == "date" and bool(key_terms(answer).names - question.qualifiers.names)
         )
     if question.kind == "name":
