@@ -23,7 +23,7 @@ from quarry.settings import (
 from quarry.testing.chat import ScriptedChatModel
 from quarry.tracing import Trace, Tracer
 from quarry.types import Chunk, Hit
-from tests.conftest import DATASETS
+from tests.conftest import DATASETS, MARKITDOWN_FILES
 
 ESSAY = DATASETS / "paul-graham-essay" / "data" / "paul_graham" / "paul_graham_essay.txt"
 DOC = "doc-a"
@@ -110,3 +110,19 @@ def essay_system(tmp_path_factory: pytest.TempPathFactory, minilm: Embedder) -> 
 
 def essay_path() -> Path:
     return ESSAY
+
+
+@pytest.fixture(scope="module")
+def report_system(tmp_path_factory: pytest.TempPathFactory, minilm: Embedder) -> Iterator[Quarry]:
+    """A real system over markitdown's inventory reconciliation report (a PDF with a title block and a table),
+    answering by quoting its evidence (no model call)."""
+    folder = tmp_path_factory.mktemp("report")
+    settings = Settings(store=StoreSettings(path=folder / "quarry.db"), generation={"answer_mode": "extract"})
+    quarry = build(settings)
+    quarry.__dict__["embedder"] = minilm
+    report = quarry.ingestor.run(
+        FileSource(MARKITDOWN_FILES / "SPARSE-2024-INV-1234_borderless_table.pdf", max_bytes=10**7), "r"
+    )
+    assert report.ok
+    yield quarry
+    quarry.close()

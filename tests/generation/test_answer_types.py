@@ -3,18 +3,8 @@ a heading's number or a code's digits — checked on sentences from the shared d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from quarry.assembly import Quarry, build
-from quarry.assembly.evaluation import answer_target
-from quarry.embeddings import Embedder
-from quarry.evaluation.qa import QAItem
+from quarry.assembly import Quarry
 from quarry.generation.questions import analyse, asked_numbers, type_matches
-from quarry.ingest.sources import FileSource
-from quarry.settings import Settings, StoreSettings
-from tests.conftest import MARKITDOWN_FILES
 
 from .conftest import scripted
 
@@ -50,37 +40,7 @@ def test_what_time_asks_for_a_date() -> None:
     assert not type_matches(question, "We are excited about our first annual family day!")
 
 
-@pytest.fixture(scope="module")
-def report_system(tmp_path_factory: pytest.TempPathFactory, minilm: Embedder) -> Iterator[Quarry]:
-    """A real system over markitdown's inventory reconciliation report (a PDF with a title block and a table),
-    answering by quoting its evidence (no model call)."""
-    folder = tmp_path_factory.mktemp("report")
-    settings = Settings(store=StoreSettings(path=folder / "quarry.db"), generation={"answer_mode": "extract"})
-    quarry = build(settings)
-    quarry.__dict__["embedder"] = minilm
-    report = quarry.ingestor.run(
-        FileSource(MARKITDOWN_FILES / "SPARSE-2024-INV-1234_borderless_table.pdf", max_bytes=10**7), "r"
-    )
-    assert report.ok
-    yield quarry
-    quarry.close()
-
-
 def test_the_quote_must_hold_the_figure_itself_not_the_report_code(report_system: Quarry) -> None:
     made, _, _ = scripted(report_system, [], answer_mode="extract")
     answer = made.answer("What overall accuracy does the inventory reconciliation report state?", "r")
     assert "97.2%" in answer.text, answer.text
-
-
-def test_evaluation_measures_the_pipeline_not_the_semantic_cache(report_system: Quarry) -> None:
-    question = "What overall accuracy does the inventory reconciliation report state?"
-    cache = report_system.answer_cache
-    assert cache is not None
-    served = report_system.answerer.answer(question, "r")
-    again = report_system.answerer.answer(question, "r")
-    assert not served.cached and again.cached  # the served path answers a repeat from the cache
-    hits = cache.counts().hits
-    target = answer_target(report_system.answerer, report_system.store, report_system.settings, "r", None)
-    outcome = target(QAItem("q1", question, ("97.2%",)))
-    assert cache.counts().hits == hits and outcome.seconds > again.seconds
-    assert report_system.answerer.cache is cache  # the served answerer keeps its cache

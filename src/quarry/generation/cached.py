@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from quarry import __version__
 from quarry.generation.questions import analyse
 from quarry.generation.types import Answer
 from quarry.stores.filters import Filter
@@ -38,6 +39,7 @@ def answer_key(*, collection: str, generation: int, question: str, where: Filter
     """The parts of the exact key (hash them with :func:`quarry.cache.semantic.exact_key`)."""
     asked = analyse(question)
     return {
+        "quarry": __version__,  # an upgraded Quarry answers afresh
         "collection": collection,
         "generation": generation,
         "filter": repr(where),
