@@ -153,9 +153,9 @@ def unit_given(question: Question, answer: str) -> bool:
 
 
 _MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
-# a year written where a date is: after a month, a dash, a quarter or "in/since/of/fiscal/FY"
+# a year written where a date is: after a month, a dash, a quarter or "in/since/fiscal/FY" (not "of 2000 patients")
 _DATED_YEAR = re.compile(
-    rf"(?:\b(?:{_MONTHS})[a-z]*\.?\s*|[–—-]\s*|\b(?:in|since|of|year|fiscal|fy|q[1-4])\s+)((?:19|20)\d\d)\b(?![,.]?\d)",
+    rf"(?:\b(?:{_MONTHS})[a-z]*\.?\s*|[–—-]\s*|\b(?:in|since|year|fiscal|fy|q[1-4])\s+)((?:19|20)\d\d)\b(?![,.]?\d)",
     re.IGNORECASE,
 )
 _ENUMERATOR = re.compile(r"(?:^|\n)\s*(\d{1,2})[.)]\s+(?=[A-Z])")
