@@ -133,7 +133,6 @@ def main() -> None:
     qa = load_qa_set(DEV_SET, split=args.split)
     table = report(runs)
     print(table)
-    print(json.dumps({r.name: r.summary["correct"].mean for r, _ in runs}), file=sys.stderr)
     command = "python bench/answer_models.py " + shlex.join(sys.argv[1:])
     body = (
         f"Command: `{command}` — {machine()}. {qa.name}: {len(qa.items)} questions ({qa.answerable} answerable); "
