@@ -25,7 +25,7 @@ from answers import quarry_run
 from qa_corpus import DEV_SET
 from quarry.evaluation.answer_runner import AnswerRun, compare_runs
 from quarry.evaluation.qa import load_qa_set
-from quarry.evaluation.runs import load_run, save_run
+from quarry.evaluation.runs import load_run
 from quarry.evaluation.stats import PairedTest, paired_test
 from results import machine, write_section
 
@@ -48,8 +48,8 @@ def arguments() -> argparse.Namespace:
 def run_one(split: str, model: str, threads: int) -> None:
     """Child process: one model at one thread count; the run is saved where the parent finds it."""
     qa = load_qa_set(DEV_SET, split=split)
-    run = quarry_run(qa, model, threads, f"{threads} thread(s)")  # named "<threads> thread(s) · <model>"
-    save_run(run, RUNS / f"{model}-{threads}")
+    name = f"{threads} thread(s)"  # the run is named "<threads> thread(s) · <model>"
+    quarry_run(qa, model, threads, name, RUNS / f"{model}-{threads}")
 
 
 def measured(split: str, model: str, threads: int) -> None:

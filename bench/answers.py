@@ -84,21 +84,23 @@ def documents(quarry: Quarry) -> list[Document]:
     return found
 
 
-def measure(qa: QASet, system: AnswerSystem, name: str, config: dict[str, Any], config_key: str = "") -> AnswerRun:
+def measure(
+    qa: QASet, system: AnswerSystem, name: str, config: dict[str, Any], config_key: str = "", folder: Path = RUNS
+) -> AnswerRun:
     def progress(done: int, total: int, _: object) -> None:
         print(f"\r  {name}: {done}/{total}", end="", file=sys.stderr, flush=True)
 
     run = run_answers(qa, system, name=name, config=config, config_key=config_key, progress=progress)
     print(file=sys.stderr)
-    save_run(run, RUNS)
+    save_run(run, folder)
     return run
 
 
-def quarry_run(qa: QASet, model: str, threads: int, name: str, **generation: Any) -> AnswerRun:
+def quarry_run(qa: QASet, model: str, threads: int, name: str, folder: Path = RUNS, **generation: Any) -> AnswerRun:
     quarry = ensure_corpus(settings_for(model, threads, **generation))
     quarry.answerer.answer(qa.items[0].question, COLLECTION)  # loads the model before the clock runs
     target = answer_target(quarry.answerer, quarry.store, quarry.settings, COLLECTION, None)
-    run = measure(qa, target, f"{name} · {model}", target.config)
+    run = measure(qa, target, f"{name} · {model}", target.config, folder=folder)
     quarry.close()
     return run
 

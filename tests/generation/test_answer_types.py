@@ -23,6 +23,7 @@ def test_a_count_that_looks_like_a_year_still_answers_when_it_is_not_written_as_
     question = analyse("How many patients were enrolled?")
     assert asked_numbers(question, "We enrolled 2000 patients between March 1999 and 2003.") == {"2000", "2003"}
     assert asked_numbers(question, "A cohort of 1998 patients was followed since 2004.") == {"1998"}
+    assert asked_numbers(question, "In 2000, 2000 patients were enrolled.") == {"2000"}  # the count, not the date
     assert asked_numbers(analyse("In what year did it open?"), "It opened in June 1999.") == {"1999"}
 
 

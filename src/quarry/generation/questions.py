@@ -165,12 +165,13 @@ _CODE = re.compile(r"(?<![\w-])(?=[A-Z0-9-]*\d)[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+(?![
 def asked_numbers(question: Question, text: str) -> frozenset[str]:
     """The numbers of ``text`` that could answer ``question``: not one the question names itself, and for a
     quantity question neither a year written as a date ("January–June 2022", "in 2023") nor a heading's
-    number ("3. Analyses by segment"); never the digits of a code ("SKU-6678")."""
-    found = number_terms(_CODE.sub(" ", text)) - question.qualifiers.numbers
+    number ("3. Analyses by segment"); never the digits of a code ("SKU-6678"). Each is blanked where it
+    stands, so the same number written elsewhere in ``text`` still counts."""
+    text = _CODE.sub(" ", text)
     if question.kind == "number":
-        found -= {m.group(1) for m in _DATED_YEAR.finditer(text)}
-        found -= {m.group(1) for m in _ENUMERATOR.finditer(text)} - number_terms(_ENUMERATOR.sub(" ", text))
-    return found
+        text = _DATED_YEAR.sub(lambda m: m.group(0)[: m.start(1) - m.start(0)], text)
+        text = _ENUMERATOR.sub("\n", text)
+    return number_terms(text) - question.qualifiers.numbers
 
 
 def type_matches(question: Question, answer: str) -> bool:
