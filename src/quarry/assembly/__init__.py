@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
-from quarry.assembly.models import EmbedderResolver, build_model_store, with_production_adapter
+from quarry.assembly.models import EmbedderResolver, build_model_store, served_chat_model
 from quarry.cache import EmbeddingCache
 from quarry.cache.semantic import AnswerCacheBackend, SemanticCache
 from quarry.cache.semantic_redis import RedisAnswerCache
@@ -21,6 +21,7 @@ from quarry.guardrails import Guardrails
 from quarry.guardrails.ingest import IngestGuards
 from quarry.ingest.parsers import ParserRegistry, default_registry
 from quarry.llm import ChatModel, build_chat_model
+from quarry.llm.reloading import ReloadingChatModel
 from quarry.pipeline import Ingestor
 from quarry.retrieval.rerankers import (
     CrossEncoderReranker,
@@ -265,8 +266,14 @@ class Quarry:
 
     @cached_property
     def chat_model(self) -> ChatModel:
-        """The configured chat model with retries, fallback and metering (see ``quarry.llm.factory``)."""
-        return build_chat_model(with_production_adapter(self.settings.llm, self.model_store))
+        """The configured chat model with retries, fallback and metering (see ``quarry.llm.factory``); a local
+        model serves the model registry's production adapter and follows its promotions and rollbacks."""
+        return served_chat_model(self.settings, self.model_store)
+
+    def refresh_chat_model(self) -> bool:
+        """Serve the registry's production chat adapter now rather than at the next check; True if it changed."""
+        model = self.__dict__.get("chat_model")
+        return isinstance(model, ReloadingChatModel) and model.refresh()
 
     @cached_property
     def guardrails(self) -> Guardrails:

@@ -1,4 +1,5 @@
-"""Wiring of the model registry: its store, the embedder of a tuned model id, the production LoRA adapter."""
+"""Wiring of the model registry: its store, the embedder of a tuned model id, the production LoRA adapter (and the
+served chat model that follows it)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,16 @@ from pathlib import Path
 
 from quarry.embeddings import Embedder, MiniLMEmbedder
 from quarry.errors import ConfigError
+from quarry.llm import ChatModel, build_chat_model
+from quarry.llm.reloading import ReloadingChatModel
 from quarry.settings import LLMSettings, Settings
 from quarry.stores.models import ModelStore
 from quarry.stores.sqlite.models import SQLiteModelStore
 
-__all__ = ["CHAT_TARGET", "EmbedderResolver", "build_model_store", "tuned_embedder", "with_production_adapter"]
+__all__ = [
+    "CHAT_TARGET", "EmbedderResolver", "build_model_store", "production_adapter", "served_chat_model",
+    "tuned_embedder",
+]  # fmt: skip
 
 CHAT_TARGET = "chat"
 ONNX_FILE = "model.int8.onnx"
@@ -62,12 +68,44 @@ class EmbedderResolver:
                           hint="configure [embeddings] model to it, or re-ingest the collection")  # fmt: skip
 
 
-def with_production_adapter(llm: LLMSettings, models: ModelStore) -> LLMSettings:
-    """The LLM settings with the registry's production LoRA adapter, unless one is configured (or "none")."""
-    if llm.provider != "local" or llm.local.lora:
-        return llm
+def production_adapter(models: ModelStore) -> Path | None:
+    """The GGUF file of the registry's production chat adapter; None when the base model is production."""
     production = next((e for e in models.entries(CHAT_TARGET) if e.status == "production"), None)
     if production is None or production.kind != "adapter" or not production.artifact:
+        return None
+    return Path(production.artifact) / "adapter.gguf"
+
+
+def follows_registry(llm: LLMSettings) -> bool:
+    """Whether the served chat model is the registry's production adapter (a local model without a configured
+    ``[llm.local] lora``; "none" pins the base model)."""
+    return llm.provider == "local" and not llm.local.lora
+
+
+def with_adapter(llm: LLMSettings, adapter: Path | None) -> LLMSettings:
+    if adapter is None:
         return llm
-    adapter = Path(production.artifact) / "adapter.gguf"
     return llm.model_copy(update={"local": llm.local.model_copy(update={"lora": str(adapter)})})
+
+
+def served_chat_model(settings: Settings, models: ModelStore) -> ChatModel:
+    """The configured chat model; a local one that follows the registry is rebuilt when another adapter (or the
+    base model) is promoted — checked every ``[tuning] reload_s`` — and a replaced adapter's server is stopped
+    once its last call ends."""
+    llm = settings.llm
+    if not follows_registry(llm):
+        return build_chat_model(llm)
+
+    def retire(adapter: Path | None, model: ChatModel) -> None:
+        model.close()
+        if adapter is not None:
+            from quarry.llm.local import stop_local_servers
+
+            stop_local_servers(lora=adapter)
+
+    return ReloadingChatModel(
+        lambda: production_adapter(models),
+        lambda adapter: build_chat_model(with_adapter(llm, adapter)),
+        every_s=settings.tuning.reload_s,
+        retire=retire,
+    )

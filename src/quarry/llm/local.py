@@ -191,10 +191,15 @@ def local_server_url(path: Path, params: ServerParams | None = None) -> str:
         return str(server.listening_address)
 
 
-def stop_local_servers() -> None:
-    """Stop every server this process started (models using them must be rebuilt afterwards)."""
+def stop_local_servers(*, lora: Path | None = None) -> None:
+    """Stop every server this process started (models using them must be rebuilt afterwards), or only the
+    servers that apply the adapter ``lora`` (a retired adapter's; the base model's server keeps running)."""
     with _LOCK:
-        _SERVERS.clear()
+        if lora is None:
+            _SERVERS.clear()
+            return
+        for key in [k for k in _SERVERS if k[1].lora == str(lora)]:
+            del _SERVERS[key]
 
 
 atexit.register(stop_local_servers)

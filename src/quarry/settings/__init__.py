@@ -186,6 +186,12 @@ class TuningSettings(Section):
     alpha: float = Field(
         0.05, gt=0, lt=1, description="a candidate is promoted only if it beats production with p below this"
     )
+    reload_s: float = Field(
+        10.0,
+        ge=0,
+        description="how often a serving process checks for a newly promoted (or rolled back) chat "
+        "adapter, in seconds; it serves it from its next call on (0 = before every call)",
+    )
 
 
 class AccessRule(Section):

@@ -2,8 +2,8 @@
 ``quarry models list|show|promote|rollback``. (``/v1/models`` is the OpenAI-compatible model list.)
 
 Promoting an embedder swaps its shadow index in during the request (catching up with writes made since it was
-built); a refused promotion is a 409 that carries the paired comparison. A promoted chat adapter is served by
-processes started after the promotion."""
+built); a refused promotion is a 409 that carries the paired comparison. A promoted (or rolled back) chat adapter
+is served by this process from its next call, and by every other serving process within ``[tuning] reload_s``."""
 
 from __future__ import annotations
 
@@ -86,6 +86,7 @@ def promote(entry_id: EntryId, body: PromoteModelIn, caller: CallerDep, context:
     except PromotionRefused as exc:
         detail = f"{exc.message}" + (f" ({exc.hint})" if exc.hint else "")
         raise ApiError(409, "promotion_refused", detail) from None
+    context.quarry.refresh_chat_model()
     return {"move": dataclasses.asdict(move), "gate": _gate(gate)}
 
 
@@ -99,4 +100,5 @@ def rollback(body: RollbackModelIn, caller: CallerDep, context: ContextDep) -> d
         move = model_registry(context.quarry).rollback(body.target, by=caller.key.id, note=body.note)
     except ConfigError as exc:
         raise ApiError(409, "nothing_to_roll_back", exc.message) from None
+    context.quarry.refresh_chat_model()
     return {"move": dataclasses.asdict(move)}
