@@ -149,3 +149,20 @@ def test_qa_golds_resolve_to_the_stored_documents(quarry: Quarry) -> None:
     pairs = qa_pairs(items, quarry.store, "docs")
     assert [(p.query, p.document) for p in pairs] == [("what is studied here?", golds[0]), ("and here?", golds[1])]
     assert all(p.positive in {c.context for c in quarry.store.chunks("docs", uris[i])} for i, p in enumerate(pairs))
+
+
+def test_routing_scores_a_tuned_collection_by_its_content_with_its_own_query_model(
+    quarry: Quarry, tuned_model: TunedModel, tmp_path: Path
+) -> None:
+    entry = _candidate(quarry, tuned_model)
+    model_registry(quarry).promote(entry.id, force=True)
+    notes = tmp_path / "birds.md"
+    notes.write_text("# Pelicans\n\nPelicans nest on coastal islands and dive for fish in shallow bays.\n")
+    assert quarry.ingestor.run(FileSource(notes, max_bytes=10**6), "birds").ok
+    question = QUESTIONS[0]
+    routes = {r.collection: r for r in quarry.router.rank(question)}
+    tuned_query = quarry.embedders(entry.model_id).embed_query(question)
+    nearest = quarry.store.rank_vector("docs", tuned_query, quarry.router.k)
+    assert routes["docs"].content == pytest.approx(sum(s for _, s in nearest) / len(nearest))
+    assert routes["birds"].content is not None and routes["docs"].score > routes["birds"].score
+    assert quarry.router.route(question)[0] == "docs"

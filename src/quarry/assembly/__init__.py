@@ -244,6 +244,7 @@ class Quarry:
             description_weight=routing.description_weight,
             margin=routing.margin,
             max_collections=routing.max_collections,
+            embedder_for=self.embedders,
         )
 
     @cached_property

@@ -9,8 +9,9 @@ Two signals, both from what the store already offers:
   It carries the owner's intent ("biomedical abstracts") but is one short text, so it is weaker; an
   empty description contributes nothing and the content signal decides alone.
 
-A collection embedded with another model only gets the description signal (its vectors cannot be
-compared with this query vector); one with neither signal scores 0.
+A collection embedded with another model (a tuned embedder promoted for it) gets its content signal from the
+query embedded with *that* model (``embedder_for``; once per model and query); without ``embedder_for`` it
+only gets the description signal. One with neither signal scores 0.
 
 The score is ``description_weight · description + (1 - description_weight) · content``. Every
 collection within ``margin`` of the best score is searched (the best always is), at most
@@ -22,7 +23,7 @@ dropping the clearly unrelated ones. Defaults were chosen with ``bench/routing.p
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,6 +60,7 @@ class Router:
         description_weight: float = 0.3,
         margin: float = 0.05,
         max_collections: int | None = None,
+        embedder_for: Callable[[str], Embedder] | None = None,
     ) -> None:
         if k < 1 or not 0.0 <= description_weight <= 1.0 or margin < 0:
             raise ConfigError(
@@ -66,7 +68,7 @@ class Router:
                 key="routing",
                 hint="k >= 1, description_weight in [0, 1], margin >= 0",
             )
-        self.store, self.embedder = store, embedder
+        self.store, self.embedder, self.embedder_for = store, embedder, embedder_for
         self.k, self.description_weight, self.margin = k, description_weight, margin
         self.max_collections = max_collections
         self._descriptions: dict[tuple[str, str], Matrix] = {}
@@ -79,7 +81,8 @@ class Router:
         ``vector``: ``query`` already embedded by this router's embedder."""
         infos = self._infos(collections)
         vector = self.embedder.embed_query(query) if vector is None else vector
-        scored = sorted((self._score(info, vector) for info in infos), key=lambda r: (-r.score, r.collection))
+        vectors = {self.embedder.model_id: vector}
+        scored = sorted((self._score(info, query, vectors) for info in infos), key=lambda r: (-r.score, r.collection))
         return self._select(scored)
 
     def route(self, query: str, collections: Sequence[str] | None = None) -> list[str]:
@@ -93,9 +96,9 @@ class Router:
             raise ConfigError("routing needs at least one collection", key="collections")
         return [self.store.collection(name) for name in dict.fromkeys(collections)]
 
-    def _score(self, info: CollectionInfo, vector: Matrix) -> Route:
-        content = self._content(info, vector)
-        description = self._description(info, vector)
+    def _score(self, info: CollectionInfo, query: str, vectors: dict[str, Matrix]) -> Route:
+        content = self._content(info, query, vectors)
+        description = self._description(info, vectors[self.embedder.model_id])
         if content is None and description is None:
             return Route(info.name, 0.0, None, None)
         if content is None or description is None:
@@ -105,9 +108,15 @@ class Router:
         assert score is not None
         return Route(info.name, score, content, description)
 
-    def _content(self, info: CollectionInfo, vector: Matrix) -> float | None:
-        if info.chunks == 0 or info.embedder not in (None, self.embedder.model_id):
+    def _content(self, info: CollectionInfo, query: str, vectors: dict[str, Matrix]) -> float | None:
+        """The mean cosine of the query's nearest chunks, the query embedded with the collection's own model."""
+        model = info.embedder or self.embedder.model_id
+        if info.chunks == 0 or (model not in vectors and self.embedder_for is None):
             return None
+        vector = vectors.get(model)
+        if vector is None:
+            assert self.embedder_for is not None
+            vector = vectors[model] = self.embedder_for(model).embed_query(query)
         nearest = self.store.rank_vector(info.name, vector, self.k)
         return float(np.mean([score for _, score in nearest])) if nearest else None
 
