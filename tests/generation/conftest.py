@@ -116,13 +116,20 @@ def essay_path() -> Path:
 def report_system(tmp_path_factory: pytest.TempPathFactory, minilm: Embedder) -> Iterator[Quarry]:
     """A real system over markitdown's inventory reconciliation report (a PDF with a title block and a table),
     answering by quoting its evidence (no model call)."""
-    folder = tmp_path_factory.mktemp("report")
+    yield from _quoting_system(tmp_path_factory, minilm, "SPARSE-2024-INV-1234_borderless_table.pdf")
+
+
+@pytest.fixture(scope="module")
+def receipt_system(tmp_path_factory: pytest.TempPathFactory, minilm: Embedder) -> Iterator[Quarry]:
+    """The same over markitdown's retail receipt PDF (store, items, cashier, return policy)."""
+    yield from _quoting_system(tmp_path_factory, minilm, "RECEIPT-2024-TXN-98765_retail_purchase.pdf")
+
+
+def _quoting_system(factory: pytest.TempPathFactory, minilm: Embedder, name: str) -> Iterator[Quarry]:
+    folder = factory.mktemp("quoting")
     settings = Settings(store=StoreSettings(path=folder / "quarry.db"), generation={"answer_mode": "extract"})
     quarry = build(settings)
     quarry.__dict__["embedder"] = minilm
-    report = quarry.ingestor.run(
-        FileSource(MARKITDOWN_FILES / "SPARSE-2024-INV-1234_borderless_table.pdf", max_bytes=10**7), "r"
-    )
-    assert report.ok
+    assert quarry.ingestor.run(FileSource(MARKITDOWN_FILES / name, max_bytes=10**7), "r").ok
     yield quarry
     quarry.close()

@@ -1,10 +1,12 @@
 """What counts as holding the value a question asks for: the quoted span's own numbers, not a year written as a date,
-a heading's number or a code's digits — checked on sentences from the shared documents and on a real PDF."""
+a heading's number or a code's digits; for a who-question, a full name, not any capitalised word — checked on
+sentences from the shared documents and on real PDFs."""
 
 from __future__ import annotations
 
 from quarry.assembly import Quarry
 from quarry.generation.questions import analyse, asked_numbers, type_matches
+from quarry.generation.terms import person_names
 
 from .conftest import scripted
 
@@ -46,3 +48,23 @@ def test_the_quote_must_hold_the_figure_itself_not_the_report_code(report_system
     made, _, _ = scripted(report_system, [], answer_mode="extract")
     answer = made.answer("What overall accuracy does the inventory reconciliation report state?", "r")
     assert "97.2%" in answer.text, answer.text
+
+
+def test_a_who_question_is_answered_by_a_full_name_not_by_any_capitalised_word() -> None:
+    question = analyse("Who was the author's advisor in his PhD program?")
+    assert question.kind == "person"
+    assert not type_matches(question, "I was genuinely in love with Lisp hacking and working away at On Lisp.")
+    assert not type_matches(question, "Receipt required Electronics must be unopened")
+    assert not type_matches(question, "INVENTORY RECONCILIATION REPORT Report ID: SPARSE-2024-INV-1234")
+    assert type_matches(question, "My advisor was Tom Cheatham, who let me do what I liked.")
+    assert person_names("Shri Mukesh D. Ambani, Chairman") >= {"mukes", "amban"}
+    assert person_names("a sonata by Ludwig van Beethoven") >= {"ludwi", "beeth"}
+    named = analyse("Who did Robert Morris recommend as an additional programmer?")
+    assert not type_matches(named, "I asked Robert Morris who else was in grad school with him.")  # asked, not new
+    assert type_matches(named, "Robert Morris suggested Trevor Blackwell.")
+
+
+def test_the_cashier_is_quoted_from_the_line_that_names_them(receipt_system: Quarry) -> None:
+    made, _, _ = scripted(receipt_system, [], answer_mode="extract")
+    answer = made.answer("Who was the cashier on the TechMart receipt?", "r")
+    assert "Emily Rodriguez" in answer.text and answer.supported, answer.text

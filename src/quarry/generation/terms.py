@@ -15,11 +15,14 @@ from dataclasses import dataclass
 
 from quarry.generation.words import MARKER, content_words
 
-__all__ = ["KeyTerms", "key_terms", "number_terms", "text_words"]
+__all__ = ["KeyTerms", "key_terms", "number_terms", "person_names", "text_words"]
 
 _NUMBER = re.compile(r"(?<![\w.])[$£€]?\d[\d,]*(?:\.\d+)?%?(?![\w])|(?<![\w])\d+(?:\.\d+)?(?=[a-zA-Z%])")
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-./]*[A-Za-z0-9]|[A-Za-z0-9]")
 _WORD = re.compile(r"[a-z0-9]+")
+_NAME_WORD = r"[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)*"
+_PARTICLE = r"(?:van|von|de|da|di|del|der|du|le|la|bin|ibn|al)"
+_FULL_NAME = re.compile(rf"\b{_NAME_WORD}(?:\s+(?:{_PARTICLE}\s+)?(?:[A-Z]\.\s+)*{_NAME_WORD})+\b")
 _NUMBER_WORDS = {
     "one": "1",
     "two": "2",
@@ -189,6 +192,25 @@ def _names(text: str) -> frozenset[str]:
             if coded or (capital and (position > 0 or token.lower() not in _COMMON)):
                 names.add(_stem(token) if not coded else token.lower())
     return frozenset(names)
+
+
+def person_names(text: str) -> frozenset[str]:
+    """The stemmed words of what could be a person's full name in ``text``: two or more capitalised words in a
+    row (initials and particles like "van" may stand between), common words breaking the run ("Tom Cheatham",
+    "Mukesh D. Ambani"; not "On Lisp", "Report ID" or a lone "Receipt"). Organisation names of two words pass
+    too; a single name ("Plato") does not."""
+    found: set[str] = set()
+    for match in _FULL_NAME.finditer(MARKER.sub(" ", text)):
+        run: list[str] = []
+        for word in [*match.group().split(), "the"]:  # a common word ends the last run
+            if word.lower() not in _COMMON:
+                run.append(word)
+                continue
+            words = [w for w in run if not w.endswith(".")]
+            if len(words) >= 2:
+                found.update(_stem(w) for w in words)
+            run = []
+    return frozenset(found)
 
 
 def key_terms(text: str) -> KeyTerms:
