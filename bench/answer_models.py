@@ -133,7 +133,7 @@ def main() -> None:
     qa = load_qa_set(DEV_SET, split=args.split)
     table = report(runs)
     print(table)
-    command = "python bench/answer_models.py " + shlex.join(sys.argv[1:])
+    command = " ".join(["python bench/answer_models.py", shlex.join(sys.argv[1:])]).strip()
     body = (
         f"Command: `{command}` — {machine()}. {qa.name}: {len(qa.items)} questions ({qa.answerable} answerable); "
         "each configuration in its own process (peak RSS is that process's: store, embedder and model).\n\n" + table
