@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from quarry.assembly import Quarry
 from quarry.generation.questions import analyse, asked_numbers, type_matches
-from quarry.generation.terms import person_names
+from quarry.generation.terms import person_names, place_names
 
 from .conftest import scripted
 
@@ -68,3 +68,18 @@ def test_the_cashier_is_quoted_from_the_line_that_names_them(receipt_system: Qua
     made, _, _ = scripted(receipt_system, [], answer_mode="extract")
     answer = made.answer("Who was the cashier on the TechMart receipt?", "r")
     assert "Emily Rodriguez" in answer.text and answer.supported, answer.text
+
+
+def test_a_where_question_is_answered_by_a_place_not_by_any_capitalised_word() -> None:
+    born = analyse("Where was Iwan Roberts born?")
+    assert born.kind == "place"
+    assert not type_matches(born, "Iwan Wyn Roberts (born 26 June 1968) is a Welsh former professional footballer")
+    assert type_matches(born, "Roberts was born in Bangor, Gwynedd.")
+    city = analyse("In which city is the Ken Sargent House project?")
+    assert city.kind == "place"
+    assert not type_matches(city, "proposals from qualified Construction Managers for the project: KEN SARGENT HOUSE")
+    assert type_matches(city, "The project site is located in the City of Grande Prairie.")
+    assert type_matches(city, "ZAVA AUTO REPAIR 123 Main Street, Redmond, WA 98052")
+    assert place_names("123 Main Street, Redmond, WA 98052") >= {"redmo"}
+    assert not type_matches(analyse("In which hospital were the electrodes implanted?"),
+                            "We implanted two microelectrode arrays in the motor cortex.")  # fmt: skip

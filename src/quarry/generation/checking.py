@@ -120,7 +120,7 @@ def _agrees(question: Question, answer: str, quotes: Sequence[Quote]) -> Quote |
         return None  # the fact comes from a sentence beside the one that matches the question
     offered = _fresh(question, holding[0])  # the values the sentence holding the answer offers
     numbers, names = offered.numbers - said.numbers, offered.names - said.names
-    ambiguous = {"number": numbers, "date": numbers, "name": names, "person": names}.get(question.kind, numbers | names)
+    ambiguous = numbers if question.kind in ("number", "date") else names if question.kind != "any" else numbers | names
     if ambiguous or not _same_magnitude(answer, holding[0], said.numbers):
         return None
     return top

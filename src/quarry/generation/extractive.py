@@ -29,7 +29,7 @@ from itertools import pairwise
 
 from quarry.generation.packing import PackedSource
 from quarry.generation.questions import Question, asked_numbers, missing_qualifiers
-from quarry.generation.terms import key_terms, person_names, text_words
+from quarry.generation.terms import key_terms, person_names, place_names, text_words
 from quarry.generation.words import stems
 
 __all__ = ["Quote", "Similarity", "best_quote", "candidate_spans", "rank_quotes"]
@@ -106,6 +106,8 @@ def _fits(question: Question, text: str, asked: frozenset[str]) -> bool:
         return bool(names)
     if question.kind == "person":
         return bool(person_names(text) - question.qualifiers.names - asked)
+    if question.kind == "place":
+        return bool(place_names(text) - question.qualifiers.names - asked)
     return bool(numbers or names)
 
 

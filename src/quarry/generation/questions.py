@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from quarry.generation.terms import KeyTerms, key_terms, number_terms, person_names, text_words
+from quarry.generation.terms import KeyTerms, key_terms, number_terms, person_names, place_names, text_words
 from quarry.generation.words import content_words
 
 __all__ = ["Question", "analyse", "asked_numbers", "missing_qualifiers", "type_matches", "unit_given"]
@@ -76,6 +76,10 @@ _QUANTITIES = frozenset(
 )
 _DATE_Q = re.compile(r"^\s*when\b|\b(what|which|in what|on what|at what) (year|date|day|month|time)\b", re.IGNORECASE)
 _PERSON_Q = re.compile(r"^\s*(who|whom|whose)\b|\b(at whose|which person)\b", re.IGNORECASE)
+_PLACE_Q = re.compile(
+    r"^\s*where\b|\b(which|what) (city|country|town|state|province|county|region|hospital|village|continent)\b",
+    re.IGNORECASE,
+)
 _NAME_Q = re.compile(
     r"^\s*(who|whom|whose|where)\b|\b(at whose|which (city|country|company|person|publisher|town|state|university))\b",
     re.IGNORECASE,
@@ -87,7 +91,7 @@ _QUOTED = re.compile(r"[\"“]([^\"”]{2,60})[\"”]")
 @dataclass(frozen=True, slots=True)
 class Question:
     text: str
-    kind: str  # "number" | "date" | "person" | "name" | "any"
+    kind: str  # "number" | "date" | "person" | "place" | "name" | "any"
     qualifiers: KeyTerms
     words: frozenset[str]
     quoted: tuple[str, ...] = ()
@@ -101,6 +105,8 @@ def _kind(text: str) -> str:
         return "number"
     if _PERSON_Q.search(text):
         return "person"
+    if _PLACE_Q.search(text):
+        return "place"
     if _NAME_Q.search(text):
         return "name"
     return "any"
@@ -180,7 +186,7 @@ def asked_numbers(question: Question, text: str) -> frozenset[str]:
 def type_matches(question: Question, answer: str) -> bool:
     """Whether ``answer`` holds what the question asks for: a number (beyond those the question itself
     names, with its unit when the question asks for money or a percentage) for number/date questions, a name
-    for name questions, a full name for who-questions; anything for the rest."""
+    for name questions, a full name for who-questions, a place for where-questions; anything for the rest."""
     if not unit_given(question, answer):
         return False
     if question.kind in ("number", "date"):
@@ -191,4 +197,6 @@ def type_matches(question: Question, answer: str) -> bool:
         return bool(key_terms(answer).names - question.qualifiers.names)
     if question.kind == "person":
         return bool(person_names(answer) - question.qualifiers.names)
+    if question.kind == "place":
+        return bool(place_names(answer) - question.qualifiers.names)
     return True

@@ -15,13 +15,21 @@ from dataclasses import dataclass
 
 from quarry.generation.words import MARKER, content_words
 
-__all__ = ["KeyTerms", "key_terms", "number_terms", "person_names", "text_words"]
+__all__ = ["KeyTerms", "key_terms", "number_terms", "person_names", "place_names", "text_words"]
 
 _NUMBER = re.compile(r"(?<![\w.])[$£€]?\d[\d,]*(?:\.\d+)?%?(?![\w])|(?<![\w])\d+(?:\.\d+)?(?=[a-zA-Z%])")
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-./]*[A-Za-z0-9]|[A-Za-z0-9]")
 _WORD = re.compile(r"[a-z0-9]+")
 _NAME_WORD = r"[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)*"
 _PARTICLE = r"(?:van|von|de|da|di|del|der|du|le|la|bin|ibn|al)"
+_PLACE_WORD = r"[A-Z][A-Za-z'’-]+"
+_PLACE_RUN = rf"((?:{_PLACE_WORD}\s+)*{_PLACE_WORD})"
+_PLACES = (
+    re.compile(rf"\b(?:in|at|from|near|to|into|outside|across|around|toward|towards)\s+(?:the\s+)?{_PLACE_RUN}"),
+    re.compile(rf"\b(?:city|town|village|county|state|province|region|country|republic) of\s+{_PLACE_RUN}"),
+    re.compile(rf"\b(?:Location|Address|City|Country|Venue|Place|Headquarters|Birthplace)\s*:\s*{_PLACE_RUN}"),
+    re.compile(rf"\b({_PLACE_WORD})(?=,\s+(?:[A-Z]{{2}}\b|{_NAME_WORD}))"),  # "Redmond, WA", "Lyon, France"
+)
 _FULL_NAME = re.compile(rf"\b{_NAME_WORD}(?:\s+(?:{_PARTICLE}\s+)?(?:[A-Z]\.\s+)*{_NAME_WORD})+\b")
 _NUMBER_WORDS = {
     "one": "1",
@@ -210,6 +218,19 @@ def person_names(text: str) -> frozenset[str]:
             if len(words) >= 2:
                 found.update(_stem(w) for w in words)
             run = []
+    return frozenset(found)
+
+
+def place_names(text: str) -> frozenset[str]:
+    """The stemmed words of what stands as a place in ``text``: capitalised words after a locative ("born in
+    Bangor", "moved to England", "at the Mayo Clinic"), after "city of" and the like, after a label ("Address:
+    …"), or before a comma and a region ("Redmond, WA"). A capitalised word alone ("a Welsh footballer", "KEN
+    SARGENT HOUSE") is not a place; common words are dropped."""
+    found: set[str] = set()
+    plain = MARKER.sub(" ", text)
+    for pattern in _PLACES:
+        for match in pattern.finditer(plain):
+            found.update(_stem(w) for w in match.group(1).split() if w.lower() not in _COMMON)
     return frozenset(found)
 
 
