@@ -33,9 +33,18 @@ def scifact_parser(doc: str | None, split: str) -> argparse.ArgumentParser:
     return parser
 
 
+_NOTE = re.compile(r"<!-- note -->\n.*?<!-- /note -->\n", re.S)
+
+
 def write_section(title: str, body: str) -> None:
+    """Write (or replace) the section ``title``. A reader's note in the old section, between ``<!-- note -->``
+    and ``<!-- /note -->`` lines, is kept: it goes after the new body's first paragraph (the command line)."""
     text = RESULTS.read_text() if RESULTS.exists() else HEADER
-    section = f"## {title}\n\n{body.strip()}\n\n"
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+    old = pattern.search(text)
+    note = _NOTE.search(old.group()) if old else None
+    first, _, rest = body.strip().partition("\n\n")
+    kept = f"\n\n{note.group().strip()}" if note else ""
+    section = f"## {title}\n\n{first}{kept}" + (f"\n\n{rest}" if rest else "") + "\n\n"
+    text = pattern.sub(lambda _: section, text) if old else text.rstrip() + "\n\n" + section
     RESULTS.write_text(text.rstrip() + "\n")

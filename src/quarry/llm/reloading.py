@@ -84,7 +84,8 @@ class ReloadingChatModel(Generic[V]):
     ) -> None:
         self._version, self._build, self.every_s, self._clock = version, build, every_s, clock
         self._retire = retire or (lambda _version, model: model.close())
-        self._lock = threading.Lock()
+        # re-entrant: a stream dropped unread may be finalised (and end its call) while this thread holds it
+        self._lock = threading.RLock()
         first = version()
         self._serving: _Serving[V] = _Serving(first, build(first))
         self._checked = clock()
