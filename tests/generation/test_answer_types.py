@@ -75,6 +75,7 @@ def test_a_where_question_is_answered_by_a_place_not_by_any_capitalised_word() -
     assert born.kind == "place"
     assert not type_matches(born, "Iwan Wyn Roberts (born 26 June 1968) is a Welsh former professional footballer")
     assert type_matches(born, "Roberts was born in Bangor, Gwynedd.")
+    assert type_matches(born, "In Bangor, where he was born, the club still plays.")  # a locative opening a sentence
     city = analyse("In which city is the Ken Sargent House project?")
     assert city.kind == "place"
     assert not type_matches(city, "proposals from qualified Construction Managers for the project: KEN SARGENT HOUSE")

@@ -24,8 +24,10 @@ _NAME_WORD = r"[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)*"
 _PARTICLE = r"(?:van|von|de|da|di|del|der|du|le|la|bin|ibn|al)"
 _PLACE_WORD = r"[A-Z][A-Za-z'’-]+"
 _PLACE_RUN = rf"((?:{_PLACE_WORD}\s+)*{_PLACE_WORD})"
+_LOCATIVE = "|".join(f"[{w[0].upper()}{w[0]}]{w[1:]}" for w in ("in", "at", "from", "near", "to", "into", "outside",
+                                                               "across", "around", "toward", "towards"))  # fmt: skip
 _PLACES = (
-    re.compile(rf"\b(?:in|at|from|near|to|into|outside|across|around|toward|towards)\s+(?:the\s+)?{_PLACE_RUN}"),
+    re.compile(rf"\b(?:{_LOCATIVE})\s+(?:[Tt]he\s+)?{_PLACE_RUN}"),
     re.compile(rf"\b(?:city|town|village|county|state|province|region|country|republic) of\s+{_PLACE_RUN}"),
     re.compile(rf"\b(?:Location|Address|City|Country|Venue|Place|Headquarters|Birthplace)\s*:\s*{_PLACE_RUN}"),
     re.compile(rf"\b({_PLACE_WORD})(?=,\s+(?:[A-Z]{{2}}\b|{_NAME_WORD}))"),  # "Redmond, WA", "Lyon, France"
