@@ -5,7 +5,7 @@ sentences from the shared documents and on real PDFs."""
 from __future__ import annotations
 
 from quarry.assembly import Quarry
-from quarry.generation.questions import analyse, asked_numbers, type_matches
+from quarry.generation.questions import analyse, asked_numbers, missing_qualifiers, type_matches
 from quarry.generation.terms import person_names, place_names
 
 from .conftest import scripted
@@ -84,3 +84,11 @@ def test_a_where_question_is_answered_by_a_place_not_by_any_capitalised_word() -
     assert place_names("123 Main Street, Redmond, WA 98052") >= {"redmo"}
     assert not type_matches(analyse("In which hospital were the electrodes implanted?"),
                             "We implanted two microelectrode arrays in the motor cortex.")  # fmt: skip
+
+
+def test_an_abbreviated_species_in_the_question_must_be_what_the_source_is_about() -> None:
+    question = analyse("What galactose concentration was optimal for galactokinase induction in E. coli?")
+    yeast = "A concentration of 0.5% galactose was optimal for induction in yeast cells."  # SciFact 42421723
+    assert missing_qualifiers(question, yeast) == ["coli"]
+    assert missing_qualifiers(question, "In Escherichia coli, 0.2% galactose was optimal for induction.") == []
+    assert "army" not in analyse("How large is the U.S. army budget?").qualifiers.names

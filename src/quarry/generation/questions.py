@@ -84,6 +84,7 @@ _NAME_Q = re.compile(
     r"^\s*(who|whom|whose|where)\b|\b(at whose|which (city|country|company|person|publisher|town|state|university))\b",
     re.IGNORECASE,
 )
+_SPECIES = re.compile(r"(?<![.\w])[A-Z]\.\s?([a-z]{3,})\b")  # an abbreviated species: "E. coli", "S. aureus"
 _QUESTION_WORDS = frozenset(["what", "which", "who", "whom", "whose", "when", "where", "why", "how"])
 _QUOTED = re.compile(r"[\"“]([^\"”]{2,60})[\"”]")
 
@@ -116,6 +117,7 @@ def analyse(question: str) -> Question:
     """The type, qualifiers and content words of ``question``."""
     terms = key_terms(question)
     names = frozenset(n for n in terms.names if n not in _QUESTION_WORDS and len(n) > 1)
+    names |= {m.group(1)[:5] for m in _SPECIES.finditer(question)}  # "in E. coli": the source must be about coli
     digits = frozenset(n for n in terms.numbers if re.search(rf"(?<![\d.,]){re.escape(n)}", question.replace(",", "")))
     return Question(
         text=question,
