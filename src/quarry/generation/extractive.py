@@ -28,8 +28,8 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from quarry.generation.packing import PackedSource
-from quarry.generation.questions import Question, asked_numbers, missing_qualifiers
-from quarry.generation.terms import key_terms, person_names, place_names, text_words
+from quarry.generation.questions import Question, asked_names, asked_numbers, missing_qualifiers
+from quarry.generation.terms import text_words
 from quarry.generation.words import stems
 
 __all__ = ["Quote", "Similarity", "best_quote", "candidate_spans", "rank_quotes"]
@@ -97,18 +97,10 @@ def _windows(source: PackedSource) -> list[tuple[int, int, str, bool]]:
 def _fits(question: Question, text: str, asked: frozenset[str]) -> bool:
     """Whether ``text`` holds a new value of the kind asked for (``asked``: the question's own words, so a
     question word written in capitals is not a new name)."""
-    terms = key_terms(text)
-    numbers = asked_numbers(question, text)
-    names = terms.names - question.qualifiers.names - asked
     if question.kind in ("number", "date"):
-        return bool(numbers)
-    if question.kind == "name":
-        return bool(names)
-    if question.kind == "person":
-        return bool(person_names(text) - question.qualifiers.names - asked)
-    if question.kind == "place":
-        return bool(place_names(text) - question.qualifiers.names - asked)
-    return bool(numbers or names)
+        return bool(asked_numbers(question, text))
+    names = asked_names(question, text) - asked
+    return bool(names) or (question.kind == "any" and bool(asked_numbers(question, text)))
 
 
 def rank_quotes(

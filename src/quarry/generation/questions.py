@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from quarry.generation.terms import KeyTerms, key_terms, number_terms, person_names, place_names, text_words
 from quarry.generation.words import content_words
 
-__all__ = ["Question", "analyse", "asked_numbers", "missing_qualifiers", "type_matches", "unit_given"]
+__all__ = ["Question", "analyse", "asked_names", "asked_numbers", "missing_qualifiers", "type_matches", "unit_given"]
 
 _NUMBER_Q = re.compile(r"\bhow (many|much|long|old|far|large|big|tall|often)\b", re.IGNORECASE)
 _QUANTITIES = frozenset(
@@ -185,20 +185,26 @@ def asked_numbers(question: Question, text: str) -> frozenset[str]:
     return number_terms(text) - question.qualifiers.numbers
 
 
+def asked_names(question: Question, text: str) -> frozenset[str]:
+    """The names in ``text`` of the kind the question asks for — a full name for a who-question, a place for a
+    where-question, any name otherwise — that the question does not name itself (stemmed)."""
+    if question.kind == "person":
+        found = person_names(text)
+    elif question.kind == "place":
+        found = place_names(text)
+    else:
+        found = key_terms(text).names
+    return found - question.qualifiers.names
+
+
 def type_matches(question: Question, answer: str) -> bool:
     """Whether ``answer`` holds what the question asks for: a number (beyond those the question itself
     names, with its unit when the question asks for money or a percentage) for number/date questions, a name
-    for name questions, a full name for who-questions, a place for where-questions; anything for the rest."""
+    of the asked kind (:func:`asked_names`) for name, who- and where-questions; anything for the rest."""
     if not unit_given(question, answer):
         return False
     if question.kind in ("number", "date"):
-        return bool(asked_numbers(question, answer)) or (
-            question.kind == "date" and bool(key_terms(answer).names - question.qualifiers.names)
-        )
-    if question.kind == "name":
-        return bool(key_terms(answer).names - question.qualifiers.names)
-    if question.kind == "person":
-        return bool(person_names(answer) - question.qualifiers.names)
-    if question.kind == "place":
-        return bool(place_names(answer) - question.qualifiers.names)
-    return True
+        if asked_numbers(question, answer):
+            return True
+        return question.kind == "date" and bool(asked_names(question, answer))  # "in March", "on Tuesday"
+    return question.kind == "any" or bool(asked_names(question, answer))

@@ -110,12 +110,13 @@ class Router:
 
     def _content(self, info: CollectionInfo, query: str, vectors: dict[str, Matrix]) -> float | None:
         """The mean cosine of the query's nearest chunks, the query embedded with the collection's own model."""
-        model = info.embedder or self.embedder.model_id
-        if info.chunks == 0 or (model not in vectors and self.embedder_for is None):
+        if info.chunks == 0:
             return None
+        model = info.embedder or self.embedder.model_id
         vector = vectors.get(model)
         if vector is None:
-            assert self.embedder_for is not None
+            if self.embedder_for is None:
+                return None
             vector = vectors[model] = self.embedder_for(model).embed_query(query)
         nearest = self.store.rank_vector(info.name, vector, self.k)
         return float(np.mean([score for _, score in nearest])) if nearest else None
