@@ -76,7 +76,7 @@ def containment(all_cases: Sequence[Case], weights: tuple[float, ...]) -> float:
 
 
 def weights_section(all_cases: list[Case]) -> str:
-    grid = list(itertools.product([1, 2, 3, 4, 6], [0, 0.5, 1], [0, 0.25, 0.5, 1], [0, 0.1, 0.2], [0, 1, 2]))
+    grid = list(itertools.product([1, 2, 3, 4, 6], [0, 0.5, 1, 2, 3], [0, 0.25, 0.5, 1], [0, 0.1, 0.2], [0, 1, 2]))
     ranked = sorted(((containment(all_cases, w), w) for w in grid), reverse=True)
     chosen = (extractive.LEXICAL, extractive.FITS, extractive.MISSING, extractive.PAIR, extractive.DENSE)
     rows = [("chosen default", chosen), ("lexical only", (1, 0, 0, 0, 0)), ("no dense term", (*chosen[:4], 0)),
@@ -90,7 +90,8 @@ def weights_section(all_cases: list[Case]) -> str:
     return "\n".join(lines) + f"\n\nOracle (some candidate holds the answer): {share:.3f}. Grid: {len(grid)} points."
 
 
-def thresholds_section(all_cases: list[Case]) -> str:
+def thresholds_section(all_cases: list[Case], evidence: float) -> str:
+    """Abstention and flag agreement over evidence floors around ``evidence`` (the configured floor)."""
     answerable = [c for c in all_cases if c.answerable]
     unanswerable = [c for c in all_cases if not c.answerable]
 
@@ -107,14 +108,15 @@ def thresholds_section(all_cases: list[Case]) -> str:
 
     lines = ["| evidence floor | false abstention (answerable) | correct abstention (unanswerable) | answered & right |",
              "|---:|---:|---:|---:|"]  # fmt: skip
-    for floor in (0.0, 2.0, 2.2, 2.4, 2.6, 2.8, 3.0):
+    for floor in (0.0, *(round(evidence + d, 1) for d in (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0))):
         false_rate = sum(abstains(c, floor) for c in answerable) / len(answerable)
         true_rate = sum(abstains(c, floor) for c in unanswerable) / len(unanswerable)
         right = sum(correct(c) and not abstains(c, floor) for c in answerable) / len(answerable)
         lines.append(f"| {floor} | {false_rate:.3f} | {true_rate:.3f} | {right:.3f} |")
-    lines += ["", "| supported when evidence ≥ | flag/correctness agreement (answered, floor 2.4) |", "|---:|---:|"]
-    answered = [c for c in all_cases if not abstains(c, 2.4)]
-    for floor in (2.4, 2.6, 2.8, 3.0, 3.2, 3.4):
+    lines += ["", f"| supported when evidence ≥ | flag/correctness agreement (answered, floor {evidence}) |",
+              "|---:|---:|"]  # fmt: skip
+    answered = [c for c in all_cases if not abstains(c, evidence)]
+    for floor in (round(evidence + d, 1) for d in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)):
         agree = [(top(c).fits and not top(c).missing and top(c).score >= floor) == correct(c) for c in answered]
         lines.append(f"| {floor} | {sum(agree) / len(agree):.3f} |")
     return "\n".join(lines)
@@ -256,7 +258,7 @@ def main() -> None:
         extractive.DENSE_POOL = keep_dense
         producers: dict[str, Callable[[], str]] = {
             "weights": lambda: weights_section(all_cases),
-            "thresholds": lambda: thresholds_section(all_cases),
+            "thresholds": lambda: thresholds_section(all_cases, quarry.settings.generation.min_evidence_score),
             "verifier": lambda: verifier_section(all_cases, args.models.split(",")),
             "judge": lambda: judge_section(all_cases, args.models.split(",")),
             "calibrator": lambda: calibrator_section(all_cases),

@@ -13,7 +13,9 @@ This script checks every answerable item: its gold document parses, its gold pas
 (whitespace-insensitive) and one of its reference answers occurs in the passage (case-insensitive). It then
 assigns the split: ``tune`` (settings may be chosen on it) or ``test`` (reported, never tuned on). The split is
 by document: each file's questions are all on one side; the essay is split where half of its questions lie
-before (those tune) and half after (those test); SciFact abstracts alternate.
+before (those tune) and half after (those test); SciFact abstracts alternate. The later questions of
+``items_extra.py`` are all tune and are checked to ask only about what the tune split owns: a tune document, a
+passage before the essay's first test passage, or a SciFact abstract among the corpus's distractors.
 
 The corpus: every file below, the essay, and a SciFact subset — the gold abstracts plus 1,000 others drawn with
 seed 0 — written to ``bench/_work/qa/scifact-qa.jsonl`` (the data stays in ../shared; only this list is code).
@@ -33,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import items_docs  # noqa: E402
+import items_extra  # noqa: E402
 import items_pg  # noqa: E402
 import items_scifact  # noqa: E402
 
@@ -135,16 +138,53 @@ def scifact_items(abstracts: dict[str, dict[str, str]]) -> list[dict[str, object
     return records
 
 
+def extra_items(abstracts: dict[str, dict[str, str]]) -> list[dict[str, object]]:
+    """The later tune questions (``items_extra``), checked to ask only what the tune split owns in the corpus."""
+    essay = normalise(parsed_text(items_pg.DOC))
+    first_test = min(essay.index(normalise(str(r["gold_passages"][0]))) for r in essay_items() if r["split"] == "test"
+                     and r["answerable"])  # fmt: skip
+    distractors = set(chosen_scifact(abstracts)) - scifact_gold()
+    records, texts = [], {}
+    for item_id, doc, question, answers, passage in items_extra.DOCUMENTS:
+        if doc not in TUNE_DOCUMENTS:
+            raise SystemExit(f"{item_id}: {doc} is not a tune document")
+        check(item_id, texts.setdefault(doc, parsed_text(doc)), answers, passage)
+        records.append(item(item_id, question, answers, doc, passage, "tune"))
+    records += [item(i, q, [], doc, None, "tune") for i, doc, q in items_extra.DOCUMENTS_UNANSWERABLE]
+    for item_id, question, answers, passage in items_extra.ESSAY_ITEMS:
+        check(item_id, essay, answers, passage)
+        if essay.index(normalise(passage)) >= first_test:
+            raise SystemExit(f"{item_id}: the passage lies in the essay's test part")
+        records.append(item(item_id, question, answers, items_pg.DOC, passage, "tune"))
+    records += [item(i, q, [], items_pg.DOC, None, "tune") for i, q in items_extra.ESSAY_UNANSWERABLE]
+    for item_id, doc_id, question, answers, passage in items_extra.SCIFACT:
+        if doc_id not in distractors:
+            raise SystemExit(f"{item_id}: abstract {doc_id} is not one of the corpus's distractors")
+        abstract = abstracts[doc_id]
+        check(item_id, abstract["title"] + "\n" + abstract["text"], answers, passage)
+        records.append(item(item_id, question, answers, doc_id, passage, "tune"))
+    records += [item(i, q, [], doc_id, None, "tune") for i, doc_id, q in items_extra.SCIFACT_UNANSWERABLE]
+    return records
+
+
 def corpus_files() -> list[Path]:
     """The files the questions are asked over (their text is in ../shared, never copied here)."""
     documents = sorted({doc for _, doc, *_ in items_docs.ANSWERABLE} | {doc for _, doc, _ in items_docs.UNANSWERABLE})
     return [DATASETS / items_pg.DOC, *(DATASETS / doc for doc in documents)]
 
 
+def scifact_gold() -> set[str]:
+    return {doc for _, doc, *_ in items_scifact.ANSWERABLE} | {doc for _, doc, _ in items_scifact.UNANSWERABLE}
+
+
+def chosen_scifact(abstracts: dict[str, dict[str, str]]) -> list[str]:
+    """The SciFact part of the corpus: the gold abstracts and 1,000 others drawn with seed 0."""
+    gold = scifact_gold()
+    return sorted(gold) + random.Random(0).sample(sorted(set(abstracts) - gold), SCIFACT_DISTRACTORS)
+
+
 def write_scifact_subset(abstracts: dict[str, dict[str, str]]) -> Path:
-    gold = {doc for _, doc, *_ in items_scifact.ANSWERABLE} | {doc for _, doc, _ in items_scifact.UNANSWERABLE}
-    others = sorted(set(abstracts) - gold)
-    chosen = sorted(gold) + random.Random(0).sample(others, SCIFACT_DISTRACTORS)
+    chosen = chosen_scifact(abstracts)
     WORK.mkdir(parents=True, exist_ok=True)
     with SCIFACT_SUBSET.open("w", encoding="utf-8") as out:
         for doc_id in sorted(chosen, key=int):
@@ -157,7 +197,7 @@ def main() -> None:
     parser.add_argument("--corpus", action="store_true", help="also write the SciFact subset of the corpus")
     args = parser.parse_args()
     abstracts = scifact_abstracts()
-    records = essay_items() + document_items() + scifact_items(abstracts)
+    records = essay_items() + document_items() + scifact_items(abstracts) + extra_items(abstracts)
     OUT.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     counts: dict[tuple[str, bool], int] = {}
     for r in records:

@@ -273,7 +273,7 @@ ANSWERABLE = [
         CHEVRON,
         "What carbon intensity did Chevron's Eastern Mediterranean operations have in 2022?",
         ["2.5"],
-        "2.5\nkilograms CO₂e/boe",
+        "2.5 1st ~70%\nkilograms CO₂e/boe",
     ),
     # Reliance annual report (PDF)
     (

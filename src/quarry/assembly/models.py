@@ -71,9 +71,7 @@ class EmbedderResolver:
 def production_adapter(models: ModelStore) -> Path | None:
     """The GGUF file of the registry's production chat adapter; None when the base model is production."""
     production = next((e for e in models.entries(CHAT_TARGET) if e.status == "production"), None)
-    if production is None or production.kind != "adapter" or not production.artifact:
-        return None
-    return Path(production.artifact) / "adapter.gguf"
+    return production.adapter_file if production is not None else None
 
 
 def follows_registry(llm: LLMSettings) -> bool:

@@ -166,7 +166,7 @@ def llm(
         )  # fmt: skip
     data = {"entry": result.entry.id, "model_id": result.entry.model_id, "production": result.production.id,
             "scores": result.scores, "steps": result.adapter.steps, "train_seconds": round(result.adapter.seconds, 1),
-            "adapter": str(Path(result.entry.artifact) / "adapter.gguf")}  # fmt: skip
+            "adapter": str(result.entry.adapter_file)}  # fmt: skip
     if as_json:
         print(json.dumps(data, indent=2))
         return

@@ -6,7 +6,7 @@
 2. *Retrieve* with the same searcher as search (hybrid by default, the caller's filter and principals
    applied inside both paths), ``k`` passages, up to ``max_chunks_per_document`` of one document.
 3. *Abstain early* — no model call — when nothing is found, when the best passage's cosine is below
-   ``min_score_dense``, or when no passage carries one of the question's qualifiers (a year, a code, a
+   ``min_score_dense``, or when no passage carries every qualifier of the question (a year, a code, a
    name: :mod:`quarry.generation.questions`) — the documents are about something else.
 4. *Pack* whole passages, those carrying every qualifier first, neighbours merged, tables with their
    header rows, under ``context window − prompt − answer budget`` (optionally capped), at most

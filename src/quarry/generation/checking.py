@@ -162,7 +162,7 @@ class CheckPolicy:
     overlap: float = 0.5
     verify: bool = True
     extractive_fallback: bool = True
-    supported_score: float = 2.6
+    supported_score: float = 4.4
 
 
 def _quote_supported(quote: Quote, policy: CheckPolicy) -> bool:

@@ -8,7 +8,8 @@ alone, scored together with its table's header). Each is scored by
 - ``fits``: it holds what the question asks for — a number the question does not contain for "how many" and
   date questions, a name the question does not contain for "who"/"where", and any new number or name for
   the rest (a sentence that only restates the question scores nothing here);
-- ``missing``: how many of the question's qualifiers its *passage* lacks (a year, a code, a name);
+- ``missing``: how many of the question's qualifiers its *passage* lacks (a year, a code, a name) — and a code
+  of a family its document holds several of ("SKU-6678" among other SKUs) must be in the span itself;
 - ``pair``: two sentences rather than one (the answer often follows the sentence that matches the question);
 - ``dense``: cosine between the question and the candidate, computed for the best ``DENSE_POOL`` only.
 
@@ -27,10 +28,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
 
+from quarry.generation.counting import counts
 from quarry.generation.packing import PackedSource
-from quarry.generation.questions import Question, asked_names, asked_numbers, missing_qualifiers
+from quarry.generation.questions import (
+    Question,
+    asked_names,
+    asked_numbers,
+    missing_codes,
+    missing_qualifiers,
+    unit_given,
+)
 from quarry.generation.terms import text_words
-from quarry.generation.words import stems
+from quarry.generation.words import content_words, stems
 
 __all__ = ["Quote", "Similarity", "best_quote", "candidate_spans", "rank_quotes"]
 
@@ -40,7 +49,14 @@ Similarity = Callable[[str, Sequence[str]], Sequence[float]]
 _SENTENCE = re.compile(r"\S[^\n]*?(?:[.!?](?=\s|$)|(?=\n)|$)")
 _SEPARATOR = re.compile(r"[\s|:-]+")
 _MAX_CHARS = 600
-LEXICAL, FITS, MISSING, PAIR, DENSE = 3.0, 1.0, 0.5, 0.2, 1.0
+_NEW_WORDS = 2  # content words a span must add to the question's to answer a non-numeric question
+_WRAP_CHARS = 60  # a line at least this long that stops mid-sentence was wrapped
+# words that say when without a number (content words: lower case, a plural "s" trimmed)
+_TIME_LIST = """monday tuesday wednesday thursday friday saturday sunday january february march april may june july
+    august september october november december morning afternoon evening night noon midnight daily weekly monthly
+    yearly annually quarterly hourly today tomorrow yesterday weekend spring summer autumn fall winter"""
+_TIME_WORDS = frozenset(_TIME_LIST.split())
+LEXICAL, FITS, MISSING, PAIR, DENSE = 3.0, 3.0, 0.5, 0.2, 1.0
 DENSE_POOL = 5  # candidates re-scored with the embedder (top-5 did as well as all on the tune split)
 
 
@@ -66,10 +82,29 @@ def _table_header(lines: list[str], index: int) -> str:
     return lines[start] if start < index else ""
 
 
-def candidate_spans(text: str, preamble: str = "") -> list[tuple[int, int, str]]:
-    """``(start, end, scored text)`` per sentence or table row of ``text``; a row is scored with its header."""
-    spans: list[tuple[int, int, str]] = []
+def unwrapped(text: str) -> str:
+    """``text`` with the line breaks of hard-wrapped prose (a long line that does not end a sentence, followed by
+    more text — PDF and plain-text exports wrap at a fixed width) turned into spaces; same length, so offsets
+    hold. Short lines (a receipt's, a form's fields) and table rows keep their breaks."""
     lines = text.split("\n")
+    joined = []
+    for line, following in zip(lines, [*lines[1:], ""], strict=True):
+        wrapped = (
+            len(line.strip()) >= _WRAP_CHARS
+            and not line.rstrip().endswith((".", "!", "?", ":", ";"))
+            and following.strip()
+            and not line.lstrip().startswith("|")
+            and not following.lstrip().startswith("|")
+        )
+        joined.append(line + (" " if wrapped else "\n"))
+    return "".join(joined)[: len(text)]
+
+
+def candidate_spans(text: str, preamble: str = "") -> list[tuple[int, int, str]]:
+    """``(start, end, scored text)`` per sentence or table row of ``text``; a row is scored with its header.
+    A sentence of hard-wrapped prose runs across its line breaks (:func:`unwrapped`)."""
+    spans: list[tuple[int, int, str]] = []
+    lines = unwrapped(text).split("\n")
     head = [p for p in preamble.split("\n") if p.strip()]
     offset = 0
     for index, line in enumerate(lines):
@@ -96,11 +131,25 @@ def _windows(source: PackedSource) -> list[tuple[int, int, str, bool]]:
 
 def _fits(question: Question, text: str, asked: frozenset[str]) -> bool:
     """Whether ``text`` holds a new value of the kind asked for (``asked``: the question's own words, so a
-    question word written in capitals is not a new name)."""
+    question word written in capitals is not a new name). A date question is also answered by a word that says
+    when ("monthly", "on Friday"). A number must come with the unit asked for (money,
+    a percentage) and, for "how many", count what is asked (:mod:`quarry.generation.counting`). Beyond numbers,
+    a span must also say at least ``_NEW_WORDS`` content words the question does not ("Best. -- Mallori
+    Harrell" answers nothing about her)."""
+    if (
+        question.kind == "date"
+        and "year" not in question.words
+        and (content_words(text) - question.words) & _TIME_WORDS
+    ):
+        return True  # "paid monthly on the last working day", "every Friday"
     if question.kind in ("number", "date"):
-        return bool(asked_numbers(question, text))
-    names = asked_names(question, text) - asked
-    return bool(names) or (question.kind == "any" and bool(asked_numbers(question, text)))
+        numbers = asked_numbers(question, text)
+        if not numbers or not unit_given(question, text):
+            return False
+        return not question.counted or counts(question.counted, text, numbers)
+    if len(content_words(text) - question.words) < _NEW_WORDS:
+        return False
+    return question.kind == "any" or bool(asked_names(question, text) - asked)
 
 
 def rank_quotes(
@@ -125,6 +174,7 @@ def rank_quotes(
         text = source.text[start:end]
         fits = _fits(question, text, asked_words)  # the span itself: a table header's numbers answer nothing
         gone = missing[source.number]
+        gone += tuple(c for c in missing_codes(question, scored, source.document_words) if c not in gone)
         score = LEXICAL * lexical + FITS * fits - MISSING * len(gone) + PAIR * pair
         quotes.append(Quote(source.number, text, start, end, score, lexical, fits, gone, scored, pair))
     quotes.sort(key=lambda q: -q.score)

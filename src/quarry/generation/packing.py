@@ -70,6 +70,21 @@ class PackedSource:
     def page(self) -> int | None:
         return self.chunks[0].page if self.chunks else None
 
+    def locate(self, offset: int) -> tuple[Chunk, int] | None:
+        """The chunk of :attr:`text` holding character ``offset``, and the offset within that chunk."""
+        at, end = 0, -1
+        for chunk in self.chunks:
+            skip = 0
+            if end >= 0 and chunk.start < end:
+                skip = min(end - chunk.start, len(chunk.text))
+            elif end >= 0:
+                at += 1  # the newline that joins it
+            if at <= offset < at + len(chunk.text) - skip:
+                return chunk, offset - at + skip
+            at += len(chunk.text) - skip
+            end = max(end, chunk.end)
+        return None
+
     @property
     def text(self) -> str:
         """The chunks joined by their offsets: overlapping text appears once."""

@@ -12,10 +12,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from quarry.generation.terms import KeyTerms, key_terms, number_terms, person_names, place_names, text_words
+from quarry.generation.counting import counted_noun
+from quarry.generation.terms import TOKEN, KeyTerms, key_terms, number_terms, person_names, place_names, text_words
 from quarry.generation.words import content_words
 
-__all__ = ["Question", "analyse", "asked_names", "asked_numbers", "missing_qualifiers", "type_matches", "unit_given"]
+__all__ = [
+    "Question",
+    "analyse",
+    "asked_names",
+    "asked_numbers",
+    "missing_codes",
+    "missing_qualifiers",
+    "type_matches",
+    "unit_given",
+]
 
 _NUMBER_Q = re.compile(r"\bhow (many|much|long|old|far|large|big|tall|often)\b", re.IGNORECASE)
 _QUANTITIES = frozenset(
@@ -96,6 +106,7 @@ class Question:
     qualifiers: KeyTerms
     words: frozenset[str]
     quoted: tuple[str, ...] = ()
+    counted: str = ""  # the stem of what a "how many" question counts (quarry.generation.counting)
 
 
 def _kind(text: str) -> str:
@@ -113,32 +124,68 @@ def _kind(text: str) -> str:
     return "any"
 
 
+def _coded(token: str) -> bool:
+    return any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+
+
 def analyse(question: str) -> Question:
-    """The type, qualifiers and content words of ``question``."""
+    """The type, qualifiers and content words of ``question``. The digits of a code ("TRS-80", "SKU-6678")
+    are not number qualifiers: the code is a name qualifier (see :func:`missing_qualifiers`)."""
     terms = key_terms(question)
     names = frozenset(n for n in terms.names if n not in _QUESTION_WORDS and len(n) > 1)
     names |= {m.group(1)[:5] for m in _SPECIES.finditer(question)}  # "in E. coli": the source must be about coli
-    digits = frozenset(n for n in terms.numbers if re.search(rf"(?<![\d.,]){re.escape(n)}", question.replace(",", "")))
+    plain = TOKEN.sub(lambda m: " " if _coded(m.group()) else m.group(), question).replace(",", "")
+    digits = frozenset(n for n in number_terms(plain) if re.search(rf"(?<![\d.,]){re.escape(n)}", plain))
     return Question(
         text=question,
         kind=_kind(question),
         qualifiers=KeyTerms(digits, names),
         words=frozenset(content_words(question)),
         quoted=tuple(m.group(1).lower() for m in _QUOTED.finditer(question)),
+        counted=counted_noun(question),
     )
+
+
+def _has_rival(code: str, words: frozenset[str]) -> bool:
+    """Whether ``words`` hold another code of ``code``'s family ("sku-8847" beside "sku-6678"); a code that
+    starts with digits ("340-bp") counts as having one."""
+    prefix = re.match(r"[a-z]+-?", code)
+    if prefix is None:
+        return True
+    head = prefix.group()
+    return any(
+        w.startswith(head) and not code.startswith(w) and any(c.isdigit() for c in w[len(head) :]) for w in words
+    )  # not code.startswith(w): the word list also holds the code's own five-letter stem ("trs-8")
+
+
+def missing_codes(question: Question, span: str, document_words: frozenset[str]) -> list[str]:
+    """The question's codes that ``span`` lacks although its document holds others of their family: the row or
+    sentence quoted for "the unit cost of SKU-6678" must name SKU-6678, not only sit in a table that does."""
+    words = text_words(span)
+    return [
+        n
+        for n in sorted(question.qualifiers.names)
+        if _coded(n) and n not in words and _has_rival(n, document_words | words)
+    ]
 
 
 def missing_qualifiers(question: Question, text: str, *, document_words: frozenset[str] | None = None) -> list[str]:
     """The question's qualifiers that ``text`` does not carry (numbers first, then names, then quotes).
 
-    Numbers (a year, a quarter, a code) must be in ``text`` itself — the passage — since a document often
-    holds the same figure for several years. Names may be anywhere in the passage's document when its
-    words are given (``document_words``): a receipt names its shop once, at the top."""
+    Numbers (a year, a quarter) must be in ``text`` itself — the passage — since a document often holds the
+    same figure for several years; so must a code when its document holds others of its family (a table of
+    SKUs). Other names, and a code the document holds alone ("TRS-80"), may be anywhere in the passage's
+    document when its words are given (``document_words``): a receipt names its shop once, at the top."""
     numbers = number_terms(text)
-    words = text_words(text) | (document_words or frozenset())
+    passage = text_words(text)
+    words = passage | (document_words or frozenset())
     lowered = " ".join(text.lower().split())
     missing = [n for n in sorted(question.qualifiers.numbers) if n not in numbers]
-    missing += [n for n in sorted(question.qualifiers.names) if n not in words]
+    missing += [
+        n
+        for n in sorted(question.qualifiers.names)
+        if n not in (passage if _coded(n) and _has_rival(n, words) else words)
+    ]
     missing += [q for q in question.quoted if q not in lowered]
     return missing
 

@@ -96,9 +96,13 @@ def thin_evidence(run: Run, settings: GenerationSettings) -> str:
 
 
 def unmatched(asked: Question, sources: Sequence[PackedSource]) -> str:
-    """Why the sources cannot answer: a qualifier of the question that none of them carries ("" if none)."""
+    """Why the sources cannot answer: none of them carries every qualifier of the question ("" when one does) —
+    a passage with the asked year but about another company, and one about the company in another year, do not
+    make an answer between them."""
     if not sources:
         return "no source fits the context budget"
-    missing = [set(missing_qualifiers(asked, s.qualifier_text(), document_words=s.document_words)) for s in sources]
-    absent = sorted(set.intersection(*missing))
-    return f"the sources do not mention {', '.join(absent)}" if absent else ""
+    missing = [missing_qualifiers(asked, s.qualifier_text(), document_words=s.document_words) for s in sources]
+    if all(missing):
+        fewest = min(missing, key=lambda names: len(names))
+        return f"no source mentions {', '.join(fewest)} with the rest of the question"
+    return ""

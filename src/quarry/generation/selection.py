@@ -49,15 +49,23 @@ def embedder_similarity(embedder: Embedder) -> Similarity:
     return similarity
 
 
-def _trimmed(source: PackedSource, question: str, budget: int, model: str) -> PackedSource | None:
-    """``source`` cut to its first chunk's sentences that best match the question within ``budget``."""
+def _trimmed(
+    source: PackedSource, question: str, budget: int, model: str, quote: Quote | None = None
+) -> PackedSource | None:
+    """``source`` cut to the sentences that best match the question within ``budget``: of the chunk holding
+    ``quote`` (its best extractive candidate) and around that candidate when it fits, else of its first chunk."""
     header = source_tokens(
         PackedSource(source.number, source.document_uri, source.title, preamble=source.preamble), model
     )
-    chunk = trim_chunk(source.chunks[0], question, budget - header, model=model)
-    if chunk is None:
+    chunk, keep = source.chunks[0], None
+    found = source.locate(quote.start) if quote is not None else None
+    if quote is not None and found is not None:
+        chunk, at = found
+        keep = (at, min(at + quote.end - quote.start, len(chunk.text)))
+    trimmed = trim_chunk(chunk, question, budget - header, model=model, keep=keep)
+    if trimmed is None:
         return None
-    return replace(source, chunks=[chunk])
+    return replace(source, chunks=[trimmed])
 
 
 class Selector:
@@ -109,7 +117,8 @@ class Selector:
         for source in ordered:
             cost = source_tokens(source, self.model)
             if not chosen and cost > budget:
-                source = _trimmed(source, asked.text, budget, self.model) or source
+                best = quotes[first[source.number]] if source.number in first else None
+                source = _trimmed(source, asked.text, budget, self.model, best) or source
                 cost = source_tokens(source, self.model)
             if len(chosen) < self.max_sources and used + cost <= budget:
                 chosen.append(source)

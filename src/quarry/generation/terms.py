@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from quarry.generation.words import MARKER, content_words
 
-__all__ = ["KeyTerms", "key_terms", "number_terms", "person_names", "place_names", "text_words"]
+__all__ = ["TOKEN", "KeyTerms", "key_terms", "number_terms", "person_names", "place_names", "text_words"]
 
 _NUMBER = re.compile(r"(?<![\w.])[$£€]?\d[\d,]*(?:\.\d+)?%?(?![\w])|(?<![\w])\d+(?:\.\d+)?(?=[a-zA-Z%])")
-_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-./]*[A-Za-z0-9]|[A-Za-z0-9]")
+TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-./]*[A-Za-z0-9]|[A-Za-z0-9]")
 _WORD = re.compile(r"[a-z0-9]+")
 _NAME_WORD = r"[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)*"
 _PARTICLE = r"(?:van|von|de|da|di|del|der|du|le|la|bin|ibn|al)"
@@ -165,6 +165,17 @@ _COMMON = frozenset(
 )
 
 
+# words that make a run of capitalised words an organisation, a place or a document rather than a person
+_NOT_PERSON_LIST = """center centre east west north south street road avenue boulevard blvd lane drive square inc ltd
+    llc plc
+    corp corporation company group bank society club house hall park city county state republic kingdom
+    university college school academy hospital clinic institute department ministry council committee
+    association foundation report review services service systems technologies technology electronics
+    solutions partners holdings international national team united church museum library station airport
+    office agency authority court project programme program fund trust"""
+_NOT_PERSON = frozenset(_NOT_PERSON_LIST.split())
+
+
 @dataclass(frozen=True, slots=True)
 class KeyTerms:
     numbers: frozenset[str]
@@ -196,7 +207,7 @@ def _stem(word: str) -> str:
 def _names(text: str) -> frozenset[str]:
     names: set[str] = set()
     for sentence in re.split(r"(?<=[.!?])\s+|\n+", MARKER.sub(" ", text)):
-        for position, token in enumerate(_TOKEN.findall(sentence)):
+        for position, token in enumerate(TOKEN.findall(sentence)):
             coded = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
             capital = token[0].isupper() and token.lower() not in _COMMON
             if coded or (capital and (position > 0 or token.lower() not in _COMMON)):
@@ -207,8 +218,9 @@ def _names(text: str) -> frozenset[str]:
 def person_names(text: str) -> frozenset[str]:
     """The stemmed words of what could be a person's full name in ``text``: two or more capitalised words in a
     row (initials and particles like "van" may stand between), common words breaking the run ("Tom Cheatham",
-    "Mukesh D. Ambani"; not "On Lisp", "Report ID" or a lone "Receipt"). Organisation names of two words pass
-    too; a single name ("Plato") does not."""
+    "Mukesh D. Ambani"; not "On Lisp", "Report ID" or a lone "Receipt"). A run holding a word no person is
+    named with ("Distribution Center East", "Norwich City", "Acme Technologies") is not one; other
+    organisation names of two words pass; a single name ("Plato") does not."""
     found: set[str] = set()
     for match in _FULL_NAME.finditer(MARKER.sub(" ", text)):
         run: list[str] = []
@@ -217,7 +229,7 @@ def person_names(text: str) -> frozenset[str]:
                 run.append(word)
                 continue
             words = [w for w in run if not w.endswith(".")]
-            if len(words) >= 2:
+            if len(words) >= 2 and not any(w.lower() in _NOT_PERSON for w in words):
                 found.update(_stem(w) for w in words)
             run = []
     return frozenset(found)
@@ -243,6 +255,6 @@ def key_terms(text: str) -> KeyTerms:
 
 def text_words(text: str) -> frozenset[str]:
     """What a span offers to a claim: its stemmed words, coded tokens and content words."""
-    tokens = _TOKEN.findall(text)
+    tokens = TOKEN.findall(text)
     found = {_stem(t) for t in tokens} | {t.lower() for t in tokens if any(c.isdigit() for c in t)}
     return frozenset(found | content_words(text))

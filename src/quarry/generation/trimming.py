@@ -41,13 +41,19 @@ def _windows(text: str, spans: list[tuple[int, int]], budget: int, model: str) -
     return found
 
 
-def trim_chunk(chunk: Chunk, question: str, budget_tokens: int, *, model: str = "") -> Chunk | None:
+def trim_chunk(
+    chunk: Chunk, question: str, budget_tokens: int, *, model: str = "", keep: tuple[int, int] | None = None
+) -> Chunk | None:
     """The contiguous sentences of ``chunk`` within ``budget_tokens`` sharing the most content words with
-    ``question`` (ties: the earliest), as a chunk with adjusted offsets; None when no sentence fits."""
+    ``question`` (ties: the earliest), as a chunk with adjusted offsets; None when no sentence fits. With
+    ``keep`` (offsets in the chunk: the span a quote was taken from), only runs holding it are considered
+    when one fits."""
     spans = sentence_spans(chunk.text)
     windows = _windows(chunk.text, spans, budget_tokens, model)
     if not windows:
         return None
+    if keep is not None:
+        windows = [w for w in windows if w[0] <= keep[0] and keep[1] <= w[1]] or windows
     wanted = content_words(question)
     start, end = max(windows, key=lambda w: (len(wanted & content_words(chunk.text[w[0] : w[1]])), -w[0]))
     return replace(chunk, text=chunk.text[start:end], start=chunk.start + start, end=chunk.start + end)

@@ -13,12 +13,25 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
-__all__ = ["ModelEntry", "ModelKind", "ModelMove", "ModelStatus", "ModelStore", "entry_body", "entry_of", "split_id"]
+__all__ = [
+    "ADAPTER_FILE",
+    "ModelEntry",
+    "ModelKind",
+    "ModelMove",
+    "ModelStatus",
+    "ModelStore",
+    "entry_body",
+    "entry_of",
+    "split_id",
+]
 
 ModelKind = Literal["embedder", "chat", "adapter", "prompt"]
 ModelStatus = Literal["candidate", "production", "archived", "rejected"]
+
+ADAPTER_FILE = "adapter.gguf"  # the GGUF LoRA file in an adapter entry's artifact folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +59,11 @@ class ModelEntry:
     @property
     def id(self) -> str:
         return f"{self.target}@v{self.version}"
+
+    @property
+    def adapter_file(self) -> Path | None:
+        """The GGUF LoRA file llama.cpp loads for an ``adapter`` entry; None for any other kind."""
+        return Path(self.artifact) / ADAPTER_FILE if self.kind == "adapter" and self.artifact else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,7 +99,7 @@ def tune_llm(
     entry = registry.models.add(ModelEntry(CHAT_TARGET, "adapter", model_id, artifact=str(artifact),
                                            base=base_model_id, lineage=lineage, created_by=by))  # fmt: skip
     scores: dict[str, dict[str, float]] = {}
-    base_adapter = _adapter_of(production)
+    base_adapter = production.adapter_file
     runs: list[tuple[str, Callable[[Path | None], Mapping[str, float]]]] = [
         (f"{eval_name}:format", lambda lora: score_examples(load(lora), held_out, abstain, progress=on_eval))
     ]
@@ -113,7 +113,3 @@ def tune_llm(
         scores[name] = {"production": float(np.mean(list(theirs.values()))),
                         "candidate": float(np.mean(list(mine.values())))}  # fmt: skip
     return TunedChat(entry, production, adapter, scores)
-
-
-def _adapter_of(entry: ModelEntry) -> Path | None:
-    return Path(entry.artifact) / "adapter.gguf" if entry.kind == "adapter" and entry.artifact else None

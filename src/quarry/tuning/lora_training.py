@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from quarry.stores.models import ADAPTER_FILE
 from quarry.tuning.budget import Budget, ProgressFn, StepLog
 from quarry.tuning.lora_gguf import write_lora_gguf
 from quarry.tuning.sft_data import ChatExample
@@ -27,7 +28,6 @@ from quarry.tuning.torch_check import quiet_libraries, require
 __all__ = ["LoraTraining", "TrainedAdapter", "load_base", "train_lora"]
 
 CHECKPOINT = "checkpoint.pt"
-ADAPTER_GGUF = "adapter.gguf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +126,7 @@ def _finish(model: Any, base: Any, settings: LoraTraining, out_dir: Path, step: 
         model.save_pretrained(str(folder))
     state = {k: v.detach().cpu().numpy() for k, v in _adapter_state(peft, model).items()}
     cfg = base.config
-    gguf = out_dir / ADAPTER_GGUF
+    gguf = out_dir / ADAPTER_FILE
     write_lora_gguf(state, gguf, alpha=settings.alpha, heads=cfg.num_attention_heads,
                     kv_heads=cfg.num_key_value_heads)  # fmt: skip
     (out_dir / CHECKPOINT).unlink(missing_ok=True)
