@@ -18,32 +18,6 @@ UNSTRUCTURED_FILES = DATASETS / "documents/unstructured/example-docs"
 SCIFACT = DATASETS / "scifact"
 
 
-# The files that take longest (seconds on 2 cores, `pytest --durations`), started first: `make test` runs two
-# workers that each take whole files, and the run ends when the later worker does. Order within a file is kept.
-_LONGEST_FIRST = (
-    "cli/test_cli.py",
-    "pipeline/test_crash.py",
-    "agents/test_agent_cli.py",
-    "generation/test_registry.py",
-    "tuning/test_lora.py",
-    "cli/test_walkthrough.py",
-    "api/test_server.py",
-    "tuning/test_registry.py",
-    "pipeline/test_ray.py",
-    "console/test_console.py",
-    "pipeline/test_sync.py",
-    "generation/test_end_to_end.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        path = item.path.relative_to(REPO / "tests").as_posix()
-        return _LONGEST_FIRST.index(path) if path in _LONGEST_FIRST else len(_LONGEST_FIRST)
-
-    items.sort(key=rank)
-
-
 @pytest.fixture(scope="session")
 def datasets() -> Path:
     if not DATASETS.is_dir():

@@ -78,7 +78,7 @@ def counts(noun: str, text: str, numbers: frozenset[str]) -> bool:
     """Whether one of ``numbers`` (normalised, as :func:`~quarry.generation.terms.number_terms` gives them)
     stands in ``text`` as a count of ``noun`` (a stem from :func:`counted_noun`); see the module docstring."""
     tokens = _TOKEN.findall(text)
-    found = [(i, number_terms(t)) for i, t in enumerate(tokens) if t[0].isdigit() or t.lower() in _WRITTEN]
+    found = [(i, values) for i, t in enumerate(tokens) if (values := number_terms(t))]  # "702", "fifteen"
     found = [(i, values) for i, values in found if tokens[i + 1 : i + 2] not in (["%"], ["percent"], ["per"])]
     nouns = {i: _number_noun(tokens, i) for i, _ in found}
     parallel = noun in nouns.values()  # "about 70 stores … and about 500": the second number elides "stores"
@@ -88,7 +88,3 @@ def counts(noun: str, text: str, numbers: frozenset[str]) -> bool:
         if _labelled(tokens, index, noun) or nouns[index] == noun or (nouns[index] == "" and parallel):
             return True
     return False
-
-
-_WRITTEN_LIST = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
-_WRITTEN = frozenset([*_WRITTEN_LIST.split(), "twenty", "thirty", "hundred"])

@@ -34,8 +34,8 @@ from quarry.generation.questions import (
     Question,
     asked_names,
     asked_numbers,
-    missing_codes,
     missing_qualifiers,
+    rival_codes,
     unit_given,
 )
 from quarry.generation.terms import text_words
@@ -165,6 +165,7 @@ def rank_quotes(
         s.number: tuple(missing_qualifiers(question, s.qualifier_text(), document_words=s.document_words))
         for s in sources
     }
+    rivals = {s.number: rival_codes(question, s.document_words) for s in sources}
     asked_words = text_words(question.text)
     quotes = []
     for (source, (start, end, scored, pair)), bag in zip(pool, bags, strict=True):
@@ -174,7 +175,9 @@ def rank_quotes(
         text = source.text[start:end]
         fits = _fits(question, text, asked_words)  # the span itself: a table header's numbers answer nothing
         gone = missing[source.number]
-        gone += tuple(c for c in missing_codes(question, scored, source.document_words) if c not in gone)
+        if rivals[source.number]:  # such a code must be in the span itself
+            words = text_words(scored)
+            gone += tuple(c for c in rivals[source.number] if c not in words and c not in gone)
         score = LEXICAL * lexical + FITS * fits - MISSING * len(gone) + PAIR * pair
         quotes.append(Quote(source.number, text, start, end, score, lexical, fits, gone, scored, pair))
     quotes.sort(key=lambda q: -q.score)

@@ -21,8 +21,8 @@ __all__ = [
     "analyse",
     "asked_names",
     "asked_numbers",
-    "missing_codes",
     "missing_qualifiers",
+    "rival_codes",
     "type_matches",
     "unit_given",
 ]
@@ -158,15 +158,10 @@ def _has_rival(code: str, words: frozenset[str]) -> bool:
     )  # not code.startswith(w): the word list also holds the code's own five-letter stem ("trs-8")
 
 
-def missing_codes(question: Question, span: str, document_words: frozenset[str]) -> list[str]:
-    """The question's codes that ``span`` lacks although its document holds others of their family: the row or
-    sentence quoted for "the unit cost of SKU-6678" must name SKU-6678, not only sit in a table that does."""
-    words = text_words(span)
-    return [
-        n
-        for n in sorted(question.qualifiers.names)
-        if _coded(n) and n not in words and _has_rival(n, document_words | words)
-    ]
+def rival_codes(question: Question, document_words: frozenset[str]) -> tuple[str, ...]:
+    """The question's codes whose document holds others of their family: a span quoted for "the unit cost of
+    SKU-6678" from a table of SKUs must name SKU-6678 itself, not only sit in the table."""
+    return tuple(n for n in sorted(question.qualifiers.names) if _coded(n) and _has_rival(n, document_words))
 
 
 def missing_qualifiers(question: Question, text: str, *, document_words: frozenset[str] | None = None) -> list[str]:
@@ -179,13 +174,10 @@ def missing_qualifiers(question: Question, text: str, *, document_words: frozens
     numbers = number_terms(text)
     passage = text_words(text)
     words = passage | (document_words or frozenset())
+    in_passage = rival_codes(question, words)
     lowered = " ".join(text.lower().split())
     missing = [n for n in sorted(question.qualifiers.numbers) if n not in numbers]
-    missing += [
-        n
-        for n in sorted(question.qualifiers.names)
-        if n not in (passage if _coded(n) and _has_rival(n, words) else words)
-    ]
+    missing += [n for n in sorted(question.qualifiers.names) if n not in (passage if n in in_passage else words)]
     missing += [q for q in question.quoted if q not in lowered]
     return missing
 

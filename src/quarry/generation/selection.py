@@ -58,8 +58,7 @@ def _trimmed(
         PackedSource(source.number, source.document_uri, source.title, preamble=source.preamble), model
     )
     chunk, keep = source.chunks[0], None
-    found = source.locate(quote.start) if quote is not None else None
-    if quote is not None and found is not None:
+    if quote is not None and (found := source.locate(quote.start)) is not None:
         chunk, at = found
         keep = (at, min(at + quote.end - quote.start, len(chunk.text)))
     trimmed = trim_chunk(chunk, question, budget - header, model=model, keep=keep)

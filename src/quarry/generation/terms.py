@@ -166,9 +166,8 @@ _COMMON = frozenset(
 
 
 # words that make a run of capitalised words an organisation, a place or a document rather than a person
-_NOT_PERSON_LIST = """center centre east west north south street road avenue boulevard blvd lane drive square inc ltd
-    llc plc
-    corp corporation company group bank society club house hall park city county state republic kingdom
+_NOT_PERSON_LIST = """center centre east west north south street road avenue boulevard blvd lane drive square
+    inc ltd llc plc corp corporation company group bank society club house hall park city county state republic kingdom
     university college school academy hospital clinic institute department ministry council committee
     association foundation report review services service systems technologies technology electronics
     solutions partners holdings international national team united church museum library station airport

@@ -8,18 +8,17 @@ __all__ = ["STOP_WORDS", "content_words", "stems"]
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 _WORD = re.compile(r"[a-z0-9]+")
-_STOP_WORDS = """a an and are as at be been but by can could did do does for from had has have he her his how i if in
+_STOP_LIST = """a an and are as at be been but by can could did do does for from had has have he her his how i if in
     into is it its me my no not of on or our she so than that the their them then there these they this to
     was we were what when where which who why will with would you your about also any all just only per very
     answer question source sources"""
-_STOP = frozenset(_STOP_WORDS.split())
-STOP_WORDS = _STOP
+STOP_WORDS = frozenset(_STOP_LIST.split())
 
 
 def content_words(text: str) -> set[str]:
     """Lower-cased words of ``text`` without ``[n]`` markers and stop words, a plural ``s`` trimmed."""
     words = _WORD.findall(MARKER.sub(" ", text.lower()))
-    return {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words if w not in _STOP and len(w) > 1}
+    return {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words if w not in STOP_WORDS and len(w) > 1}
 
 
 _STEMMER: list[object] = []
@@ -45,5 +44,5 @@ def stems(text: str) -> set[str]:
 
         _STEMMER.append(Stemmer.Stemmer("english"))
     stemmer = _STEMMER[0]
-    words = [_IRREGULAR.get(w, w) for w in _WORD.findall(MARKER.sub(" ", text.lower())) if w not in _STOP]
+    words = [_IRREGULAR.get(w, w) for w in _WORD.findall(MARKER.sub(" ", text.lower())) if w not in STOP_WORDS]
     return set(stemmer.stemWords(words))  # type: ignore[attr-defined]
