@@ -73,7 +73,8 @@ def test_hang_times_out_within_the_configured_timeout(proxy: FaultProxy) -> None
             model.complete(ASK, settings=SHORT)
     finally:
         model.close()
-    assert time.perf_counter() - began < 3.0 and proxy.requests == 2
+    # two 0.5 s timeouts, not the proxy's 30 s hang (generous bound: no timing claim)
+    assert time.perf_counter() - began < 20.0 and proxy.requests == 2
 
 
 def test_dropped_connection_is_retried(proxy: FaultProxy) -> None:
