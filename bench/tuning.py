@@ -1,13 +1,13 @@
 """Fine-tuning on 2 cores: the embedder on SciFact, and a LoRA adapter of the local chat model on the dev set.
 
-    python bench/tuning.py embeddings [--synthetic N] [--epochs E]   # SciFact: train split → test split
+    python bench/tuning.py embeddings [--synthetic N] [--titles N] [--epochs E]   # SciFact: train → test split
     python bench/tuning.py transfer                                  # the SciFact-tuned model on the dev set
     python bench/tuning.py llm [--steps N]                           # dev set: tune split → test split
 
 Embeddings: SciFact's corpus is ingested into a store in bench/_work/tuning (kept between runs); training pairs
 are the train split's 809 judged queries (plus ``--synthetic`` questions the local model writes over corpus
 documents, kept only when hybrid search finds their document again in the top 5), each with a BM25 hard
-negative; the tuned model's shadow index is built and the test split is scored on the dense path and the fused
+negative (plus ``--titles`` corpus documents' titles as pseudo-queries, in-batch negatives only); the tuned model's shadow index is built and the test split is scored on the dense path and the fused
 default, both models, per query, with paired tests — exactly what ``quarry tune embeddings`` does. The test
 split is never used for anything but this report. LLM: ``quarry tune llm``'s flow on bench/qa/dev.jsonl.
 """
@@ -40,6 +40,7 @@ from quarry.ingest.sources import FileSource  # noqa: E402
 from quarry.settings import Settings, StoreSettings  # noqa: E402
 from quarry.tuning.embedder_job import tune_embeddings  # noqa: E402
 from quarry.tuning.embedder_training import EmbedderTraining  # noqa: E402
+from quarry.tuning.titles import title_pairs  # noqa: E402
 from results import machine, write_section  # noqa: E402
 
 SCIFACT = BENCH.parents[1] / "shared/datasets/scifact"
@@ -70,8 +71,9 @@ def embeddings(args: argparse.Namespace) -> None:
                                count=args.synthetic, seed=1)  # fmt: skip
         synthetic = made.pairs
         _log(f"synthetic: kept {len(made.pairs)} of {made.asked} (malformed {made.malformed}, lost {made.lost})")
+    titles = title_pairs(quarry.store, "scifact", count=args.titles, seed=1).pairs if args.titles else []
     plan = gather_pairs(quarry, "scifact", queries=SCIFACT, split="train", eval_data=SCIFACT, eval_split="test",
-                        feedback=False, synthetic=synthetic, hard_negatives=True)  # fmt: skip
+                        feedback=False, synthetic=synthetic, hard_negatives=True, titles=titles)  # fmt: skip
     _log(f"pairs: {plan.sources}")
     settings = EmbedderTraining(epochs=args.epochs)
     result = tune_embeddings(
@@ -86,6 +88,7 @@ def embeddings(args: argparse.Namespace) -> None:
         "steps": result.steps, "train_s": result.train_seconds, "export_s": result.export_seconds,
         "index_s": result.index_seconds, "chunks": quarry.store.collection("scifact").chunks,
         "scores": result.scores, "latency_ms": latency, "epochs": args.epochs, "synthetic": args.synthetic,
+        "titles": args.titles, "date": time.strftime("%Y-%m-%d"),
         "gates": {m: {"summary": g.describe(), "ci": _ci(g), "p": g.test.p_value, "passed": g.passed}
                   for m, g in result.gates.items()},
     }  # fmt: skip
@@ -218,7 +221,8 @@ def _embedder_lines(emb: dict[str, Any], moved: dict[str, Any] | None) -> list[s
     if emb:
         lines += [
             f"`{_embed_command(emb)}` — all-MiniLM-L6-v2 fine-tuned on SciFact's "
-            f"train split ({emb['pairs']}, one BM25 hard negative each), {emb['steps']} steps of 32; scored on the "
+            f"train split ({emb['pairs']}; judged and synthetic pairs with one BM25 hard negative each), "
+            f"{emb['steps']} steps of 32; scored on the "
             "300 test queries (never seen in training) over the whole corpus, chunk-level index.", "",
             "| path | packaged | tuned | difference [95% CI] | p (paired sign-flip) |", "|---|---:|---:|---:|---:|",
         ]  # fmt: skip
@@ -257,8 +261,11 @@ def _embedder_lines(emb: dict[str, Any], moved: dict[str, Any] | None) -> list[s
 
 def _embed_command(emb: dict[str, Any]) -> str:
     synthetic = emb.get("synthetic", 300)
-    return f"python bench/tuning.py embeddings --epochs {emb['epochs']:g}" + (
-        f" --synthetic {synthetic}" if synthetic else ""
+    titles = f" --titles {emb['titles']}" if emb.get("titles") else ""
+    return (
+        f"python bench/tuning.py embeddings --epochs {emb['epochs']:g}"
+        + (f" --synthetic {synthetic}" if synthetic else "")
+        + titles
     )
 
 
@@ -310,6 +317,7 @@ def main() -> None:
     parser.add_argument("part", choices=["embeddings", "transfer", "llm", "tools", "report"])
     parser.add_argument("--limit", type=int, default=40, help="tools: BFCL questions per category")
     parser.add_argument("--synthetic", type=int, default=0)
+    parser.add_argument("--titles", type=int, default=0, help="embeddings: corpus titles as pseudo-queries (≤ N)")
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--lr", type=float, default=2e-4)

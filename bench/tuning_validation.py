@@ -1,6 +1,6 @@
 """How long to train the embedder, chosen on SciFact's *train* split only (the test split is never read here).
 
-    python bench/tuning_validation.py [--epochs 4] [--positives chunk|document] [--validation 0.2]
+    python bench/tuning_validation.py [--epochs 4] [--positives chunk|document] [--validation 0.2] [--titles N]
     python bench/tuning_validation.py --report        # the RESULTS section from the saved runs (a stopped run too)
 
 The train split's judged pairs (as ``quarry tune embeddings`` builds them: ``--positives chunk`` = each judged
@@ -12,7 +12,9 @@ by all validation queries — each one's top 20 chunks by BM25 and by the packag
 judged documents — documents ranked by their best chunk, as the served dense path does. The packaged model is
 scored on the same pool; each epoch gets a paired sign-flip test against it. The pool hides distractors only
 the tuned model would rank high, so its gains here are optimistic: the pool chooses the training length, the
-test split (``python bench/tuning.py embeddings``) measures the gain. Needs ``quarry[tune]`` and the
+test split (``python bench/tuning.py embeddings``) measures the gain. ``--titles N`` adds up to N corpus documents'
+titles as pseudo-queries (``quarry.tuning.titles``, seed 1, in-batch negatives only), as ``quarry tune embeddings
+--titles N`` does; a validation document's title is among them, as a test document's is in the test run. Needs ``quarry[tune]`` and the
 SciFact store that ``python bench/tuning.py embeddings`` ingests into bench/_work/tuning (made here if missing).
 """
 
@@ -42,6 +44,7 @@ from quarry.tuning.embedder_job import held_out_queries  # noqa: E402
 from quarry.tuning.embedder_training import EmbedderTraining, base_model_dir, train_embedder  # noqa: E402
 from quarry.tuning.pairs import EvalQueries, TrainingPair, judged_pairs, split_by_document, with_hard_negatives  # noqa: E402
 from quarry.tuning.sources import as_stored_chunks, doc_key  # noqa: E402
+from quarry.tuning.titles import title_pairs  # noqa: E402
 from results import machine, write_section  # noqa: E402
 
 SCIFACT = BENCH.parents[1] / "shared/datasets/scifact"
@@ -106,6 +109,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--positives", choices=["chunk", "document"], default="chunk")
     parser.add_argument("--validation", type=float, default=0.2, help="share of the train documents held out")
+    parser.add_argument("--titles", type=int, default=0, help="corpus titles as pseudo-queries (at most N)")
     parser.add_argument("--report", action="store_true", help="only rewrite the RESULTS section from saved runs")
     args = parser.parse_args()
     if args.report:
@@ -115,6 +119,8 @@ def main() -> None:
     quarry = build(Settings(store=StoreSettings(path=WORK / "quarry.db")))
     quarry.ingestor.run(FileSource(SCIFACT / "corpus.jsonl.gz", max_bytes=10**10), COLLECTION)
     train, validation = _split(quarry, args.positives, args.validation)
+    titles = title_pairs(quarry.store, COLLECTION, count=args.titles, seed=1).pairs if args.titles else []
+    train, args.title_pairs = train + titles, len(titles)
     queries, qrels = dict(validation.queries), validation.qrels
     pool = _pool(quarry, queries, qrels)
     _log(f"{len(train)} training pairs; {len(queries)} validation queries over a pool of {len(pool[0])} chunks")
@@ -133,7 +139,7 @@ def main() -> None:
         _log(json.dumps(rows[-1]))
         _save(args, len(train), queries, pool, base, rows, None)  # kept epoch by epoch: a stopped run still reports
 
-    out = WORK / f"validate-{args.positives}"
+    out = WORK / f"validate-{_run_name(args)}"
     shutil.rmtree(out, ignore_errors=True)
     settings = EmbedderTraining(epochs=args.epochs)
     trained = train_embedder(train, out, settings, on_epoch=on_epoch,
@@ -149,20 +155,30 @@ def _save(args: argparse.Namespace, pairs: int, queries: dict[str, str], pool: t
     data = {"positives": args.positives, "planned": args.epochs, "pairs": pairs, "queries": len(queries),
             "pool": len(pool[0]), "packaged": statistics.fmean(base.values()), "epochs": rows, "steps": steps,
             "validation": args.validation}  # fmt: skip
-    (WORK / f"validate-{args.positives}.json").write_text(json.dumps(data, indent=2))
+    data["titles"] = args.titles
+    data["date"] = time.strftime("%Y-%m-%d")
+    data["title_pairs"] = args.title_pairs
+    (WORK / f"validate-{_run_name(args)}.json").write_text(json.dumps(data, indent=2))
+
+
+def _run_name(args: argparse.Namespace) -> str:
+    return f"{args.positives}-e{args.epochs}" + (f"-titles{args.titles}" if args.titles else "")
 
 
 def report() -> None:
     runs = [json.loads(p.read_text()) for p in sorted(WORK.glob("validate-*.json"))]
-    lines = [f"Machine: {machine()}.", ""]
+    lines = [f"Machine: {machine().rsplit(', ', 1)[0]}; each run's date beside it.", ""]
     for run in runs:
         lines += [
-            f"`python bench/tuning_validation.py --positives {run['positives']} --epochs {run.get('planned', len(run['epochs']))}` — "
-            f"{run['pairs']} training pairs from {1 - run['validation']:.0%} of the train split's documents; "
+            f"`python bench/tuning_validation.py --positives {run['positives']} --epochs {run.get('planned', len(run['epochs']))}"
+            + (f" --titles {run['titles']}" if run.get("titles") else "") + "` — "
+            f"{run['pairs'] - run.get('title_pairs', 0)} training pairs from {1 - run['validation']:.0%} of the train split's documents"
+            + (f" and {run['title_pairs']} title pairs" if run.get("titles") else "") + "; "
             f"{run['queries']} validation queries (the other documents' queries) over a pool of {run['pool']} "
             f"chunks; dense nDCG@10; packaged model {run['packaged']:.4f}"
             + (f"; {run['steps']} steps of 32 in all." if run.get("steps") else " (stopped after the last epoch shown).")
-            + " The epochs are points of one run with a linear learning-rate decay over all of them.", "",
+            + " The epochs are points of one run with a linear learning-rate decay over all of them."
+            + f" Run {run.get('date', '2026-12-04')}.", "",
             "| epochs | tuned | difference [95% CI] | p |", "|---:|---:|---:|---:|",
             *(f"| {r['epoch']} | {r['ndcg']:.4f} | {r['ci']} | {r['p']:.4f} |" for r in run["epochs"]), "",
         ]  # fmt: skip

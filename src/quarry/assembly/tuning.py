@@ -3,7 +3,7 @@ searcher as the evaluation's retrieval, and training pairs gathered from the sou
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,8 +71,10 @@ class PairPlan:
 
 def gather_pairs(
     quarry: Quarry, collection: str, *, queries: Path | None, split: str, eval_data: Path | None, eval_split: str,
-    feedback: bool, synthetic: list[TrainingPair], hard_negatives: bool,
+    feedback: bool, synthetic: list[TrainingPair], hard_negatives: bool, titles: Sequence[TrainingPair] = (),
 ) -> PairPlan:  # fmt: skip
+    """Training pairs and held-out questions. Title pairs (:mod:`quarry.tuning.titles`) only ever train: a title
+    is not a question a user asks, so it is never among the held-out ones; it gets no mined hard negative."""
     pairs: list[TrainingPair] = []
     if queries is not None:
         pairs += _judged(quarry, collection, queries, split)
@@ -89,6 +91,7 @@ def gather_pairs(
         evaluation = held_out_queries(held)
     if hard_negatives:
         train = with_hard_negatives(train, bm25_ranker(quarry, collection))
+    train = [*train, *titles]  # in-batch negatives only: measured so (bench/tuning_validation.py --titles)
     sources: dict[str, int] = {}
     for pair in train:
         sources[pair.source] = sources.get(pair.source, 0) + 1

@@ -39,6 +39,7 @@ def embeddings(
     eval_split: Annotated[str, typer.Option(help="the split of --eval")] = "test",
     feedback: Annotated[bool, typer.Option(help="add liked/corrected answers' cited passages")] = True,
     synthetic: Annotated[int, typer.Option(help="synthetic questions to ask the chat model for")] = 0,
+    titles: Annotated[int, typer.Option(min=0, help="documents whose title becomes a pseudo-query (at most N)")] = 0,
     hard_negatives: Annotated[bool, typer.Option(help="mine a BM25 hard negative per pair")] = True,
     epochs: Annotated[float, typer.Option(min=0.01)] = 1.0,
     batch_size: Annotated[int, typer.Option(min=2)] = 32,
@@ -53,14 +54,16 @@ def embeddings(
     from quarry.assembly.tuning import gather_pairs, model_registry, models_folder, served_search, tuned_loader
     from quarry.tuning.embedder_job import tune_embeddings
     from quarry.tuning.embedder_training import EmbedderTraining
+    from quarry.tuning.titles import title_pairs
 
     quarry = system(ctx)
     info = quarry.store.collection(collection)
     made = _synthetic(quarry, collection, synthetic) if synthetic else []
+    titled = title_pairs(quarry.store, collection, count=titles, seed=1).pairs if titles else []
     plan = gather_pairs(quarry, collection, queries=queries, split=split, eval_data=eval_data, eval_split=eval_split,
-                        feedback=feedback, synthetic=made, hard_negatives=hard_negatives)  # fmt: skip
+                        feedback=feedback, synthetic=made, hard_negatives=hard_negatives, titles=titled)  # fmt: skip
     if not plan.train:
-        raise typer.BadParameter("no training pairs: give --queries, --synthetic N, or collect feedback first")
+        raise typer.BadParameter("no training pairs: give --queries, --synthetic N, --titles N or collect feedback")
     err_console.print(f"{len(plan.train)} training pairs {plan.sources}; {len(plan.evaluation.queries)} held-out "
                       f"questions ({plan.evaluation.name})")  # fmt: skip
     settings = EmbedderTraining(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
