@@ -1,6 +1,6 @@
 """How long to train the embedder, chosen on SciFact's *train* split only (the test split is never read here).
 
-    python bench/tuning_validation.py [--epochs 4] [--positives chunk|document] [--validation 0.2] [--titles N]
+    python bench/tuning_validation.py [--epochs 4] [--positives chunk|document] [--validation 0.2] [--titles N] [--lr X]
     python bench/tuning_validation.py --report        # the RESULTS section from the saved runs (a stopped run too)
 
 The train split's judged pairs (as ``quarry tune embeddings`` builds them: ``--positives chunk`` = each judged
@@ -109,6 +109,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--positives", choices=["chunk", "document"], default="chunk")
     parser.add_argument("--validation", type=float, default=0.2, help="share of the train documents held out")
+    parser.add_argument("--lr", type=float, default=2e-5, help="peak learning rate")
     parser.add_argument("--titles", type=int, default=0, help="corpus titles as pseudo-queries (at most N)")
     parser.add_argument("--report", action="store_true", help="only rewrite the RESULTS section from saved runs")
     args = parser.parse_args()
@@ -141,7 +142,7 @@ def main() -> None:
 
     out = WORK / f"validate-{_run_name(args)}"
     shutil.rmtree(out, ignore_errors=True)
-    settings = EmbedderTraining(epochs=args.epochs)
+    settings = EmbedderTraining(epochs=args.epochs, learning_rate=args.lr)
     trained = train_embedder(train, out, settings, on_epoch=on_epoch,
                              progress=lambda p: _log(f"step {p.step}/{p.total} loss {p.loss:.3f}") if p.step % 10 == 0 else None)  # fmt: skip
     _save(args, len(train), queries, pool, base, rows, trained.steps)
@@ -155,14 +156,15 @@ def _save(args: argparse.Namespace, pairs: int, queries: dict[str, str], pool: t
     data = {"positives": args.positives, "planned": args.epochs, "pairs": pairs, "queries": len(queries),
             "pool": len(pool[0]), "packaged": statistics.fmean(base.values()), "epochs": rows, "steps": steps,
             "validation": args.validation}  # fmt: skip
-    data["titles"] = args.titles
+    data["titles"], data["lr"] = args.titles, args.lr
     data["date"] = time.strftime("%Y-%m-%d")
     data["title_pairs"] = args.title_pairs
     (WORK / f"validate-{_run_name(args)}.json").write_text(json.dumps(data, indent=2))
 
 
 def _run_name(args: argparse.Namespace) -> str:
-    return f"{args.positives}-e{args.epochs}" + (f"-titles{args.titles}" if args.titles else "")
+    lr = f"-lr{args.lr:g}" if args.lr != 2e-5 else ""
+    return f"{args.positives}-e{args.epochs}" + (f"-titles{args.titles}" if args.titles else "") + lr
 
 
 def report() -> None:
@@ -171,7 +173,8 @@ def report() -> None:
     for run in runs:
         lines += [
             f"`python bench/tuning_validation.py --positives {run['positives']} --epochs {run.get('planned', len(run['epochs']))}"
-            + (f" --titles {run['titles']}" if run.get("titles") else "") + "` — "
+            + (f" --titles {run['titles']}" if run.get("titles") else "")
+            + (f" --lr {run['lr']:g}" if run.get("lr", 2e-5) != 2e-5 else "") + "` — "
             f"{run['pairs'] - run.get('title_pairs', 0)} training pairs from {1 - run['validation']:.0%} of the train split's documents"
             + (f" and {run['title_pairs']} title pairs" if run.get("titles") else "") + "; "
             f"{run['queries']} validation queries (the other documents' queries) over a pool of {run['pool']} "
