@@ -1,6 +1,6 @@
 """How long to train the embedder, chosen on SciFact's *train* split only (the test split is never read here).
 
-    python bench/tuning_validation.py [--epochs 4] [--positives chunk|document] [--validation 0.2] [--titles N] [--lr X]
+    python bench/tuning_validation.py [--epochs 4] [--positives chunk|document] [--validation 0.2] [--titles N [--no-judged]] [--lr X]
     python bench/tuning_validation.py --report        # the RESULTS section from the saved runs (a stopped run too)
 
 The train split's judged pairs (as ``quarry tune embeddings`` builds them: ``--positives chunk`` = each judged
@@ -109,6 +109,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--positives", choices=["chunk", "document"], default="chunk")
     parser.add_argument("--validation", type=float, default=0.2, help="share of the train documents held out")
+    parser.add_argument("--no-judged", dest="judged", action="store_false", help="train on --titles pairs only")
     parser.add_argument("--lr", type=float, default=2e-5, help="peak learning rate")
     parser.add_argument("--titles", type=int, default=0, help="corpus titles as pseudo-queries (at most N)")
     parser.add_argument("--report", action="store_true", help="only rewrite the RESULTS section from saved runs")
@@ -121,7 +122,7 @@ def main() -> None:
     quarry.ingestor.run(FileSource(SCIFACT / "corpus.jsonl.gz", max_bytes=10**10), COLLECTION)
     train, validation = _split(quarry, args.positives, args.validation)
     titles = title_pairs(quarry.store, COLLECTION, count=args.titles, seed=1).pairs if args.titles else []
-    train, args.title_pairs = train + titles, len(titles)
+    train, args.title_pairs = (train if args.judged else []) + titles, len(titles)
     queries, qrels = dict(validation.queries), validation.qrels
     pool = _pool(quarry, queries, qrels)
     _log(f"{len(train)} training pairs; {len(queries)} validation queries over a pool of {len(pool[0])} chunks")
@@ -156,7 +157,7 @@ def _save(args: argparse.Namespace, pairs: int, queries: dict[str, str], pool: t
     data = {"positives": args.positives, "planned": args.epochs, "pairs": pairs, "queries": len(queries),
             "pool": len(pool[0]), "packaged": statistics.fmean(base.values()), "epochs": rows, "steps": steps,
             "validation": args.validation}  # fmt: skip
-    data["titles"], data["lr"] = args.titles, args.lr
+    data["titles"], data["lr"], data["judged"] = args.titles, args.lr, args.judged
     data["date"] = time.strftime("%Y-%m-%d")
     data["title_pairs"] = args.title_pairs
     (WORK / f"validate-{_run_name(args)}.json").write_text(json.dumps(data, indent=2))
@@ -164,7 +165,8 @@ def _save(args: argparse.Namespace, pairs: int, queries: dict[str, str], pool: t
 
 def _run_name(args: argparse.Namespace) -> str:
     lr = f"-lr{args.lr:g}" if args.lr != 2e-5 else ""
-    return f"{args.positives}-e{args.epochs}" + (f"-titles{args.titles}" if args.titles else "") + lr
+    only = "" if args.judged else "-nojudged"
+    return f"{args.positives}-e{args.epochs}" + (f"-titles{args.titles}" if args.titles else "") + lr + only
 
 
 def report() -> None:
@@ -174,8 +176,10 @@ def report() -> None:
         lines += [
             f"`python bench/tuning_validation.py --positives {run['positives']} --epochs {run.get('planned', len(run['epochs']))}"
             + (f" --titles {run['titles']}" if run.get("titles") else "")
-            + (f" --lr {run['lr']:g}" if run.get("lr", 2e-5) != 2e-5 else "") + "` — "
-            f"{run['pairs'] - run.get('title_pairs', 0)} training pairs from {1 - run['validation']:.0%} of the train split's documents"
+            + (f" --lr {run['lr']:g}" if run.get("lr", 2e-5) != 2e-5 else "")
+            + ("" if run.get("judged", True) else " --no-judged") + "` — "
+            + (f"{run['pairs'] - run.get('title_pairs', 0)} training pairs from {1 - run['validation']:.0%} of the train split's documents"
+               if run.get("judged", True) else "no judged pairs")
             + (f" and {run['title_pairs']} title pairs" if run.get("titles") else "") + "; "
             f"{run['queries']} validation queries (the other documents' queries) over a pool of {run['pool']} "
             f"chunks; dense nDCG@10; packaged model {run['packaged']:.4f}"
