@@ -33,7 +33,10 @@ def _plural(word: str) -> bool:
 
 
 def _stem(word: str) -> str:
-    found = stems(word)
+    """One stem per word: a compound's last part ("case-control" → control), a possessive dropped ("patient's")
+    — :func:`stems` of the whole word would give a set whose order changes from process to process."""
+    parts = re.findall(r"[a-z0-9]+", re.sub(r"['’]s?$", "", word.lower()))
+    found = stems(parts[-1]) if parts else set()
     return next(iter(found)) if found else word.lower()
 
 

@@ -13,7 +13,16 @@ import re
 from dataclasses import dataclass
 
 from quarry.generation.counting import counted_noun
-from quarry.generation.terms import TOKEN, KeyTerms, key_terms, number_terms, person_names, place_names, text_words
+from quarry.generation.terms import (
+    TOKEN,
+    KeyTerms,
+    coded,
+    key_terms,
+    number_terms,
+    person_names,
+    place_names,
+    text_words,
+)
 from quarry.generation.words import content_words
 
 __all__ = [
@@ -124,17 +133,13 @@ def _kind(text: str) -> str:
     return "any"
 
 
-def _coded(token: str) -> bool:
-    return any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
-
-
 def analyse(question: str) -> Question:
     """The type, qualifiers and content words of ``question``. The digits of a code ("TRS-80", "SKU-6678")
     are not number qualifiers: the code is a name qualifier (see :func:`missing_qualifiers`)."""
     terms = key_terms(question)
     names = frozenset(n for n in terms.names if n not in _QUESTION_WORDS and len(n) > 1)
     names |= {m.group(1)[:5] for m in _SPECIES.finditer(question)}  # "in E. coli": the source must be about coli
-    plain = TOKEN.sub(lambda m: " " if _coded(m.group()) else m.group(), question).replace(",", "")
+    plain = TOKEN.sub(lambda m: " " if coded(m.group()) else m.group(), question).replace(",", "")
     digits = frozenset(n for n in number_terms(plain) if re.search(rf"(?<![\d.,]){re.escape(n)}", plain))
     return Question(
         text=question,
@@ -161,7 +166,7 @@ def _has_rival(code: str, words: frozenset[str]) -> bool:
 def rival_codes(question: Question, document_words: frozenset[str]) -> tuple[str, ...]:
     """The question's codes whose document holds others of their family: a span quoted for "the unit cost of
     SKU-6678" from a table of SKUs must name SKU-6678 itself, not only sit in the table."""
-    return tuple(n for n in sorted(question.qualifiers.names) if _coded(n) and _has_rival(n, document_words))
+    return tuple(n for n in sorted(question.qualifiers.names) if coded(n) and _has_rival(n, document_words))
 
 
 def missing_qualifiers(question: Question, text: str, *, document_words: frozenset[str] | None = None) -> list[str]:

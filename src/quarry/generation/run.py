@@ -103,6 +103,6 @@ def unmatched(asked: Question, sources: Sequence[PackedSource]) -> str:
         return "no source fits the context budget"
     missing = [missing_qualifiers(asked, s.qualifier_text(), document_words=s.document_words) for s in sources]
     if all(missing):
-        fewest = min(missing, key=lambda names: len(names))
+        fewest = min(missing, key=len)
         return f"no source mentions {', '.join(fewest)} with the rest of the question"
     return ""

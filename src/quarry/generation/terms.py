@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from quarry.generation.words import MARKER, content_words
 
-__all__ = ["TOKEN", "KeyTerms", "key_terms", "number_terms", "person_names", "place_names", "text_words"]
+__all__ = ["TOKEN", "KeyTerms", "coded", "key_terms", "number_terms", "person_names", "place_names", "text_words"]
 
 _NUMBER = re.compile(r"(?<![\w.])[$£€]?\d[\d,]*(?:\.\d+)?%?(?![\w])|(?<![\w])\d+(?:\.\d+)?(?=[a-zA-Z%])")
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-./]*[A-Za-z0-9]|[A-Za-z0-9]")
@@ -203,14 +203,18 @@ def _stem(word: str) -> str:
     return word.lower().replace("’", "'").split("'")[0][:5]
 
 
+def coded(token: str) -> bool:
+    """Whether ``token`` is a code: letters and digits together ("SKU-6678", "TRS-80", "Q3")."""
+    return any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+
+
 def _names(text: str) -> frozenset[str]:
     names: set[str] = set()
     for sentence in re.split(r"(?<=[.!?])\s+|\n+", MARKER.sub(" ", text)):
         for position, token in enumerate(TOKEN.findall(sentence)):
-            coded = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
             capital = token[0].isupper() and token.lower() not in _COMMON
-            if coded or (capital and (position > 0 or token.lower() not in _COMMON)):
-                names.add(_stem(token) if not coded else token.lower())
+            if coded(token) or (capital and (position > 0 or token.lower() not in _COMMON)):
+                names.add(token.lower() if coded(token) else _stem(token))
     return frozenset(names)
 
 

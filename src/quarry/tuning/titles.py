@@ -62,4 +62,4 @@ def _without_title(text: str, title: str) -> str:
     head, _, rest = text.lstrip().partition("\n")
     if " ".join(head.lstrip("#").split()) == title:
         return rest.strip()
-    return text.strip() if title.lower() not in text.lower() else text.replace(title, " ").strip()
+    return re.sub(re.escape(title), " ", text, flags=re.IGNORECASE).strip()
