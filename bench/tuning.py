@@ -1,6 +1,6 @@
 """Fine-tuning on 2 cores: the embedder on SciFact, and a LoRA adapter of the local chat model on the dev set.
 
-    python bench/tuning.py embeddings [--synthetic N] [--titles N] [--epochs E]   # SciFact: train → test split
+    python bench/tuning.py embeddings [--synthetic N [--synthetic-model M]] [--titles N] [--epochs E]   # SciFact: train → test split
     python bench/tuning.py transfer                                  # the SciFact-tuned model on the dev set
     python bench/tuning.py llm [--steps N]                           # dev set: tune split → test split
 
@@ -64,13 +64,10 @@ def embeddings(args: argparse.Namespace) -> None:
     _log(f"ingest: {report.documents_written} documents written in {time.monotonic() - began:.0f} s")
     synthetic: list[Any] = []
     if args.synthetic:
-        from quarry.tuning.synthetic import synthetic_pairs
+        from tuning_validation import synthetic_questions
 
-        search = served_search(quarry)
-        made = synthetic_pairs(quarry.store, "scifact", quarry.chat_model, lambda q, k: search(q, "scifact", k, "hybrid"),
-                               count=args.synthetic, seed=1)  # fmt: skip
-        synthetic = made.pairs
-        _log(f"synthetic: kept {len(made.pairs)} of {made.asked} (malformed {made.malformed}, lost {made.lost})")
+        synthetic = synthetic_questions(quarry, args.synthetic, args.synthetic_model)
+        _log(f"synthetic: {len(synthetic)} questions by {args.synthetic_model}")
     titles = title_pairs(quarry.store, "scifact", count=args.titles, seed=1).pairs if args.titles else []
     plan = gather_pairs(quarry, "scifact", queries=SCIFACT, split="train", eval_data=SCIFACT, eval_split="test",
                         feedback=False, synthetic=synthetic, hard_negatives=True, titles=titles)  # fmt: skip
@@ -88,6 +85,7 @@ def embeddings(args: argparse.Namespace) -> None:
         "steps": result.steps, "train_s": result.train_seconds, "export_s": result.export_seconds,
         "index_s": result.index_seconds, "chunks": quarry.store.collection("scifact").chunks,
         "scores": result.scores, "latency_ms": latency, "epochs": args.epochs, "synthetic": args.synthetic,
+        "synthetic_model": args.synthetic_model,
         "titles": args.titles, "date": time.strftime("%Y-%m-%d"),
         "gates": {m: {"summary": g.describe(), "ci": _ci(g), "p": g.test.p_value, "passed": g.passed}
                   for m, g in result.gates.items()},
@@ -138,7 +136,7 @@ def llm(args: argparse.Namespace) -> None:
             "gates": {name: {"summary": g.describe(), "ci": _ci(g), "p": g.test.p_value, "passed": g.passed}
                       for name, g in gates.items()},
             "lr": args.lr, "loss_first": result.adapter.losses[:10], "loss_last": result.adapter.losses[-10:],
-            "adapter": str(Path(result.entry.artifact or "") / "adapter.gguf"), "answers": bool(args.answers)}  # fmt: skip
+            "adapter": str(Path(result.entry.artifact or "") / "adapter.gguf"), "answers": bool(args.answers), "date": time.strftime("%Y-%m-%d")}  # fmt: skip
     (WORK / "llm.json").write_text(json.dumps(data, indent=2))
     _log(json.dumps(data, indent=2))
     quarry.close()
@@ -217,7 +215,7 @@ def report() -> None:
 
 
 def _embedder_lines(emb: dict[str, Any], moved: dict[str, Any] | None) -> list[str]:
-    lines = [f"Machine: {machine()}.", ""]
+    lines = [f"Machine: {_machine(emb)}.", ""]
     if emb:
         lines += [
             f"`{_embed_command(emb)}` — all-MiniLM-L6-v2 fine-tuned on SciFact's "
@@ -259,19 +257,29 @@ def _embedder_lines(emb: dict[str, Any], moved: dict[str, Any] | None) -> list[s
     return lines
 
 
+def _machine(run: dict[str, Any]) -> str:
+    """This machine with the run's own date (a report rewritten later keeps it)."""
+    return machine().rsplit(", ", 1)[0] + f", {run.get('date', '2026-12-04')}"
+
+
 def _embed_command(emb: dict[str, Any]) -> str:
     synthetic = emb.get("synthetic", 300)
     titles = f" --titles {emb['titles']}" if emb.get("titles") else ""
     return (
         f"python bench/tuning.py embeddings --epochs {emb['epochs']:g}"
         + (f" --synthetic {synthetic}" if synthetic else "")
+        + (
+            f" --synthetic-model {emb['synthetic_model']}"
+            if synthetic and emb.get("synthetic_model", "smollm2") != "smollm2"
+            else ""
+        )
         + titles
     )
 
 
 def _llm_lines(lm: dict[str, Any]) -> list[str]:
     command = "python bench/tuning.py llm" + ("" if lm.get("answers", False) else " --no-answers")
-    lines = [f"Machine: {machine()}.", ""]
+    lines = [f"Machine: {_machine(lm)}.", ""]
     if lm:
         lines += [
             f"`{command}` — LoRA (r=8, q/v, lr {lm.get('lr', 2e-4)}, {lm['steps']} steps of one "
@@ -317,6 +325,7 @@ def main() -> None:
     parser.add_argument("part", choices=["embeddings", "transfer", "llm", "tools", "report"])
     parser.add_argument("--limit", type=int, default=40, help="tools: BFCL questions per category")
     parser.add_argument("--synthetic", type=int, default=0)
+    parser.add_argument("--synthetic-model", default="smollm2", help="embeddings: the packaged model asking them")
     parser.add_argument("--titles", type=int, default=0, help="embeddings: corpus titles as pseudo-queries (≤ N)")
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--steps", type=int, default=None)

@@ -1,6 +1,7 @@
 """How long to train the embedder, chosen on SciFact's *train* split only (the test split is never read here).
 
     python bench/tuning_validation.py [--epochs 4] [--positives chunk|document] [--validation 0.2] [--titles N [--no-judged]] [--lr X]
+    python bench/tuning_validation.py --epochs 1 --synthetic 800 --synthetic-model qwen2.5-0.5b   # + questions a model wrote
     python bench/tuning_validation.py --report        # the RESULTS section from the saved runs (a stopped run too)
 
 The train split's judged pairs (as ``quarry tune embeddings`` builds them: ``--positives chunk`` = each judged
@@ -14,7 +15,10 @@ scored on the same pool; each epoch gets a paired sign-flip test against it. The
 the tuned model would rank high, so its gains here are optimistic: the pool chooses the training length, the
 test split (``python bench/tuning.py embeddings``) measures the gain. ``--titles N`` adds up to N corpus documents'
 titles as pseudo-queries (``quarry.tuning.titles``, seed 1, in-batch negatives only), as ``quarry tune embeddings
---titles N`` does; a validation document's title is among them, as a test document's is in the test run. Needs ``quarry[tune]`` and the
+--titles N`` does; a validation document's title is among them, as a test document's is in the test run. ``--synthetic N``
+adds up to N round-trip-filtered questions the packaged ``--synthetic-model`` writes over sampled corpus chunks (seed
+1, kept in bench/_work/tuning/synthetic-<model>-<N>.json and reused by ``bench/tuning.py embeddings``), each with a BM25 hard
+negative. Needs ``quarry[tune]`` and the
 SciFact store that ``python bench/tuning.py embeddings`` ingests into bench/_work/tuning (made here if missing).
 """
 
@@ -44,6 +48,7 @@ from quarry.tuning.embedder_job import held_out_queries  # noqa: E402
 from quarry.tuning.embedder_training import EmbedderTraining, base_model_dir, train_embedder  # noqa: E402
 from quarry.tuning.pairs import EvalQueries, TrainingPair, judged_pairs, split_by_document, with_hard_negatives  # noqa: E402
 from quarry.tuning.sources import as_stored_chunks, doc_key  # noqa: E402
+from quarry.tuning.synthetic import synthetic_pairs  # noqa: E402
 from quarry.tuning.titles import title_pairs  # noqa: E402
 from results import machine, write_section  # noqa: E402
 
@@ -83,6 +88,28 @@ def _pool(quarry: Any, queries: dict[str, str], qrels: dict[str, Any]) -> tuple[
     return [t for t, _ in chunks.values()], [d for _, d in chunks.values()]
 
 
+def synthetic_questions(quarry: Any, count: int, model: str) -> list[TrainingPair]:
+    """Round-trip-filtered questions the packaged ``model`` writes over the corpus (as ``quarry tune embeddings
+    --synthetic N`` does with the configured model), kept in bench/_work/tuning so a rerun does not ask again."""
+    saved = WORK / f"synthetic-{model}-{count}.json"
+    if saved.exists():
+        return [TrainingPair(**row) for row in json.loads(saved.read_text())]
+    from quarry.assembly.tuning import served_search
+    from quarry.settings.llm import LLMSettings, LocalModelSettings
+
+    writer = build(
+        Settings(store=StoreSettings(path=WORK / "quarry.db"), llm=LLMSettings(local=LocalModelSettings(model=model)))
+    )
+    search = served_search(writer)
+    made = synthetic_pairs(writer.store, COLLECTION, writer.chat_model, lambda q, k: search(q, COLLECTION, k, "hybrid"),
+                           count=count, seed=1, progress=lambda i, n: _log(f"question {i}/{n}") if i % 50 == 0 else None)  # fmt: skip
+    _log(f"synthetic ({model}): kept {len(made.pairs)} of {made.asked} (malformed {made.malformed}, lost {made.lost})")
+    saved.write_text(json.dumps([{"query": p.query, "positive": p.positive, "document": p.document, "source": p.source}
+                                 for p in made.pairs]))  # fmt: skip
+    writer.close()
+    return made.pairs
+
+
 def _score(
     model: Any, queries: dict[str, str], qrels: dict[str, Any], pool: tuple[list[str], list[str]]
 ) -> dict[str, float]:
@@ -112,6 +139,8 @@ def main() -> None:
     parser.add_argument("--no-judged", dest="judged", action="store_false", help="train on --titles pairs only")
     parser.add_argument("--lr", type=float, default=2e-5, help="peak learning rate")
     parser.add_argument("--titles", type=int, default=0, help="corpus titles as pseudo-queries (at most N)")
+    parser.add_argument("--synthetic", type=int, default=0, help="questions a local model writes (at most N)")
+    parser.add_argument("--synthetic-model", default="smollm2", help="the packaged model that writes them")
     parser.add_argument("--report", action="store_true", help="only rewrite the RESULTS section from saved runs")
     args = parser.parse_args()
     if args.report:
@@ -123,6 +152,11 @@ def main() -> None:
     train, validation = _split(quarry, args.positives, args.validation)
     titles = title_pairs(quarry.store, COLLECTION, count=args.titles, seed=1).pairs if args.titles else []
     train, args.title_pairs = (train if args.judged else []) + titles, len(titles)
+    synthetic = synthetic_questions(quarry, args.synthetic, args.synthetic_model) if args.synthetic else []
+    train, args.synthetic_pairs = (
+        train + with_hard_negatives(synthetic, bm25_ranker(quarry, COLLECTION)),
+        len(synthetic),
+    )
     queries, qrels = dict(validation.queries), validation.qrels
     pool = _pool(quarry, queries, qrels)
     _log(f"{len(train)} training pairs; {len(queries)} validation queries over a pool of {len(pool[0])} chunks")
@@ -160,13 +194,16 @@ def _save(args: argparse.Namespace, pairs: int, queries: dict[str, str], pool: t
     data["titles"], data["lr"], data["judged"] = args.titles, args.lr, args.judged
     data["date"] = time.strftime("%Y-%m-%d")
     data["title_pairs"] = args.title_pairs
+    data["synthetic"], data["synthetic_model"] = args.synthetic, args.synthetic_model
+    data["synthetic_pairs"] = args.synthetic_pairs
     (WORK / f"validate-{_run_name(args)}.json").write_text(json.dumps(data, indent=2))
 
 
 def _run_name(args: argparse.Namespace) -> str:
     lr = f"-lr{args.lr:g}" if args.lr != 2e-5 else ""
     only = "" if args.judged else "-nojudged"
-    return f"{args.positives}-e{args.epochs}" + (f"-titles{args.titles}" if args.titles else "") + lr + only
+    made = f"-synthetic{args.synthetic}-{args.synthetic_model}" if args.synthetic else ""
+    return f"{args.positives}-e{args.epochs}" + (f"-titles{args.titles}" if args.titles else "") + made + lr + only
 
 
 def report() -> None:
@@ -176,11 +213,13 @@ def report() -> None:
         lines += [
             f"`python bench/tuning_validation.py --positives {run['positives']} --epochs {run.get('planned', len(run['epochs']))}"
             + (f" --titles {run['titles']}" if run.get("titles") else "")
+            + (f" --synthetic {run['synthetic']} --synthetic-model {run['synthetic_model']}" if run.get("synthetic") else "")
             + (f" --lr {run['lr']:g}" if run.get("lr", 2e-5) != 2e-5 else "")
             + ("" if run.get("judged", True) else " --no-judged") + "` — "
-            + (f"{run['pairs'] - run.get('title_pairs', 0)} training pairs from {1 - run['validation']:.0%} of the train split's documents"
+            + (f"{run['pairs'] - run.get('title_pairs', 0) - run.get('synthetic_pairs', 0)} training pairs from {1 - run['validation']:.0%} of the train split's documents"
                if run.get("judged", True) else "no judged pairs")
-            + (f" and {run['title_pairs']} title pairs" if run.get("titles") else "") + "; "
+            + (f" and {run['title_pairs']} title pairs" if run.get("titles") else "")
+            + (f" and {run['synthetic_pairs']} {run['synthetic_model']} questions" if run.get("synthetic") else "") + "; "
             f"{run['queries']} validation queries (the other documents' queries) over a pool of {run['pool']} "
             f"chunks; dense nDCG@10; packaged model {run['packaged']:.4f}"
             + (f"; {run['steps']} steps of 32 in all." if run.get("steps") else " (stopped after the last epoch shown).")

