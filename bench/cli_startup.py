@@ -59,7 +59,10 @@ def main() -> None:
         "assembly, which imports the model runtimes, the OpenAI SDK and the stores). A subcommand's help also loads "
         "typer's pydantic adapters (~0.15 s), which the top-level help does not need. `quarry prompts list` took 3.7 s (one timing) "
         "before the LLM providers' SDKs (the OpenAI SDK alone ~1 s), the PostgreSQL adapters (~0.6 s) and the agents' "
-        "SQL tool were imported only when used (the row above is after; the rest is settings, numpy and the SQLite store)."
+        "SQL tool were imported only when used (the row above is after; the rest is settings, numpy and the SQLite store). "
+        "On 2026-12-05 it had crept back to 4.8 s (one timing): numba, installed with ranx, made `import bm25s` cost "
+        "~1.6 s, and the SQL source imported SQLAlchemy (~0.75 s) — both now load only when a BM25 index is built or "
+        "a database is read. The test suite runs ~100 CLI processes, so this is also minutes of CI."
     )
     print(body)
     if not args.no_write:

@@ -32,7 +32,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import bm25s
 import numpy as np
 import numpy.typing as npt
 import Stemmer
@@ -124,6 +123,8 @@ def fold(text: str) -> str:
 
 
 def tokenize(texts: list[str]) -> Any:
+    import bm25s  # imported when a collection's index is built: with numba installed it costs ~1.6 s at start-up
+
     return bm25s.tokenize([fold(t) for t in texts], stopwords="en", stemmer=_STEMMER, show_progress=False)
 
 
@@ -166,6 +167,8 @@ def _document_texts(conn: sqlite3.Connection, rowids: list[int]) -> list[str]:
 
 
 def _index(texts: list[str], k1: float, b: float) -> tuple[Any, TermCounts]:
+    import bm25s
+
     index = bm25s.BM25(k1=k1, b=b)
     tokens = tokenize(texts)
     if texts:
@@ -206,6 +209,8 @@ def chunk_scores(loaded: LoadedSparse, query: str, allowed: RowIds | None = None
 
 
 def _query_terms(query: str) -> list[str]:
+    import bm25s
+
     tokens = bm25s.tokenize([fold(query)], stopwords="en", stemmer=_STEMMER, show_progress=False, return_ids=False)
     return list(tokens[0])
 
