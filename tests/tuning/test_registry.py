@@ -134,6 +134,27 @@ def test_synthetic_questions_are_kept_only_when_retrieval_finds_their_document_a
     assert "Text: Aspirin" in chat.calls[0].messages[1].content  # the worked example comes first
 
 
+def test_a_stopped_synthetic_run_resumes_without_asking_again(quarry: Quarry, tmp_path: Path) -> None:
+    from quarry.assembly.tuning import served_search
+    from quarry.testing.chat import ScriptedChatModel
+    from quarry.tuning.synthetic import ReplyLog, synthetic_pairs
+
+    search = served_search(quarry)
+    retrieve = lambda q, k: search(q, "docs", k, "hybrid")  # noqa: E731
+    first = ScriptedChatModel(["What does the first passage say?", "What does the second passage say?"])
+    done = synthetic_pairs(quarry.store, "docs", first, retrieve, count=2,
+                           log=ReplyLog(tmp_path / "q.jsonl", first.model_id))  # fmt: skip
+    with (tmp_path / "q.jsonl").open("a") as log:
+        log.write('{"key": "torn')  # the run was killed mid-line
+    again = ScriptedChatModel(["What does the third passage say?"])  # only the new passage may be asked
+    resumed = synthetic_pairs(quarry.store, "docs", again, retrieve, count=3,
+                              log=ReplyLog(tmp_path / "q.jsonl", again.model_id))  # fmt: skip
+    assert len(again.calls) == 1 and resumed.asked == 3 and done.asked == 2
+    other = ScriptedChatModel(["What does a passage say?"] * 3, model="other")
+    synthetic_pairs(quarry.store, "docs", other, retrieve, count=3, log=ReplyLog(tmp_path / "q.jsonl", other.model_id))
+    assert len(other.calls) == 3  # another model's replies are never reused
+
+
 def test_qa_golds_resolve_to_the_stored_documents(quarry: Quarry) -> None:
     from quarry.evaluation.qa import QAItem
     from quarry.tuning.sources import doc_key, qa_eval_queries, qa_pairs

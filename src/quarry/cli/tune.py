@@ -86,11 +86,12 @@ def embeddings(
 
 
 def _synthetic(quarry: Any, collection: str, count: int, model: str) -> list[Any]:
-    from quarry.assembly.tuning import served_search
-    from quarry.tuning.synthetic import synthetic_pairs
+    from quarry.assembly.tuning import models_folder, served_search
+    from quarry.tuning.synthetic import ReplyLog, synthetic_pairs
 
     search, mode = served_search(quarry), quarry.settings.retrieval.mode
     writer = quarry.chat_model_named(model) if model else quarry.chat_model
+    log = ReplyLog(models_folder(quarry) / "synthetic" / f"{collection}.jsonl", writer.model_id)  # a rerun resumes
     with _bar() as bar:
         task = bar.add_task("synthetic questions", total=count, info="")
         report = synthetic_pairs(
@@ -100,6 +101,7 @@ def _synthetic(quarry: Any, collection: str, count: int, model: str) -> list[Any
             lambda q, k: search(q, collection, k, mode),
             count=count,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            log=log,
         )
     err_console.print(f"synthetic: kept {len(report.pairs)} of {report.asked} (no question: {report.malformed}, "
                       f"not found again in the top 5: {report.lost})")  # fmt: skip

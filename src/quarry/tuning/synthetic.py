@@ -4,10 +4,13 @@ Promptagator / InPars): a question too vague to lead back to its passage would t
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from quarry.llm.base import ChatModel, ChatSettings
 from quarry.pipeline.reembed import all_documents
@@ -16,7 +19,7 @@ from quarry.tuning.pairs import TrainingPair
 from quarry.tuning.sources import doc_key
 from quarry.types import Message
 
-__all__ = ["SyntheticReport", "synthetic_pairs"]
+__all__ = ["ReplyLog", "SyntheticReport", "synthetic_pairs"]
 
 Retrieve = Callable[[str, int], list[str]]
 """(question, k) → document uris, best first."""
@@ -32,6 +35,30 @@ EXAMPLE = (
 _QUESTION = re.compile(r"[^\n?]{12,300}\?")
 
 
+class ReplyLog:
+    """The model's replies, one JSON line per passage asked, appended as they come: a stopped run (Ctrl-C, kill -9)
+    resumes without asking again. A reply is reused only for the same model, prompt and passage."""
+
+    def __init__(self, path: Path, model_id: str) -> None:
+        self.path, self.model_id = path, model_id
+        self.replies: dict[str, str | None] = {}
+        for line in path.read_text(encoding="utf-8").splitlines() if path.is_file() else []:
+            try:
+                row = json.loads(line)
+                self.replies[row["key"]] = row["question"]
+            except (ValueError, KeyError, TypeError):  # a line torn by a kill: asked again
+                continue
+
+    def key(self, passage: str) -> str:
+        return hashlib.blake2b(f"{self.model_id}\0{SYSTEM}\0{EXAMPLE}\0{passage}".encode(), digest_size=16).hexdigest()
+
+    def add(self, passage: str, question: str | None) -> None:
+        self.replies[self.key(passage)] = question
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps({"key": self.key(passage), "question": question}) + "\n")
+
+
 @dataclass(frozen=True, slots=True)
 class SyntheticReport:
     pairs: list[TrainingPair]
@@ -42,9 +69,10 @@ class SyntheticReport:
 
 def synthetic_pairs(
     store: Store, collection: str, chat: ChatModel, retrieve: Retrieve, *, count: int, k: int = 5, seed: int = 0,
-    max_passage_chars: int = 1500, progress: Callable[[int, int], None] | None = None,
+    max_passage_chars: int = 1500, progress: Callable[[int, int], None] | None = None, log: ReplyLog | None = None,
 ) -> SyntheticReport:  # fmt: skip
-    """Ask for ``count`` questions over chunks sampled evenly from the collection's documents (seeded)."""
+    """Ask for ``count`` questions over chunks sampled evenly from the collection's documents (seeded); with a
+    ``log``, replies already in it are reused and new ones written to it."""
     rng = random.Random(seed)
     uris = [uri for uri, info in all_documents(store, collection).items() if info.duplicate_of is None]
     rng.shuffle(uris)
@@ -56,7 +84,7 @@ def synthetic_pairs(
             continue
         passage = rng.choice(chunks).context
         asked += 1
-        question = _question(chat, passage[:max_passage_chars])
+        question = _asked(chat, passage[:max_passage_chars], log)
         if question is None:
             malformed += 1
         elif uri not in retrieve(question, k):
@@ -66,6 +94,15 @@ def synthetic_pairs(
         if progress:
             progress(asked, min(count, len(uris)))
     return SyntheticReport(pairs, asked, malformed, lost)
+
+
+def _asked(chat: ChatModel, passage: str, log: ReplyLog | None) -> str | None:
+    if log is not None and log.key(passage) in log.replies:
+        return log.replies[log.key(passage)]
+    question = _question(chat, passage)
+    if log is not None:
+        log.add(passage, question)
+    return question
 
 
 def _question(chat: ChatModel, passage: str) -> str | None:
