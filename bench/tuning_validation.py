@@ -48,7 +48,7 @@ from quarry.tuning.embedder_job import held_out_queries  # noqa: E402
 from quarry.tuning.embedder_training import EmbedderTraining, base_model_dir, train_embedder  # noqa: E402
 from quarry.tuning.pairs import EvalQueries, TrainingPair, judged_pairs, split_by_document, with_hard_negatives  # noqa: E402
 from quarry.tuning.sources import as_stored_chunks, doc_key  # noqa: E402
-from quarry.tuning.synthetic import synthetic_pairs  # noqa: E402
+from quarry.tuning.synthetic import ReplyLog, synthetic_pairs  # noqa: E402
 from quarry.tuning.titles import title_pairs  # noqa: E402
 from results import machine, write_section  # noqa: E402
 
@@ -101,8 +101,14 @@ def synthetic_questions(quarry: Any, count: int, model: str) -> list[TrainingPai
         Settings(store=StoreSettings(path=WORK / "quarry.db"), llm=LLMSettings(local=LocalModelSettings(model=model)))
     )
     search = served_search(writer)
+    log = ReplyLog(WORK / f"synthetic-replies-{model}.jsonl", writer.chat_model.model_id)  # a stopped run resumes
+    for earlier in WORK.glob(f"synthetic-{model}-*.json"):  # questions asked before the log existed
+        for row in json.loads(earlier.read_text()):
+            if log.key(row["positive"][:1500]) not in log.replies:
+                log.add(row["positive"][:1500], row["query"])
     made = synthetic_pairs(writer.store, COLLECTION, writer.chat_model, lambda q, k: search(q, COLLECTION, k, "hybrid"),
-                           count=count, seed=1, progress=lambda i, n: _log(f"question {i}/{n}") if i % 50 == 0 else None)  # fmt: skip
+                           count=count, seed=1, progress=lambda i, n: _log(f"question {i}/{n}") if i % 50 == 0 else None,
+                           log=log)  # fmt: skip
     _log(f"synthetic ({model}): kept {len(made.pairs)} of {made.asked} (malformed {made.malformed}, lost {made.lost})")
     saved.write_text(json.dumps([{"query": p.query, "positive": p.positive, "document": p.document, "source": p.source}
                                  for p in made.pairs]))  # fmt: skip
