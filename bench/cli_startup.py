@@ -62,7 +62,7 @@ def main() -> None:
         "SQL tool were imported only when used (the row above is after; the rest is settings, numpy and the SQLite store). "
         "On 2026-12-05 it had crept back to 4.8 s (one timing): numba, installed with ranx, made `import bm25s` cost "
         "~1.6 s, and the SQL source imported SQLAlchemy (~0.75 s) — both now load only when a BM25 index is built or "
-        "a database is read. The test suite runs ~100 CLI processes, so this is also minutes of CI."
+        "a database is read. About 90 places in the test suite start a CLI process, so this is also minutes of CI."
     )
     print(body)
     if not args.no_write:

@@ -17,7 +17,7 @@ test split (``python bench/tuning.py embeddings``) measures the gain. ``--titles
 titles as pseudo-queries (``quarry.tuning.titles``, seed 1, in-batch negatives only), as ``quarry tune embeddings
 --titles N`` does; a validation document's title is among them, as a test document's is in the test run. ``--synthetic N``
 adds up to N round-trip-filtered questions the packaged ``--synthetic-model`` writes over sampled corpus chunks (seed
-1, kept in bench/_work/tuning/synthetic-<model>-<N>.json and reused by ``bench/tuning.py embeddings``), each with a BM25 hard
+1; the replies are kept in bench/_work/tuning/synthetic-replies-<model>.jsonl, which ``bench/tuning.py embeddings`` reuses), each with a BM25 hard
 negative. Needs ``quarry[tune]`` and the
 SciFact store that ``python bench/tuning.py embeddings`` ingests into bench/_work/tuning (made here if missing).
 """
@@ -90,10 +90,8 @@ def _pool(quarry: Any, queries: dict[str, str], qrels: dict[str, Any]) -> tuple[
 
 def synthetic_questions(quarry: Any, count: int, model: str) -> list[TrainingPair]:
     """Round-trip-filtered questions the packaged ``model`` writes over the corpus (as ``quarry tune embeddings
-    --synthetic N`` does with the configured model), kept in bench/_work/tuning so a rerun does not ask again."""
-    saved = WORK / f"synthetic-{model}-{count}.json"
-    if saved.exists():
-        return [TrainingPair(**row) for row in json.loads(saved.read_text())]
+    --synthetic N --synthetic-model`` does), its replies kept in bench/_work/tuning/synthetic-replies-<model>.jsonl
+    so a rerun (or the test-split run after the validation one) asks nothing again and trains on the same questions."""
     from quarry.assembly.tuning import served_search
     from quarry.settings.llm import LLMSettings, LocalModelSettings
 
@@ -101,17 +99,11 @@ def synthetic_questions(quarry: Any, count: int, model: str) -> list[TrainingPai
         Settings(store=StoreSettings(path=WORK / "quarry.db"), llm=LLMSettings(local=LocalModelSettings(model=model)))
     )
     search = served_search(writer)
-    log = ReplyLog(WORK / f"synthetic-replies-{model}.jsonl", writer.chat_model.model_id)  # a stopped run resumes
-    for earlier in WORK.glob(f"synthetic-{model}-*.json"):  # questions asked before the log existed
-        for row in json.loads(earlier.read_text()):
-            if log.key(row["positive"][:1500]) not in log.replies:
-                log.add(row["positive"][:1500], row["query"])
+    log = ReplyLog(WORK / f"synthetic-replies-{model}.jsonl", writer.chat_model.model_id)
     made = synthetic_pairs(writer.store, COLLECTION, writer.chat_model, lambda q, k: search(q, COLLECTION, k, "hybrid"),
                            count=count, seed=1, progress=lambda i, n: _log(f"question {i}/{n}") if i % 50 == 0 else None,
                            log=log)  # fmt: skip
     _log(f"synthetic ({model}): kept {len(made.pairs)} of {made.asked} (malformed {made.malformed}, lost {made.lost})")
-    saved.write_text(json.dumps([{"query": p.query, "positive": p.positive, "document": p.document, "source": p.source}
-                                 for p in made.pairs]))  # fmt: skip
     writer.close()
     return made.pairs
 

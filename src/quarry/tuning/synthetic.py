@@ -52,11 +52,11 @@ class ReplyLog:
     def key(self, passage: str) -> str:
         return hashlib.blake2b(f"{self.model_id}\0{SYSTEM}\0{EXAMPLE}\0{passage}".encode(), digest_size=16).hexdigest()
 
-    def add(self, passage: str, question: str | None) -> None:
-        self.replies[self.key(passage)] = question
+    def add(self, key: str, question: str | None) -> None:
+        self.replies[key] = question
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps({"key": self.key(passage), "question": question}) + "\n")
+            out.write(json.dumps({"key": key, "question": question}) + "\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +97,12 @@ def synthetic_pairs(
 
 
 def _asked(chat: ChatModel, passage: str, log: ReplyLog | None) -> str | None:
-    if log is not None and log.key(passage) in log.replies:
-        return log.replies[log.key(passage)]
-    question = _question(chat, passage)
-    if log is not None:
-        log.add(passage, question)
-    return question
+    if log is None:
+        return _question(chat, passage)
+    key = log.key(passage)
+    if key not in log.replies:
+        log.add(key, _question(chat, passage))
+    return log.replies[key]
 
 
 def _question(chat: ChatModel, passage: str) -> str | None:
