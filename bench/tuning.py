@@ -86,7 +86,7 @@ def embeddings(args: argparse.Namespace) -> None:
         "index_s": result.index_seconds, "chunks": quarry.store.collection("scifact").chunks,
         "scores": result.scores, "latency_ms": latency, "epochs": args.epochs, "synthetic": args.synthetic,
         "synthetic_model": args.synthetic_model,
-        "titles": args.titles, "date": time.strftime("%Y-%m-%d"),
+        "titles": args.titles, "date": time.strftime("%Y-%m-%d"), "at": time.time(),
         "gates": {m: {"summary": g.describe(), "ci": _ci(g), "p": g.test.p_value, "passed": g.passed}
                   for m, g in result.gates.items()},
     }  # fmt: skip
@@ -251,7 +251,8 @@ def _embedder_lines(emb: dict[str, Any], moved: dict[str, Any] | None) -> list[s
                   f"{emb['latency_ms']['tuned']} ms tuned (int8, 1 query).", ""]  # fmt: skip
     if moved:
         lines += [
-            "`python bench/tuning.py transfer` — the same SciFact-tuned model on a second set: the dev set's "
+            f"`python bench/tuning.py transfer` — {_which(moved, emb)} SciFact-tuned model "
+            f"(`{moved.get('model_id', emb['model_id'])}`) on a second set: the dev set's "
             f"{moved['dense']['n']} questions with gold documents over its corpus (an essay, office documents, "
             "1,030 SciFact abstracts), nDCG@10 of the gold documents. None of these questions was trained on; the "
             "essay and office documents are text the tuning never read, while the synthetic questions were written "
@@ -265,10 +266,14 @@ def _embedder_lines(emb: dict[str, Any], moved: dict[str, Any] | None) -> list[s
     return lines
 
 
+def _which(moved: dict[str, Any], emb: dict[str, Any]) -> str:
+    return "the latest" if moved.get("model_id", emb["model_id"]) == emb["model_id"] else "an earlier"
+
+
 def _earlier_runs(latest: dict[str, Any]) -> list[dict[str, Any]]:
     """The test-split runs kept in bench/_work/tuning/embedding-runs before the latest one, oldest first."""
     runs = [json.loads(p.read_text()) for p in sorted((WORK / "embedding-runs").glob("*.json"))]
-    return sorted((r for r in runs if r["model_id"] != latest["model_id"]), key=lambda r: r["date"])
+    return sorted((r for r in runs if r["model_id"] != latest["model_id"]), key=lambda r: (r["date"], r.get("at", 0)))
 
 
 def _machine(run: dict[str, Any]) -> str:
