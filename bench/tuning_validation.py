@@ -2,6 +2,7 @@
 
     python bench/tuning_validation.py [--epochs 4] [--positives chunk|document] [--validation 0.2] [--titles N [--no-judged]] [--lr X]
     python bench/tuning_validation.py --epochs 1 --synthetic 800 --synthetic-model qwen2.5-0.5b   # + questions a model wrote
+    python bench/tuning_validation.py --epochs 1 --synthetic 800 --synthetic-model qwen2.5-0.5b --no-hard-negatives   # in-batch only
     python bench/tuning_validation.py --report        # the RESULTS section from the saved runs (a stopped run too)
 
 The train split's judged pairs (as ``quarry tune embeddings`` builds them: ``--positives chunk`` = each judged
@@ -30,6 +31,7 @@ import shutil
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +138,7 @@ def main() -> None:
     parser.add_argument("--validation", type=float, default=0.2, help="share of the train documents held out")
     parser.add_argument("--no-judged", dest="judged", action="store_false", help="train on --titles pairs only")
     parser.add_argument("--lr", type=float, default=2e-5, help="peak learning rate")
+    parser.add_argument("--no-hard-negatives", dest="hard", action="store_false", help="in-batch negatives only")
     parser.add_argument("--titles", type=int, default=0, help="corpus titles as pseudo-queries (at most N)")
     parser.add_argument("--synthetic", type=int, default=0, help="questions a local model writes (at most N)")
     parser.add_argument("--synthetic-model", default="smollm2", help="the packaged model that writes them")
@@ -155,6 +158,7 @@ def main() -> None:
         train + with_hard_negatives(synthetic, bm25_ranker(quarry, COLLECTION)),
         len(synthetic),
     )
+    train = train if args.hard else [replace(p, negative="") for p in train]
     queries, qrels = dict(validation.queries), validation.qrels
     pool = _pool(quarry, queries, qrels)
     _log(f"{len(train)} training pairs; {len(queries)} validation queries over a pool of {len(pool[0])} chunks")
@@ -194,12 +198,13 @@ def _save(args: argparse.Namespace, pairs: int, queries: dict[str, str], pool: t
     data["title_pairs"] = args.title_pairs
     data["synthetic"], data["synthetic_model"] = args.synthetic, args.synthetic_model
     data["synthetic_pairs"] = args.synthetic_pairs
+    data["hard_negatives"] = args.hard
     (WORK / f"validate-{_run_name(args)}.json").write_text(json.dumps(data, indent=2))
 
 
 def _run_name(args: argparse.Namespace) -> str:
     lr = f"-lr{args.lr:g}" if args.lr != 2e-5 else ""
-    only = "" if args.judged else "-nojudged"
+    only = ("" if args.judged else "-nojudged") + ("" if args.hard else "-nohard")
     made = f"-synthetic{args.synthetic}-{args.synthetic_model}" if args.synthetic else ""
     return f"{args.positives}-e{args.epochs}" + (f"-titles{args.titles}" if args.titles else "") + made + lr + only
 
@@ -213,11 +218,13 @@ def report() -> None:
             + (f" --titles {run['titles']}" if run.get("titles") else "")
             + (f" --synthetic {run['synthetic']} --synthetic-model {run['synthetic_model']}" if run.get("synthetic") else "")
             + (f" --lr {run['lr']:g}" if run.get("lr", 2e-5) != 2e-5 else "")
-            + ("" if run.get("judged", True) else " --no-judged") + "` — "
+            + ("" if run.get("judged", True) else " --no-judged")
+            + ("" if run.get("hard_negatives", True) else " --no-hard-negatives") + "` — "
             + (f"{run['pairs'] - run.get('title_pairs', 0) - run.get('synthetic_pairs', 0)} training pairs from {1 - run['validation']:.0%} of the train split's documents"
                if run.get("judged", True) else "no judged pairs")
             + (f" and {run['title_pairs']} title pairs" if run.get("titles") else "")
-            + (f" and {run['synthetic_pairs']} {run['synthetic_model']} questions" if run.get("synthetic") else "") + "; "
+            + (f" and {run['synthetic_pairs']} {run['synthetic_model']} questions" if run.get("synthetic") else "")
+            + ("" if run.get("hard_negatives", True) else ", in-batch negatives only (no BM25 hard negative)") + "; "
             f"{run['queries']} validation queries (the other documents' queries) over a pool of {run['pool']} "
             f"chunks; dense nDCG@10; packaged model {run['packaged']:.4f}"
             + (f"; {run['steps']} steps of 32 in all." if run.get("steps") else " (stopped after the last epoch shown).")
