@@ -150,6 +150,8 @@ def test_a_stopped_synthetic_run_resumes_without_asking_again(quarry: Quarry, tm
     resumed = synthetic_pairs(quarry.store, "docs", again, retrieve, count=3,
                               log=ReplyLog(tmp_path / "q.jsonl", again.model_id))  # fmt: skip
     assert len(again.calls) == 1 and resumed.asked == 3 and done.asked == 2
+    kept = ReplyLog(tmp_path / "q.jsonl", again.model_id).replies.values()
+    assert "What does the third passage say?" in kept  # the reply written after the torn line is read back
     other = ScriptedChatModel(["What does a passage say?"] * 3, model="other")
     synthetic_pairs(quarry.store, "docs", other, retrieve, count=3, log=ReplyLog(tmp_path / "q.jsonl", other.model_id))
     assert len(other.calls) == 3  # another model's replies are never reused

@@ -42,7 +42,9 @@ class ReplyLog:
     def __init__(self, path: Path, model_id: str) -> None:
         self.path, self.model_id = path, model_id
         self.replies: dict[str, str | None] = {}
-        for line in path.read_text(encoding="utf-8").splitlines() if path.is_file() else []:
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        self._torn = bool(text) and not text.endswith("\n")  # the next line must not be glued to the torn one
+        for line in text.splitlines():
             try:
                 row = json.loads(line)
                 self.replies[row["key"]] = row["question"]
@@ -56,7 +58,8 @@ class ReplyLog:
         self.replies[key] = question
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps({"key": key, "question": question}) + "\n")
+            out.write(("\n" if self._torn else "") + json.dumps({"key": key, "question": question}) + "\n")
+        self._torn = False
 
 
 @dataclass(frozen=True, slots=True)
