@@ -70,13 +70,14 @@ def embeddings(args: argparse.Namespace) -> None:
         _log(f"synthetic: {len(synthetic)} questions by {args.synthetic_model}")
     titles = title_pairs(quarry.store, "scifact", count=args.titles, seed=1).pairs if args.titles else []
     plan = gather_pairs(quarry, "scifact", queries=SCIFACT, split="train", eval_data=SCIFACT, eval_split="test",
-                        feedback=False, synthetic=synthetic, hard_negatives=True, titles=titles)  # fmt: skip
-    _log(f"pairs: {plan.sources}")
-    settings = EmbedderTraining(epochs=args.epochs)
+                        feedback=False, synthetic=synthetic, hard_negatives=True, titles=titles, miner=args.miner,
+                        skip=args.skip)  # fmt: skip
+    _log(f"pairs: {plan.sources}, hard negatives: {plan.negatives}")
+    settings = EmbedderTraining(epochs=args.epochs, batch_size=args.batch, mini_batch=args.mini_batch or None)
     result = tune_embeddings(
         model_registry(quarry), "scifact", plan.train, plan.evaluation, base_model_id=quarry.embedder.model_id,
         out_root=models_folder(quarry), search=served_search(quarry), load=tuned_loader(quarry), settings=settings,
-        sources=plan.sources, by="bench",
+        sources=plan.sources, negatives=plan.negatives, by="bench",
         on_step=lambda p: _log(f"step {p.step}/{p.total} loss {p.loss:.3f} eta {p.eta:.0f} s") if p.step % 5 == 0 else None,
     )  # fmt: skip
     latency = _query_latency(quarry, result.entry.model_id, plan.evaluation.queries)
@@ -86,7 +87,8 @@ def embeddings(args: argparse.Namespace) -> None:
         "index_s": result.index_seconds, "chunks": quarry.store.collection("scifact").chunks,
         "scores": result.scores, "latency_ms": latency, "epochs": args.epochs, "synthetic": args.synthetic,
         "synthetic_model": args.synthetic_model,
-        "titles": args.titles, "date": time.strftime("%Y-%m-%d"), "at": time.time(),
+        "titles": args.titles, "date": time.strftime("%Y-%m-%d"), "at": time.time(), "negatives": plan.negatives,
+        "miner": args.miner, "skip": args.skip, "batch": args.batch, "mini_batch": args.mini_batch,
         "gates": {m: {"summary": g.describe(), "ci": _ci(g), "p": g.test.p_value, "passed": g.passed}
                   for m, g in result.gates.items()},
     }  # fmt: skip
@@ -232,8 +234,11 @@ def _embedder_lines(emb: dict[str, Any], moved: dict[str, Any] | None) -> list[s
     if emb:
         lines += [
             f"`{_embed_command(emb)}` — all-MiniLM-L6-v2 fine-tuned on SciFact's "
-            f"train split ({emb['pairs']}; judged and synthetic pairs with one BM25 hard negative each), "
-            f"{emb['steps']} steps of 32; scored on the "
+            f"train split ({emb['pairs']}; judged and synthetic pairs with one "
+            f"{emb.get('negatives', 'bm25').replace('bm25', 'BM25')}-mined hard negative each), "
+            f"{emb['steps']} steps of {emb.get('batch', 32)}"
+            + (f" (GradCache, {emb['mini_batch']} texts at a time)" if emb.get("mini_batch") else "")
+            + "; scored on the "
             "300 test queries (never seen in training) over the whole corpus, chunk-level index.", "",
             "| path | packaged | tuned | difference [95% CI] | p (paired sign-flip) |", "|---|---:|---:|---:|---:|",
         ]  # fmt: skip
@@ -293,6 +298,10 @@ def _embed_command(emb: dict[str, Any]) -> str:
             else ""
         )
         + titles
+        + (f" --miner {emb['miner']}" if emb.get("miner", "bm25") != "bm25" else "")
+        + (f" --skip {emb['skip']}" if emb.get("skip") else "")
+        + (f" --batch {emb['batch']}" if emb.get("batch", 32) != 32 else "")
+        + (f" --mini-batch {emb['mini_batch']}" if emb.get("mini_batch") else "")
     )
 
 
@@ -347,6 +356,10 @@ def main() -> None:
     parser.add_argument("--synthetic-model", default="smollm2", help="embeddings: the packaged model asking them")
     parser.add_argument("--titles", type=int, default=0, help="embeddings: corpus titles as pseudo-queries (≤ N)")
     parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument("--miner", choices=["bm25", "dense"], default="bm25", help="embeddings: hard negatives' miner")
+    parser.add_argument("--skip", type=int, default=0, help="embeddings: pass over the miner's first N documents")
+    parser.add_argument("--batch", type=int, default=32, help="embeddings: pairs per step")
+    parser.add_argument("--mini-batch", type=int, default=0, help="embeddings: texts embedded at once (GradCache)")
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--no-answers", dest="answers", action="store_false", help="skip the served-pipeline score")

@@ -39,7 +39,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from quarry.assembly import build  # noqa: E402
-from quarry.assembly.tuning import bm25_ranker  # noqa: E402
+from quarry.assembly.tuning import bm25_ranker, dense_ranker  # noqa: E402
 from quarry.evaluation.datasets import load_beir  # noqa: E402
 from quarry.evaluation.metrics import ndcg  # noqa: E402
 from quarry.evaluation.stats import paired_test  # noqa: E402
@@ -64,13 +64,18 @@ def _log(message: str) -> None:
     print(time.strftime("%H:%M:%S"), message, flush=True)
 
 
-def _split(quarry: Any, positives: str, share: float) -> tuple[list[TrainingPair], EvalQueries]:
+def _split(quarry: Any, args: argparse.Namespace) -> tuple[list[TrainingPair], EvalQueries]:
     """(training pairs with hard negatives, the validation queries with their judged documents)."""
     pairs = judged_pairs(load_beir(SCIFACT, "train"))
-    if positives == "chunk":
+    if args.positives == "chunk":
         pairs = as_stored_chunks(pairs, quarry.store, COLLECTION)
-    fit, held = split_by_document(pairs, share, seed=0)
-    return with_hard_negatives(fit, bm25_ranker(quarry, COLLECTION)), held_out_queries(held)
+    fit, held = split_by_document(pairs, args.validation, seed=0)
+    return _negatives(quarry, fit, args), held_out_queries(held)
+
+
+def _negatives(quarry: Any, pairs: list[TrainingPair], args: argparse.Namespace) -> list[TrainingPair]:
+    ranker = dense_ranker if args.negatives == "dense" else bm25_ranker
+    return with_hard_negatives(pairs, ranker(quarry, COLLECTION), depth=10 + args.skip, skip=args.skip)
 
 
 def _pool(quarry: Any, queries: dict[str, str], qrels: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -139,6 +144,10 @@ def main() -> None:
     parser.add_argument("--no-judged", dest="judged", action="store_false", help="train on --titles pairs only")
     parser.add_argument("--lr", type=float, default=2e-5, help="peak learning rate")
     parser.add_argument("--no-hard-negatives", dest="hard", action="store_false", help="in-batch negatives only")
+    parser.add_argument("--negatives", choices=["bm25", "dense"], default="bm25", help="hard negatives' miner")
+    parser.add_argument("--skip", type=int, default=0, help="pass over the miner's first N other documents")
+    parser.add_argument("--batch", type=int, default=32, help="pairs per step (in-batch negatives)")
+    parser.add_argument("--mini-batch", type=int, default=0, help="texts embedded at once (cached gradient)")
     parser.add_argument("--titles", type=int, default=0, help="corpus titles as pseudo-queries (at most N)")
     parser.add_argument("--synthetic", type=int, default=0, help="questions a local model writes (at most N)")
     parser.add_argument("--synthetic-model", default="smollm2", help="the packaged model that writes them")
@@ -150,12 +159,12 @@ def main() -> None:
 
     quarry = build(Settings(store=StoreSettings(path=WORK / "quarry.db")))
     quarry.ingestor.run(FileSource(SCIFACT / "corpus.jsonl.gz", max_bytes=10**10), COLLECTION)
-    train, validation = _split(quarry, args.positives, args.validation)
+    train, validation = _split(quarry, args)
     titles = title_pairs(quarry.store, COLLECTION, count=args.titles, seed=1).pairs if args.titles else []
     train, args.title_pairs = (train if args.judged else []) + titles, len(titles)
     synthetic = synthetic_questions(quarry, args.synthetic, args.synthetic_model) if args.synthetic else []
     train, args.synthetic_pairs = (
-        train + with_hard_negatives(synthetic, bm25_ranker(quarry, COLLECTION)),
+        train + _negatives(quarry, synthetic, args),
         len(synthetic),
     )
     train = train if args.hard else [replace(p, negative="") for p in train]
@@ -179,7 +188,8 @@ def main() -> None:
 
     out = WORK / f"validate-{_run_name(args)}"
     shutil.rmtree(out, ignore_errors=True)
-    settings = EmbedderTraining(epochs=args.epochs, learning_rate=args.lr)
+    settings = EmbedderTraining(epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch,
+                                mini_batch=args.mini_batch or None)  # fmt: skip
     trained = train_embedder(train, out, settings, on_epoch=on_epoch,
                              progress=lambda p: _log(f"step {p.step}/{p.total} loss {p.loss:.3f}") if p.step % 10 == 0 else None)  # fmt: skip
     _save(args, len(train), queries, pool, base, rows, trained.steps)
@@ -199,6 +209,12 @@ def _save(args: argparse.Namespace, pairs: int, queries: dict[str, str], pool: t
     data["synthetic"], data["synthetic_model"] = args.synthetic, args.synthetic_model
     data["synthetic_pairs"] = args.synthetic_pairs
     data["hard_negatives"] = args.hard
+    data["negatives"], data["skip"], data["batch"], data["mini_batch"] = (
+        args.negatives,
+        args.skip,
+        args.batch,
+        args.mini_batch,
+    )
     (WORK / f"validate-{_run_name(args)}.json").write_text(json.dumps(data, indent=2))
 
 
@@ -206,7 +222,23 @@ def _run_name(args: argparse.Namespace) -> str:
     lr = f"-lr{args.lr:g}" if args.lr != 2e-5 else ""
     only = ("" if args.judged else "-nojudged") + ("" if args.hard else "-nohard")
     made = f"-synthetic{args.synthetic}-{args.synthetic_model}" if args.synthetic else ""
-    return f"{args.positives}-e{args.epochs}" + (f"-titles{args.titles}" if args.titles else "") + made + lr + only
+    recipe = (f"-{args.negatives}" if args.negatives != "bm25" else "") + (f"-skip{args.skip}" if args.skip else "")
+    recipe += f"-b{args.batch}" if args.batch != 32 else ""
+    return (
+        f"{args.positives}-e{args.epochs}"
+        + (f"-titles{args.titles}" if args.titles else "")
+        + made
+        + lr
+        + only
+        + recipe
+    )
+
+
+def _recipe_flags(run: dict[str, Any]) -> str:
+    flags = f" --negatives {run['negatives']}" if run.get("negatives", "bm25") != "bm25" else ""
+    flags += f" --skip {run['skip']}" if run.get("skip") else ""
+    flags += f" --batch {run['batch']}" if run.get("batch", 32) != 32 else ""
+    return flags + (f" --mini-batch {run['mini_batch']}" if run.get("mini_batch") else "")
 
 
 def report() -> None:
@@ -219,7 +251,7 @@ def report() -> None:
             + (f" --synthetic {run['synthetic']} --synthetic-model {run['synthetic_model']}" if run.get("synthetic") else "")
             + (f" --lr {run['lr']:g}" if run.get("lr", 2e-5) != 2e-5 else "")
             + ("" if run.get("judged", True) else " --no-judged")
-            + ("" if run.get("hard_negatives", True) else " --no-hard-negatives") + "` — "
+            + ("" if run.get("hard_negatives", True) else " --no-hard-negatives") + _recipe_flags(run) + "` — "
             + (f"{run['pairs'] - run.get('title_pairs', 0) - run.get('synthetic_pairs', 0)} training pairs from {1 - run['validation']:.0%} of the train split's documents"
                if run.get("judged", True) else "no judged pairs")
             + (f" and {run['title_pairs']} title pairs" if run.get("titles") else "")
@@ -227,7 +259,7 @@ def report() -> None:
             + ("" if run.get("hard_negatives", True) else ", in-batch negatives only (no BM25 hard negative)") + "; "
             f"{run['queries']} validation queries (the other documents' queries) over a pool of {run['pool']} "
             f"chunks; dense nDCG@10; packaged model {run['packaged']:.4f}"
-            + (f"; {run['steps']} steps of 32 in all." if run.get("steps") else " (stopped after the last epoch shown).")
+            + (f"; {run['steps']} steps of {run.get('batch', 32)} in all." if run.get("steps") else " (stopped after the last epoch shown).")
             + " The epochs are points of one run with a linear learning-rate decay over all of them."
             + f" Run {run.get('date', '2026-12-04')}.", "",
             "| epochs | tuned | difference [95% CI] | p |", "|---:|---:|---:|---:|",

@@ -3,6 +3,7 @@ towards the training pairs, and a stopped run resumes from its checkpoint."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +84,31 @@ def test_each_whole_epoch_is_reported_with_the_model_in_eval_mode(mini_scifact: 
         on_epoch=lambda epoch, model: epochs.append((epoch, steps[-1], model.training)),
     )
     assert done.steps == 4 and epochs == [(1, 2, False), (2, 4, False)]
+
+
+def test_the_cached_loss_gives_the_parameters_the_gradient_of_the_one_pass_loss(mini_scifact: Path) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from quarry.tuning.embedder_training import _cached_loss, _loss
+
+    torch = pytest.importorskip("torch")
+    pairs = judged_pairs(load_beir(mini_scifact, "train"))[:7]
+    batch = [replace(p, negative=pairs[(i + 3) % 7].positive) if i % 2 else p for i, p in enumerate(pairs)]
+    settings = EmbedderTraining(batch_size=7, mini_batch=3, max_passage_tokens=48)
+    model = SentenceTransformer(str(base_model_dir()), device="cpu").eval()  # no dropout: the passes must agree
+
+    def gradients(loss_of: object) -> tuple[float, list[object]]:
+        model.zero_grad()
+        loss = loss_of()  # type: ignore[operator]
+        return float(loss.detach()), [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+    def one_pass() -> object:
+        loss = _loss(model, batch, settings, torch)
+        loss.backward()
+        return loss
+
+    whole, expected = gradients(one_pass)
+    cached, got = gradients(lambda: _cached_loss(model, batch, settings, torch))
+    assert cached == pytest.approx(whole, rel=1e-5) and len(got) == len(expected) > 50
+    assert all(torch.allclose(g, e, atol=1e-6, rtol=1e-3) for g, e in zip(got, expected, strict=True))
+    assert any(float(e.abs().max()) > 1e-4 for e in expected)  # a real gradient, not zeros agreeing

@@ -28,7 +28,8 @@ def test_tune_embeddings_then_promote_and_roll_back_from_the_command_line(datase
     quarry("ingest", str(data / "corpus.jsonl"), "-c", "mini")
     out = json.loads(quarry("tune", "embeddings", "-c", "mini", "--queries", str(data), "--eval", str(data),
                             "--max-steps", "2", "--batch-size", "4", "--no-feedback", "--titles", "5",
-                            "--synthetic", "2", "--synthetic-model", "smollm2", "--json"))  # fmt: skip
+                            "--synthetic", "2", "--synthetic-model", "smollm2", "--miner", "dense", "--skip", "1",
+                            "--mini-batch", "3", "--json"))  # fmt: skip
     assert "synthetic: kept" in said[-1] and "of 2" in said[-1]
     assert out["entry"] == "embedder:mini@v2" and out["production"] == "embedder:mini@v1" and out["steps"] == 2
     assert set(out["scores"]) == {"dense", "hybrid"} and 0 <= out["scores"]["dense"]["candidate"] <= 1
@@ -39,6 +40,7 @@ def test_tune_embeddings_then_promote_and_roll_back_from_the_command_line(datase
     )
     shown = json.loads(quarry("models", "show", "embedder:mini@v2", "--json"))
     assert shown["lineage"]["sources"]["title"] == 5
+    assert shown["lineage"]["negatives"] == "dense, skip 1" and shown["lineage"]["params"]["mini_batch"] == 3
     assert shown["lineage"]["pairs"] > 0 and shown["lineage"]["data_hash"] and shown["index"] == "mini~shadow-2"
     if not out["gates"]["hybrid"]["passed"]:  # two steps rarely make a significant difference: gated
         assert "refused" in runner.invoke(app, ["models", "promote", "embedder:mini@v2"], env=env).output

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from quarry.assembly import Quarry
 
 __all__ = [
-    "PairPlan", "answers_eval", "bm25_ranker", "chat_loader", "gather_pairs", "llm_examples", "model_registry",
-    "models_folder", "registry_listing", "served_search", "tuned_loader",
+    "PairPlan", "answers_eval", "bm25_ranker", "chat_loader", "dense_ranker", "gather_pairs", "llm_examples",
+    "model_registry", "models_folder", "registry_listing", "served_search", "tuned_loader",
 ]  # fmt: skip
 
 
@@ -67,14 +67,18 @@ class PairPlan:
     train: list[TrainingPair]
     evaluation: EvalQueries
     sources: dict[str, int] = field(default_factory=dict)
+    negatives: str = ""  # how the hard negatives were mined ("bm25", "dense, skip 2"; "" = none)
 
 
 def gather_pairs(
     quarry: Quarry, collection: str, *, queries: Path | None, split: str, eval_data: Path | None, eval_split: str,
     feedback: bool, synthetic: list[TrainingPair], hard_negatives: bool, titles: Sequence[TrainingPair] = (),
+    miner: str = "bm25", skip: int = 0,
 ) -> PairPlan:  # fmt: skip
     """Training pairs and held-out questions. Title pairs (:mod:`quarry.tuning.titles`) only ever train: a title
-    is not a question a user asks, so it is never among the held-out ones; it gets no mined hard negative."""
+    is not a question a user asks, so it is never among the held-out ones; it gets no mined hard negative. Hard
+    negatives come from ``miner`` ("bm25" or "dense": the collection's embedder), past its first ``skip`` other
+    documents."""
     pairs: list[TrainingPair] = []
     if queries is not None:
         pairs += _judged(quarry, collection, queries, split)
@@ -90,12 +94,14 @@ def gather_pairs(
 
         evaluation = held_out_queries(held)
     if hard_negatives:
-        train = with_hard_negatives(train, bm25_ranker(quarry, collection))
+        rank = dense_ranker(quarry, collection) if miner == "dense" else bm25_ranker(quarry, collection)
+        train = with_hard_negatives(train, rank, depth=10 + skip, skip=skip)
     train = [*train, *titles]  # in-batch negatives only: measured so (bench/tuning_validation.py --titles)
     sources: dict[str, int] = {}
     for pair in train:
         sources[pair.source] = sources.get(pair.source, 0) + 1
-    return PairPlan(train, evaluation, sources)
+    mined = (miner + (f", skip {skip}" if skip else "")) if hard_negatives else ""
+    return PairPlan(train, evaluation, sources, mined)
 
 
 def _qa_items(data: Path, split: str) -> tuple[QAItem, ...]:
@@ -124,6 +130,19 @@ def bm25_ranker(quarry: Quarry, collection: str) -> Callable[[str, int], list[tu
 
     def rank(query: str, k: int) -> list[tuple[str, str]]:
         return [(doc_key(h.document_uri), h.chunk.context) for h in store.search_text(collection, query, k)]
+
+    return rank
+
+
+def dense_ranker(quarry: Quarry, collection: str) -> Callable[[str, int], list[tuple[str, str]]]:
+    """The dense path over ``collection`` (its own embedder) as (document key, passage) pairs: hard negatives the
+    model being tuned itself confuses with the positive (BM25's share words, these share meaning)."""
+    searcher = Searcher(quarry.store, quarry.embedder, Tracer(), quarry.settings.retrieval,
+                        embedders=quarry.embedders)  # fmt: skip
+
+    def rank(query: str, k: int) -> list[tuple[str, str]]:
+        hits = searcher.search(query, collection, k=k, mode="dense").hits
+        return [(doc_key(h.document_uri), h.chunk.context) for h in hits]
 
     return rank
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,6 +20,11 @@ tune_app = typer.Typer(
     rich_markup_mode=None, no_args_is_help=True,
     help="Fine-tune an embedder or the local chat model on your data; every result is a registry candidate.",
 )  # fmt: skip
+
+
+class Miner(StrEnum):
+    bm25 = "bm25"
+    dense = "dense"
 
 
 def _bar() -> Progress:
@@ -43,9 +49,16 @@ def embeddings(
         str, typer.Option(help="the configured provider's model that writes them, e.g. qwen2.5-0.5b ('' = [llm]'s)")
     ] = "",
     titles: Annotated[int, typer.Option(min=0, help="documents whose title becomes a pseudo-query (at most N)")] = 0,
-    hard_negatives: Annotated[bool, typer.Option(help="mine a BM25 hard negative per pair")] = True,
+    hard_negatives: Annotated[bool, typer.Option(help="mine a hard negative per pair")] = True,
+    miner: Annotated[
+        Miner, typer.Option(help="what mines them: bm25, or dense (the collection's embedder)")
+    ] = Miner.bm25,
+    skip: Annotated[int, typer.Option(min=0, help="pass over the miner's first N other documents")] = 0,
     epochs: Annotated[float, typer.Option(min=0.01)] = 1.0,
     batch_size: Annotated[int, typer.Option(min=2)] = 32,
+    mini_batch: Annotated[
+        int | None, typer.Option(min=1, help="embed a batch N texts at a time (cached gradient)")
+    ] = None,
     learning_rate: Annotated[float, typer.Option("--lr", min=0)] = 2e-5,
     max_steps: Annotated[int | None, typer.Option(min=1, help="stop after this many steps")] = None,
     max_minutes: Annotated[float | None, typer.Option(min=0.1, help="stop after this much training")] = None,
@@ -64,13 +77,15 @@ def embeddings(
     made = _synthetic(quarry, collection, synthetic, synthetic_model) if synthetic else []
     titled = title_pairs(quarry.store, collection, count=titles, seed=1).pairs if titles else []
     plan = gather_pairs(quarry, collection, queries=queries, split=split, eval_data=eval_data, eval_split=eval_split,
-                        feedback=feedback, synthetic=made, hard_negatives=hard_negatives, titles=titled)  # fmt: skip
+                        feedback=feedback, synthetic=made, hard_negatives=hard_negatives, titles=titled,
+                        miner=miner.value, skip=skip)  # fmt: skip
     if not plan.train:
         raise typer.BadParameter("no training pairs: give --queries, --synthetic N, --titles N or collect feedback")
     err_console.print(f"{len(plan.train)} training pairs {plan.sources}; {len(plan.evaluation.queries)} held-out "
                       f"questions ({plan.evaluation.name})")  # fmt: skip
     settings = EmbedderTraining(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                                max_steps=max_steps, max_seconds=max_minutes * 60 if max_minutes else None)  # fmt: skip
+                                mini_batch=mini_batch, max_steps=max_steps,
+                                max_seconds=max_minutes * 60 if max_minutes else None)  # fmt: skip
     with _bar() as bar:
         train_task = bar.add_task("train", total=settings.steps_for(len(plan.train)), info="")
         index_task = bar.add_task("shadow index", total=None, info="")
@@ -78,7 +93,7 @@ def embeddings(
             model_registry(quarry), collection, plan.train, plan.evaluation,
             base_model_id=info.embedder or quarry.embedder.model_id, out_root=models_folder(quarry),
             search=served_search(quarry), load=tuned_loader(quarry), settings=settings,
-            sources=plan.sources,
+            sources=plan.sources, negatives=plan.negatives,
             on_step=lambda p: bar.update(train_task, completed=p.step, info=f"loss {p.loss:.3f}"),
             on_index=lambda done, total: bar.update(index_task, completed=done, total=total),
         )  # fmt: skip

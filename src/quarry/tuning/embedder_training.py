@@ -33,6 +33,7 @@ class EmbedderTraining:
     learning_rate: float = 2e-5
     warmup: float = 0.1  # share of the steps with a linear warm-up
     scale: float = 20.0
+    mini_batch: int | None = None  # embed a batch this many texts at a time with a cached gradient (GradCache)
     max_query_tokens: int = 64
     max_passage_tokens: int = 256
     max_steps: int | None = None
@@ -103,8 +104,11 @@ def train_embedder(
     for batch in _batches(pairs, settings, start):
         if budget.exhausted(step):
             break
-        loss = _loss(model, batch, settings, torch)
-        loss.backward()
+        if settings.mini_batch and settings.mini_batch < settings.batch_size:
+            loss = _cached_loss(model, batch, settings, torch)
+        else:
+            loss = _loss(model, batch, settings, torch)
+            loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimiser.step()
         scheduler.step()
@@ -148,11 +152,44 @@ def _batches(pairs: Sequence[TrainingPair], settings: EmbedderTraining, skip: in
 
 def _loss(model: Any, batch: list[TrainingPair], settings: EmbedderTraining, torch: Any) -> Any:
     queries = _encode(model, [p.query for p in batch], settings.max_query_tokens)
-    passages = [p.positive for p in batch] + [p.negative for p in batch if p.negative]
-    encoded = _encode(model, passages, settings.max_passage_tokens)
-    scores = torch.nn.functional.normalize(queries, dim=-1) @ torch.nn.functional.normalize(encoded, dim=-1).T
-    labels = torch.arange(len(batch))
-    return torch.nn.functional.cross_entropy(scores * settings.scale, labels)
+    encoded = _encode(model, _passages(batch), settings.max_passage_tokens)
+    return _ranking_loss(queries, encoded, settings.scale, torch)
+
+
+def _passages(batch: list[TrainingPair]) -> list[str]:
+    """The batch's positives (row i belongs to query i), then the hard negatives that exist."""
+    return [p.positive for p in batch] + [p.negative for p in batch if p.negative]
+
+
+def _ranking_loss(queries: Any, passages: Any, scale: float, torch: Any) -> Any:
+    scores = torch.nn.functional.normalize(queries, dim=-1) @ torch.nn.functional.normalize(passages, dim=-1).T
+    return torch.nn.functional.cross_entropy(scores * scale, torch.arange(len(queries)))
+
+
+def _cached_loss(model: Any, batch: list[TrainingPair], settings: EmbedderTraining, torch: Any) -> Any:
+    """The same loss over a batch larger than memory or speed allow in one pass (GradCache, Gao et al. 2021):
+    embed every text in mini-batches without a graph, take the loss's gradient with respect to the embeddings,
+    then embed each mini-batch again with a graph (same dropout: its random state is replayed) and push that
+    gradient through it. Leaves the parameters' gradients as the one-pass loss would; returns the loss."""
+    size = settings.mini_batch or settings.batch_size
+    queries, passages = [p.query for p in batch], _passages(batch)
+    groups = [(queries[i : i + size], settings.max_query_tokens) for i in range(0, len(queries), size)]
+    groups += [(passages[i : i + size], settings.max_passage_tokens) for i in range(0, len(passages), size)]
+    states, parts = [], []
+    with torch.no_grad():
+        for texts, limit in groups:
+            states.append(torch.get_rng_state())
+            parts.append(_encode(model, texts, limit))
+    cut = math.ceil(len(queries) / size)
+    asked = torch.cat(parts[:cut]).requires_grad_()
+    found = torch.cat(parts[cut:]).requires_grad_()
+    loss = _ranking_loss(asked, found, settings.scale, torch)
+    loss.backward()
+    grads = list(asked.grad.split(size)) + list(found.grad.split(size))
+    for (texts, limit), state, grad in zip(groups, states, grads, strict=True):
+        torch.set_rng_state(state)
+        (_encode(model, texts, limit) * grad).sum().backward()
+    return loss.detach()
 
 
 def _encode(model: Any, texts: list[str], max_tokens: int) -> Any:
