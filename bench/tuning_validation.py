@@ -26,7 +26,9 @@ SciFact store that ``python bench/tuning.py embeddings`` ingests into bench/_wor
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import re
 import shutil
 import statistics
 import sys
@@ -52,7 +54,7 @@ from quarry.tuning.pairs import EvalQueries, TrainingPair, judged_pairs, split_b
 from quarry.tuning.sources import as_stored_chunks, doc_key  # noqa: E402
 from quarry.tuning.synthetic import ReplyLog, synthetic_pairs  # noqa: E402
 from quarry.tuning.titles import title_pairs  # noqa: E402
-from results import machine, write_section  # noqa: E402
+from results import RESULTS, machine, write_section  # noqa: E402
 
 SCIFACT = BENCH.parents[1] / "shared/datasets/scifact"
 WORK = BENCH / "_work/tuning"
@@ -241,9 +243,26 @@ def _recipe_flags(run: dict[str, Any]) -> str:
     return flags + (f" --mini-batch {run['mini_batch']}" if run.get("mini_batch") else "")
 
 
+SECTION = "Fine-tuning: choosing the embedder's epochs on a validation split of SciFact train"
+RUN = re.compile(r"^`python bench/tuning_validation\.py [^`]*`", re.M)
+
+
+def _reported_runs() -> dict[str, str]:
+    """The runs already in RESULTS (command → its block), so a checkout without the earlier runs' saved files
+    (bench/_work is not kept) adds to the section instead of dropping them."""
+    text = RESULTS.read_text() if RESULTS.exists() else ""
+    section = re.search(rf"^## {re.escape(SECTION)}\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+    if not section:
+        return {}
+    starts = [m.start() for m in RUN.finditer(section.group(1))] + [len(section.group(1))]
+    blocks = [section.group(1)[a:b].strip() for a, b in itertools.pairwise(starts)]
+    return {RUN.match(block).group(): block for block in blocks if RUN.match(block)}  # type: ignore[union-attr]
+
+
 def report() -> None:
     runs = [json.loads(p.read_text()) for p in sorted(WORK.glob("validate-*.json"))]
     lines = [f"Machine: {machine().rsplit(', ', 1)[0]}; each run's date beside it.", ""]
+    earlier = _reported_runs()
     for run in runs:
         lines += [
             f"`python bench/tuning_validation.py --positives {run['positives']} --epochs {run.get('planned', len(run['epochs']))}"
@@ -265,9 +284,9 @@ def report() -> None:
             "| epochs | tuned | difference [95% CI] | p |", "|---:|---:|---:|---:|",
             *(f"| {r['epoch']} | {r['ndcg']:.4f} | {r['ci']} | {r['p']:.4f} |" for r in run["epochs"]), "",
         ]  # fmt: skip
-    write_section(
-        "Fine-tuning: choosing the embedder's epochs on a validation split of SciFact train", "\n".join(lines)
-    )
+        earlier.pop(RUN.match(lines[-(len(run["epochs"]) + 5)]).group(), None)  # type: ignore[union-attr]
+    lines += [block + "\n" for block in earlier.values()]
+    write_section(SECTION, "\n".join(lines))
 
 
 if __name__ == "__main__":
