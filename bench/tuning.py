@@ -1,13 +1,14 @@
 """Fine-tuning on 2 cores: the embedder on SciFact, and a LoRA adapter of the local chat model on the dev set.
 
     python bench/tuning.py embeddings [--synthetic N [--synthetic-model M]] [--titles N] [--epochs E]   # SciFact: train → test split
+    python bench/tuning.py embeddings ... [--miner bm25|dense] [--skip N] [--batch B [--mini-batch M]]  # the training recipe
     python bench/tuning.py transfer                                  # the SciFact-tuned model on the dev set
     python bench/tuning.py llm [--steps N]                           # dev set: tune split → test split
 
 Embeddings: SciFact's corpus is ingested into a store in bench/_work/tuning (kept between runs); training pairs
 are the train split's 809 judged queries (plus ``--synthetic`` questions the local model writes over corpus
-documents, kept only when hybrid search finds their document again in the top 5), each with a BM25 hard
-negative (plus ``--titles`` corpus documents' titles as pseudo-queries, in-batch negatives only); the tuned model's shadow index is built and the test split is scored on the dense path and the fused
+documents, kept only when hybrid search finds their document again in the top 5), each with a hard negative
+mined by BM25 (``--miner dense``: by the packaged model, past its first ``--skip`` other documents) (plus ``--titles`` corpus documents' titles as pseudo-queries, in-batch negatives only); the tuned model's shadow index is built and the test split is scored on the dense path and the fused
 default, both models, per query, with paired tests — exactly what ``quarry tune embeddings`` does. The test
 split is never used for anything but this report. LLM: ``quarry tune llm``'s flow on bench/qa/dev.jsonl.
 """
@@ -41,7 +42,7 @@ from quarry.settings import Settings, StoreSettings  # noqa: E402
 from quarry.tuning.embedder_job import tune_embeddings  # noqa: E402
 from quarry.tuning.embedder_training import EmbedderTraining  # noqa: E402
 from quarry.tuning.titles import title_pairs  # noqa: E402
-from results import machine, write_section  # noqa: E402
+from tuning_report import report  # noqa: E402
 
 SCIFACT = BENCH.parents[1] / "shared/datasets/scifact"
 WORK = BENCH / "_work/tuning"
@@ -217,135 +218,6 @@ def _transfer_groups(ids: list[str]) -> dict[str, list[str]]:
     tuning never read) apart from those over SciFact abstracts (whose corpus the synthetic questions sampled)."""
     scifact = [i for i in ids if i.startswith(("sf-", "sfx-"))]
     return {"": ids, ", essay + office": [i for i in ids if i not in scifact], ", SciFact abstracts": scifact}
-
-
-def report() -> None:
-    emb = json.loads((WORK / "embeddings.json").read_text()) if (WORK / "embeddings.json").is_file() else None
-    lm = json.loads((WORK / "llm.json").read_text()) if (WORK / "llm.json").is_file() else None
-    moved = json.loads((WORK / "transfer.json").read_text()) if (WORK / "transfer.json").is_file() else None
-    if emb:
-        write_section("Fine-tuning: embedder on SciFact", "\n".join(_embedder_lines(emb, moved)))
-    if lm:
-        write_section("Fine-tuning: LoRA on the dev set", "\n".join(_llm_lines(lm)))
-
-
-def _embedder_lines(emb: dict[str, Any], moved: dict[str, Any] | None) -> list[str]:
-    lines = [f"Machine: {_machine(emb)}.", ""]
-    if emb:
-        lines += [
-            f"`{_embed_command(emb)}` — all-MiniLM-L6-v2 fine-tuned on SciFact's "
-            f"train split ({emb['pairs']}; judged and synthetic pairs with one "
-            f"{emb.get('negatives', 'bm25').replace('bm25', 'BM25')}-mined hard negative each), "
-            f"{emb['steps']} steps of {emb.get('batch', 32)}"
-            + (f" (GradCache, {emb['mini_batch']} texts at a time)" if emb.get("mini_batch") else "")
-            + "; scored on the "
-            "300 test queries (never seen in training) over the whole corpus, chunk-level index.", "",
-            "| path | packaged | tuned | difference [95% CI] | p (paired sign-flip) |", "|---|---:|---:|---:|---:|",
-        ]  # fmt: skip
-        for mode, s in emb["scores"].items():
-            gate = emb["gates"].get(mode, {})
-            lines.append(f"| {mode} nDCG@10 | {s['production']:.4f} | {s['candidate']:.4f} | {gate.get('ci', '')} | "
-                         f"{gate.get('p', float('nan')):.4f} |")  # fmt: skip
-        for run in _earlier_runs(emb):
-            lines += [f"| {mode}, earlier: `{_embed_command(run)}` | {s['production']:.4f} | "
-                      f"{s['candidate']:.4f} | {run['gates'][mode]['ci']} | {run['gates'][mode]['p']:.4f} |"
-                      for mode, s in run["scores"].items()]  # fmt: skip
-        lines += ["", f"Cost on 2 cores: training {emb['train_s'] / 60:.1f} min, ONNX export + int8 "
-                  f"{emb['export_s']:.0f} s, shadow index of {emb['chunks']} chunks {emb['index_s'] / 60:.1f} min; "
-                  f"query embedding p50 {emb['latency_ms']['packaged']} ms packaged vs "
-                  f"{emb['latency_ms']['tuned']} ms tuned (int8, 1 query).", ""]  # fmt: skip
-    if moved:
-        lines += [
-            f"`python bench/tuning.py transfer` — {_which(moved, emb)} SciFact-tuned model "
-            f"(`{moved.get('model_id', emb['model_id'])}`) on a second set: the dev set's "
-            f"{moved['dense']['n']} questions with gold documents over its corpus (an essay, office documents, "
-            "1,030 SciFact abstracts), nDCG@10 of the gold documents. None of these questions was trained on; the "
-            "essay and office documents are text the tuning never read, while the synthetic questions were written "
-            "over sampled chunks of the whole SciFact corpus, so some of these abstracts were seen unlabelled:", "",
-            "| path, questions | n | packaged | SciFact-tuned | difference [95% CI] | p |",
-            "|---|---:|---:|---:|---:|---:|",
-            *(f"| {m} | {r['n']} | {r['production']:.4f} | {r['candidate']:.4f} | {r['ci']} | {r['p']:.4f} |"
-              for m, r in moved.items() if isinstance(r, dict)),
-            "",
-        ]  # fmt: skip
-    return lines
-
-
-def _which(moved: dict[str, Any], emb: dict[str, Any]) -> str:
-    return "the latest" if moved.get("model_id", emb["model_id"]) == emb["model_id"] else "an earlier"
-
-
-def _earlier_runs(latest: dict[str, Any]) -> list[dict[str, Any]]:
-    """The test-split runs kept in bench/_work/tuning/embedding-runs before the latest one, oldest first."""
-    runs = [json.loads(p.read_text()) for p in sorted((WORK / "embedding-runs").glob("*.json"))]
-    return sorted((r for r in runs if r["model_id"] != latest["model_id"]), key=lambda r: (r["date"], r.get("at", 0)))
-
-
-def _machine(run: dict[str, Any]) -> str:
-    """This machine with the run's own date (a report rewritten later keeps it)."""
-    return machine().rsplit(", ", 1)[0] + f", {run.get('date', '2026-12-04')}"
-
-
-def _embed_command(emb: dict[str, Any]) -> str:
-    synthetic = emb.get("synthetic", 300)
-    titles = f" --titles {emb['titles']}" if emb.get("titles") else ""
-    return (
-        f"python bench/tuning.py embeddings --epochs {emb['epochs']:g}"
-        + (f" --synthetic {synthetic}" if synthetic else "")
-        + (
-            f" --synthetic-model {emb['synthetic_model']}"
-            if synthetic and emb.get("synthetic_model", "smollm2") != "smollm2"
-            else ""
-        )
-        + titles
-        + (f" --miner {emb['miner']}" if emb.get("miner", "bm25") != "bm25" else "")
-        + (f" --skip {emb['skip']}" if emb.get("skip") else "")
-        + (f" --batch {emb['batch']}" if emb.get("batch", 32) != 32 else "")
-        + (f" --mini-batch {emb['mini_batch']}" if emb.get("mini_batch") else "")
-    )
-
-
-def _llm_lines(lm: dict[str, Any]) -> list[str]:
-    command = "python bench/tuning.py llm" + ("" if lm.get("answers", False) else " --no-answers")
-    lines = [f"Machine: {_machine(lm)}.", ""]
-    if lm:
-        lines += [
-            f"`{command}` — LoRA (r=8, q/v, lr {lm.get('lr', 2e-4)}, {lm['steps']} steps of one "
-            f"example) of SmolLM2-135M on the dev set's tune split ({lm['examples']} examples in the answer prompt's "
-            f"format). *format*: the test split's {lm['held_out']} examples given their gold passage and a "
-            "distractor — the reply holds a reference and cites the right source in ≤ 2 sentences (or abstains)"
-            + ("; *answers*: `correct` of the served pipeline (`quarry eval answers`) over the dev collection."
-               if "dev-test:answers" in lm["scores"] else " (run with `--no-answers`: the served pipeline not scored)."),
-            "",
-            "| test split | SmolLM2 (packaged) | SmolLM2 + LoRA | difference [95% CI] | p |",
-            "|---|---:|---:|---:|---:|",
-        ]  # fmt: skip
-        for name, s in lm["scores"].items():
-            gate = lm["gates"][name]
-            lines.append(f"| {name} | {s['production']:.3f} | {s['candidate']:.3f} | {gate['ci']} | {gate['p']:.4f} |")
-        lines += [
-            "",
-            f"Cost: loading the GGUF into transformers {lm['load_s']:.0f} s, training {lm['train_s'] / 60:.1f} min "
-            f"({lm['train_s'] / max(1, lm['steps']):.2f} s/step).",
-        ]  # fmt: skip
-    if "dev-test:answers" in lm["scores"]:
-        lines += [
-            "",
-            "Served answers pass the claim check (`[generation] verify`) with the extractive fallback: a model answer "
-            "that its cited span does not back is replaced by the best supporting sentence, so `correct` moves only "
-            "where the tuned model's own answer passes the check (the adapter does change the model's replies).",
-        ]
-    calls = json.loads((WORK / "tools.json").read_text()) if (WORK / "tools.json").is_file() else None
-    if calls:
-        lines += [
-            "", f"`python bench/tuning.py tools --limit {calls['limit']}` — the same adapter on BFCL tool calls "
-            "(seeded sample per category, exact match by bench/bfcl.py's AST rules), with and without it:", "",
-            "| category | n | SmolLM2 | SmolLM2 + LoRA | difference [95% CI] | p | p50 s base / tuned |",
-            "|---|---:|---:|---:|---:|---:|---:|",
-            *(f"| {c} | {r['n']} | {r['base']:.3f} | {r['tuned']:.3f} | {r['ci']} | {r['p']:.4f} | "
-              f"{r['p50_s'][0]:.2f} / {r['p50_s'][1]:.2f} |" for c, r in calls["rows"].items()),
-        ]  # fmt: skip
-    return lines
 
 
 def main() -> None:
