@@ -51,9 +51,9 @@ def embeddings(
     titles: Annotated[int, typer.Option(min=0, help="documents whose title becomes a pseudo-query (at most N)")] = 0,
     hard_negatives: Annotated[bool, typer.Option(help="mine a hard negative per pair")] = True,
     miner: Annotated[
-        Miner, typer.Option(help="what mines them: bm25, or dense (the collection's embedder)")
-    ] = Miner.bm25,
-    skip: Annotated[int, typer.Option(min=0, help="pass over the miner's first N other documents")] = 0,
+        Miner, typer.Option(help="what mines them: dense (the collection's embedder), or bm25")
+    ] = Miner.dense,
+    skip: Annotated[int, typer.Option(min=0, help="pass over the miner's first N other documents")] = 2,
     epochs: Annotated[float, typer.Option(min=0.01)] = 1.0,
     batch_size: Annotated[int, typer.Option(min=2)] = 32,
     mini_batch: Annotated[

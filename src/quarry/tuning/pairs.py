@@ -1,8 +1,8 @@
 """Training pairs for an embedder: a query, the passage that answers it, and a hard negative.
 
 Sources: judged queries (BEIR qrels or a QA JSONL with gold documents), feedback (a liked answer's question and
-the passages it cited), and synthetic questions (:mod:`quarry.tuning.synthetic`). Hard negatives are mined with
-BM25 from the same collection: the best-ranked passage of *another* document. :func:`split_by_document` keeps
+the passages it cited), and synthetic questions (:mod:`quarry.tuning.synthetic`). Hard negatives are mined from
+the same collection, by its dense path or BM25: a high-ranked passage of *another* document. :func:`split_by_document` keeps
 every pair of one document on the same side, so validation never sees a passage training saw.
 """
 
