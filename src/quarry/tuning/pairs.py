@@ -2,8 +2,9 @@
 
 Sources: judged queries (BEIR qrels or a QA JSONL with gold documents), feedback (a liked answer's question and
 the passages it cited), and synthetic questions (:mod:`quarry.tuning.synthetic`). Hard negatives are mined from
-the same collection, by its dense path or BM25: a high-ranked passage of *another* document. :func:`split_by_document` keeps
-every pair of one document on the same side, so validation never sees a passage training saw.
+the same collection, by its dense path or BM25: a high-ranked passage of *another* document.
+:func:`split_by_document` keeps every pair of one document on the same side, so validation never sees a passage
+training saw.
 """
 
 from __future__ import annotations
