@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from quarry.sqlite_wal import use_wal
 from quarry.types import Matrix
 
 __all__ = ["CacheStats", "EmbeddingCache"]
@@ -49,7 +50,7 @@ class EmbeddingCache:
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         try:
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            use_wal(self._conn)
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute(_SCHEMA)
         except sqlite3.Error:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from quarry.cache.semantic import CacheCounts, Entry
+from quarry.sqlite_wal import use_wal
 
 __all__ = ["SQLiteAnswerCache"]
 
@@ -42,7 +43,7 @@ class SQLiteAnswerCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path, self.max_entries_per_key = path, max_entries_per_key
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30.0)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        use_wal(self._db, timeout_s=30.0)
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
 

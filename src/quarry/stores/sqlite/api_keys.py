@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from quarry.sqlite_wal import use_wal
 from quarry.stores.keys import ApiKey, check_scope, new_token, parse_token, token_hash
 
 __all__ = ["SQLiteKeyStore"]
@@ -47,7 +48,7 @@ class SQLiteKeyStore:
         self._verified: dict[str, ApiKey] = {}  # token sha256 → live key, valid while data_version holds
         self._version = -1
         with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
+            use_wal(self._db)
             self._db.execute(_SCHEMA)
 
     def create(

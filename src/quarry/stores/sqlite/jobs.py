@@ -15,6 +15,7 @@ from typing import Any
 
 import psutil
 
+from quarry.sqlite_wal import use_wal
 from quarry.stores.jobs import INTERRUPTED, KEEP_FINISHED, Job
 
 __all__ = ["SQLiteJobStore"]
@@ -70,7 +71,7 @@ class SQLiteJobStore:
         self._lock = threading.Lock()
         self._process = _this_process()
         with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
+            use_wal(self._db)
             self._db.executescript(_SCHEMA)
         self.fail_orphans()
 

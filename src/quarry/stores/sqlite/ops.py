@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from quarry.errors import StoreError
+from quarry.sqlite_wal import use_wal
 from quarry.stores.ops import Experiment, ExperimentStatus, Feedback, LabelMove, StoredPrompt
 from quarry.stores.ops_rows import experiment_body, experiment_of, feedback_of, prompt_body, prompt_of
 
@@ -32,7 +33,7 @@ class OpsDatabase:
         self._db.row_factory = sqlite3.Row
         self._lock = threading.Lock()
         with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
+            use_wal(self._db)
             self._db.executescript(schema)
 
     @contextmanager

@@ -13,6 +13,7 @@ import sqlite3
 from pathlib import Path
 
 from quarry.errors import StoreError
+from quarry.sqlite_wal import use_wal
 
 __all__ = ["SCHEMA_VERSION", "connect", "migrate"]
 
@@ -135,7 +136,7 @@ def connect(path: Path, *, busy_timeout_ms: int = 10_000) -> sqlite3.Connection:
     try:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        use_wal(conn, timeout_s=busy_timeout_ms / 1000)
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
     except BaseException:
