@@ -41,7 +41,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from quarry.assembly import build  # noqa: E402
-from quarry.assembly.tuning import bm25_ranker, dense_ranker  # noqa: E402
+from quarry.assembly.tuning import mine_negatives  # noqa: E402
 from quarry.evaluation.datasets import load_beir  # noqa: E402
 from quarry.evaluation.metrics import ndcg  # noqa: E402
 from quarry.evaluation.stats import paired_test  # noqa: E402
@@ -50,7 +50,7 @@ from quarry.pipeline.reembed import all_documents  # noqa: E402
 from quarry.settings import Settings, StoreSettings  # noqa: E402
 from quarry.tuning.embedder_job import held_out_queries  # noqa: E402
 from quarry.tuning.embedder_training import EmbedderTraining, base_model_dir, train_embedder  # noqa: E402
-from quarry.tuning.pairs import EvalQueries, TrainingPair, judged_pairs, split_by_document, with_hard_negatives  # noqa: E402
+from quarry.tuning.pairs import EvalQueries, TrainingPair, judged_pairs, split_by_document  # noqa: E402
 from quarry.tuning.sources import as_stored_chunks, doc_key  # noqa: E402
 from quarry.tuning.synthetic import ReplyLog, synthetic_pairs  # noqa: E402
 from quarry.tuning.titles import title_pairs  # noqa: E402
@@ -76,8 +76,7 @@ def _split(quarry: Any, args: argparse.Namespace) -> tuple[list[TrainingPair], E
 
 
 def _negatives(quarry: Any, pairs: list[TrainingPair], args: argparse.Namespace) -> list[TrainingPair]:
-    ranker = dense_ranker if args.negatives == "dense" else bm25_ranker
-    return with_hard_negatives(pairs, ranker(quarry, COLLECTION), depth=10 + args.skip, skip=args.skip)
+    return mine_negatives(quarry, COLLECTION, pairs, miner=args.negatives, skip=args.skip)
 
 
 def _pool(quarry: Any, queries: dict[str, str], qrels: dict[str, Any]) -> tuple[list[str], list[str]]:

@@ -3,8 +3,10 @@ towards the training pairs, and a stopped run resumes from its checkpoint."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -87,28 +89,55 @@ def test_each_whole_epoch_is_reported_with_the_model_in_eval_mode(mini_scifact: 
 
 
 def test_the_cached_loss_gives_the_parameters_the_gradient_of_the_one_pass_loss(mini_scifact: Path) -> None:
+    import torch
     from sentence_transformers import SentenceTransformer
 
     from quarry.tuning.embedder_training import _cached_loss, _loss
 
-    torch = pytest.importorskip("torch")
     pairs = judged_pairs(load_beir(mini_scifact, "train"))[:7]
     batch = [replace(p, negative=pairs[(i + 3) % 7].positive) if i % 2 else p for i, p in enumerate(pairs)]
     settings = EmbedderTraining(batch_size=7, mini_batch=3, max_passage_tokens=48)
     model = SentenceTransformer(str(base_model_dir()), device="cpu").eval()  # no dropout: the passes must agree
 
-    def gradients(loss_of: object) -> tuple[float, list[object]]:
+    def gradients(loss_of: Callable[[], Any]) -> tuple[float, list[Any]]:
         model.zero_grad()
-        loss = loss_of()  # type: ignore[operator]
+        loss = loss_of()
         return float(loss.detach()), [p.grad.clone() for p in model.parameters() if p.grad is not None]
 
-    def one_pass() -> object:
+    def one_pass() -> Any:
         loss = _loss(model, batch, settings, torch)
         loss.backward()
         return loss
 
     whole, expected = gradients(one_pass)
-    cached, got = gradients(lambda: _cached_loss(model, batch, settings, torch))
+    cached, got = gradients(lambda: _cached_loss(model, batch, settings, 3, torch))
     assert cached == pytest.approx(whole, rel=1e-5) and len(got) == len(expected) > 50
     assert all(torch.allclose(g, e, atol=1e-6, rtol=1e-3) for g, e in zip(got, expected, strict=True))
     assert any(float(e.abs().max()) > 1e-4 for e in expected)  # a real gradient, not zeros agreeing
+
+
+def test_training_runs_on_its_own_thread_count_whatever_the_process_had_set(mini_scifact: Path, tmp_path: Path) -> None:
+    import os
+
+    import torch
+
+    pairs = judged_pairs(load_beir(mini_scifact, "train"))[:4]
+    settings = EmbedderTraining(batch_size=4, max_passage_tokens=32, max_steps=1)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)  # as a reranker with threads = 1 leaves it, process-wide
+        train_embedder(pairs, tmp_path / "all", settings)
+        assert torch.get_num_threads() == os.cpu_count()
+        train_embedder(pairs, tmp_path / "one", replace(settings, threads=1))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_a_batch_larger_than_the_distinct_pairs_still_trains(mini_scifact: Path, tmp_path: Path) -> None:
+    pairs = judged_pairs(load_beir(mini_scifact, "train"))
+    twice = next(q for q in {p.query for p in pairs} if sum(p.query == q for p in pairs) > 1)  # two documents
+    few = [p for p in pairs if p.query == twice] + [p for p in pairs if p.query != twice][:2]
+    settings = EmbedderTraining(epochs=2, batch_size=len(few), max_passage_tokens=32)
+    done = train_embedder(few, tmp_path, settings)  # one batch can hold only one of ``twice``'s pairs
+    assert done.steps == 2 and len(done.losses) == 2

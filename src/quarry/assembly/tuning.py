@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PairPlan", "answers_eval", "bm25_ranker", "chat_loader", "dense_ranker", "gather_pairs", "llm_examples",
-    "model_registry", "models_folder", "registry_listing", "served_search", "tuned_loader",
+    "mine_negatives", "model_registry", "models_folder", "registry_listing", "served_search", "tuned_loader",
 ]  # fmt: skip
 
 
@@ -41,8 +41,7 @@ def models_folder(quarry: Quarry) -> Path:
 
 def served_search(quarry: Quarry) -> Search:
     """The served retrieval (settings, reranker, tuned embedders) without a trace per query."""
-    searcher = Searcher(quarry.store, quarry.embedder, Tracer(), quarry.settings.retrieval,
-                        reranker=quarry.reranker, embedders=quarry.embedders)  # fmt: skip
+    searcher = _searcher(quarry, rerank=True)
 
     def search(query: str, collection: str, k: int, mode: str) -> list[str]:
         hits = searcher.search(query, collection, k=k, mode=mode).hits  # type: ignore[arg-type]
@@ -94,8 +93,7 @@ def gather_pairs(
 
         evaluation = held_out_queries(held)
     if hard_negatives:
-        rank = dense_ranker(quarry, collection) if miner == "dense" else bm25_ranker(quarry, collection)
-        train = with_hard_negatives(train, rank, depth=10 + skip, skip=skip)
+        train = mine_negatives(quarry, collection, train, miner=miner, skip=skip)
     train = [*train, *titles]  # in-batch negatives only: measured so (bench/tuning_validation.py --titles)
     sources: dict[str, int] = {}
     for pair in train:
@@ -134,17 +132,31 @@ def bm25_ranker(quarry: Quarry, collection: str) -> Callable[[str, int], list[tu
     return rank
 
 
+def mine_negatives(
+    quarry: Quarry, collection: str, pairs: Sequence[TrainingPair], *, miner: str = "dense", skip: int = 2
+) -> list[TrainingPair]:
+    """Each pair with a hard negative from ``miner`` ("dense" or "bm25") over ``collection``, past its first
+    ``skip`` other documents (:func:`quarry.tuning.pairs.with_hard_negatives`)."""
+    rank = dense_ranker(quarry, collection) if miner == "dense" else bm25_ranker(quarry, collection)
+    return with_hard_negatives(pairs, rank, depth=10 + skip, skip=skip)
+
+
 def dense_ranker(quarry: Quarry, collection: str) -> Callable[[str, int], list[tuple[str, str]]]:
     """The dense path over ``collection`` (its own embedder) as (document key, passage) pairs: hard negatives the
     model being tuned itself confuses with the positive (BM25's share words, these share meaning)."""
-    searcher = Searcher(quarry.store, quarry.embedder, Tracer(), quarry.settings.retrieval,
-                        embedders=quarry.embedders)  # fmt: skip
+    searcher = _searcher(quarry, rerank=False)
 
     def rank(query: str, k: int) -> list[tuple[str, str]]:
         hits = searcher.search(query, collection, k=k, mode="dense").hits
         return [(doc_key(h.document_uri), h.chunk.context) for h in hits]
 
     return rank
+
+
+def _searcher(quarry: Quarry, *, rerank: bool) -> Searcher:
+    """Retrieval as configured (tuned embedders resolved per collection), without a trace per query."""
+    return Searcher(quarry.store, quarry.embedder, Tracer(), quarry.settings.retrieval,
+                    reranker=quarry.reranker if rerank else None, embedders=quarry.embedders)  # fmt: skip
 
 
 def registry_listing(quarry: Quarry) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from quarry.tuning.budget import Budget, ProgressFn, StepLog
 from quarry.tuning.pairs import TrainingPair
-from quarry.tuning.torch_check import quiet_libraries, require
+from quarry.tuning.torch_check import pin_threads, quiet_libraries, require
 
 __all__ = ["EmbedderTraining", "TrainedWeights", "base_model_dir", "train_embedder"]
 
@@ -40,6 +40,7 @@ class EmbedderTraining:
     max_seconds: float | None = None
     checkpoint_every: int = 25
     seed: int = 0
+    threads: int | None = None  # CPU threads (default: every core)
 
     def steps_for(self, pairs: int) -> int:
         planned = max(1, math.ceil(self.epochs * pairs / self.batch_size))
@@ -85,7 +86,7 @@ def train_embedder(
     st = require("sentence_transformers")
     quiet_libraries()
     torch.manual_seed(settings.seed)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    pin_threads(torch, settings.threads)
     model = st.SentenceTransformer(str(base or base_model_dir()), device="cpu")
     total = settings.steps_for(len(pairs))
     optimiser = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate)
@@ -105,7 +106,7 @@ def train_embedder(
         if budget.exhausted(step):
             break
         if settings.mini_batch and settings.mini_batch < settings.batch_size:
-            loss = _cached_loss(model, batch, settings, torch)
+            loss = _cached_loss(model, batch, settings, settings.mini_batch, torch)
         else:
             loss = _loss(model, batch, settings, torch)
             loss.backward()
@@ -131,23 +132,29 @@ def train_embedder(
 
 def _batches(pairs: Sequence[TrainingPair], settings: EmbedderTraining, skip: int) -> Any:
     """Shuffled batches, epoch after epoch (the same seeded order on a resume, the first ``skip`` dropped);
-    a batch never holds the same query or the same positive twice (they would be false in-batch negatives)."""
+    a batch never holds the same query or the same positive twice (they would be false in-batch negatives).
+    A pass that cannot fill one batch (fewer distinct pairs than ``batch_size``) gives the partial one."""
     rng, produced = random.Random(settings.seed), 0
     while True:
         order = list(pairs)
         rng.shuffle(order)
         batch: list[TrainingPair] = []
         seen: set[str] = set()
+        filled = False
         for pair in order:
             if pair.query in seen or pair.positive in seen:
                 continue
             batch.append(pair)
             seen.update((pair.query, pair.positive))
             if len(batch) == settings.batch_size:
-                produced += 1
+                produced, filled = produced + 1, True
                 if produced > skip:
                     yield batch
                 batch, seen = [], set()
+        if not filled and batch:
+            produced += 1
+            if produced > skip:
+                yield batch
 
 
 def _loss(model: Any, batch: list[TrainingPair], settings: EmbedderTraining, torch: Any) -> Any:
@@ -166,12 +173,12 @@ def _ranking_loss(queries: Any, passages: Any, scale: float, torch: Any) -> Any:
     return torch.nn.functional.cross_entropy(scores * scale, torch.arange(len(queries)))
 
 
-def _cached_loss(model: Any, batch: list[TrainingPair], settings: EmbedderTraining, torch: Any) -> Any:
+def _cached_loss(model: Any, batch: list[TrainingPair], settings: EmbedderTraining, size: int, torch: Any) -> Any:
     """The same loss over a batch larger than memory or speed allow in one pass (GradCache, Gao et al. 2021):
     embed every text in mini-batches without a graph, take the loss's gradient with respect to the embeddings,
     then embed each mini-batch again with a graph (same dropout: its random state is replayed) and push that
-    gradient through it. Leaves the parameters' gradients as the one-pass loss would; returns the loss."""
-    size = settings.mini_batch or settings.batch_size
+    gradient through it, ``size`` texts at a time. Leaves the parameters' gradients as the one-pass loss would;
+    returns the loss."""
     queries, passages = [p.query for p in batch], _passages(batch)
     groups = [(queries[i : i + size], settings.max_query_tokens) for i in range(0, len(queries), size)]
     groups += [(passages[i : i + size], settings.max_passage_tokens) for i in range(0, len(passages), size)]

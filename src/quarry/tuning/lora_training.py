@@ -23,7 +23,7 @@ from quarry.stores.models import ADAPTER_FILE
 from quarry.tuning.budget import Budget, ProgressFn, StepLog
 from quarry.tuning.lora_gguf import write_lora_gguf
 from quarry.tuning.sft_data import ChatExample
-from quarry.tuning.torch_check import quiet_libraries, require
+from quarry.tuning.torch_check import pin_threads, quiet_libraries, require
 
 __all__ = ["LoraTraining", "TrainedAdapter", "load_base", "train_lora"]
 
@@ -43,6 +43,7 @@ class LoraTraining:
     max_tokens: int = 512  # an example longer than this is cut from the left (the prompt), never the reply
     checkpoint_every: int = 20
     seed: int = 0
+    threads: int | None = None  # CPU threads (default: every core)
 
     def steps_for(self, examples: int) -> int:
         planned = max(1, round(self.epochs * examples))
@@ -71,6 +72,7 @@ def train_lora(
     torch, peft = require("torch"), require("peft")
     quiet_libraries()
     torch.manual_seed(settings.seed)
+    pin_threads(torch, settings.threads)
     began = time.monotonic()
     tokenizer, base = load_base(gguf_model)
     load_seconds = time.monotonic() - began

@@ -65,10 +65,9 @@ def judged_pairs(dataset: RetrievalDataset) -> list[TrainingPair]:
 def with_hard_negatives(
     pairs: Sequence[TrainingPair], rank: Rank, *, depth: int = 10, skip: int = 0, seed: int = 0
 ) -> list[TrainingPair]:
-    """Each pair gains a hard negative: one of the three best passages ``rank`` (BM25 by default, or a dense
-    ranker) finds for its query in its top ``depth`` that belong to another document and are not a positive of
-    the same query — after the first ``skip`` of them, which are the likeliest unjudged positives (picked at
-    random, seeded)."""
+    """Each pair gains a hard negative: one of the three best passages ``rank`` (BM25 or a dense ranker) finds for
+    its query in its top ``depth`` that belong to another document and are not a positive of the same query —
+    after the first ``skip`` of them, which are the likeliest unjudged positives (picked at random, seeded)."""
     rng = random.Random(seed)
     positives: dict[str, set[str]] = {}
     for pair in pairs:
@@ -79,8 +78,7 @@ def with_hard_negatives(
         ranked = cache.get(pair.query)
         if ranked is None:
             ranked = cache[pair.query] = rank(pair.query, depth)
-        candidates = [text for doc, text in ranked if doc not in positives[pair.query]]
-        candidates = candidates[skip:]
+        candidates = [text for doc, text in ranked if doc not in positives[pair.query]][skip:]
         negative = rng.choice(candidates[:3]) if candidates else ""
         out.append(TrainingPair(pair.query, pair.positive, pair.document, negative, pair.source))
     return out
