@@ -36,11 +36,21 @@ def scifact_parser(doc: str | None, split: str) -> argparse.ArgumentParser:
 _NOTE = re.compile(r"<!-- note -->\n.*?<!-- /note -->\n", re.S)
 
 
+def _section_pattern(title: str) -> re.Pattern[str]:
+    return re.compile(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", re.S | re.M)
+
+
+def read_section(title: str) -> str:
+    """The body of the section ``title`` as RESULTS has it now ("" when there is none)."""
+    found = _section_pattern(title).search(RESULTS.read_text()) if RESULTS.exists() else None
+    return found.group(1) if found else ""
+
+
 def write_section(title: str, body: str) -> None:
     """Write (or replace) the section ``title``. A reader's note in the old section, between ``<!-- note -->``
     and ``<!-- /note -->`` lines, is kept: it goes after the new body's first paragraph (the command line)."""
     text = RESULTS.read_text() if RESULTS.exists() else HEADER
-    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = _section_pattern(title)
     old = pattern.search(text)
     note = _NOTE.search(old.group()) if old else None
     first, _, rest = body.strip().partition("\n\n")

@@ -8,7 +8,10 @@
 Embeddings: SciFact's corpus is ingested into a store in bench/_work/tuning (kept between runs); training pairs
 are the train split's 809 judged queries (plus ``--synthetic`` questions the local model writes over corpus
 documents, kept only when hybrid search finds their document again in the top 5), each with a hard negative
-mined by BM25 (``--miner dense``: by the packaged model, past its first ``--skip`` other documents) (plus ``--titles`` corpus documents' titles as pseudo-queries, in-batch negatives only); the tuned model's shadow index is built and the test split is scored on the dense path and the fused
+mined by BM25 (``--miner dense``: by the packaged model, past its first ``--skip`` other documents; the bench keeps
+BM25 as its default so the earlier commands in RESULTS still mean what they ran, while ``quarry tune embeddings``
+defaults to ``--miner dense --skip 2``), plus ``--titles`` corpus documents' titles as pseudo-queries (in-batch
+negatives only); the tuned model's shadow index is built and the test split is scored on the dense path and the fused
 default, both models, per query, with paired tests — exactly what ``quarry tune embeddings`` does. The test
 split is never used for anything but this report. LLM: ``quarry tune llm``'s flow on bench/qa/dev.jsonl.
 """

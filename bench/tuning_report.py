@@ -8,8 +8,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from results import RESULTS, machine, write_section
+from results import machine, read_section, write_section
 
+EMBEDDER = "Fine-tuning: embedder on SciFact"
 WORK = Path(__file__).resolve().parent / "_work/tuning"
 
 
@@ -18,7 +19,7 @@ def report() -> None:
     lm = json.loads((WORK / "llm.json").read_text()) if (WORK / "llm.json").is_file() else None
     moved = json.loads((WORK / "transfer.json").read_text()) if (WORK / "transfer.json").is_file() else None
     if emb:
-        write_section("Fine-tuning: embedder on SciFact", "\n".join(_embedder_lines(emb, moved)))
+        write_section(EMBEDDER, "\n".join(_embedder_lines(emb, moved)))
     if lm:
         write_section("Fine-tuning: LoRA on the dev set", "\n".join(_llm_lines(lm)))
 
@@ -81,9 +82,7 @@ def _miner(emb: dict[str, Any]) -> str:
 
 def _reported_transfer() -> str:
     """The second-set block already in RESULTS (kept as is when this checkout has no transfer run saved)."""
-    text = RESULTS.read_text() if RESULTS.exists() else ""
-    section = re.search(r"^## Fine-tuning: embedder on SciFact\n(.*?)(?=^## |\Z)", text, re.S | re.M)
-    block = re.search(r"^`python bench/tuning\.py transfer`.*", section.group(1), re.S | re.M) if section else None
+    block = re.search(r"^`python bench/tuning\.py transfer`.*", read_section(EMBEDDER), re.S | re.M)
     return block.group().strip() + "\n" if block else ""
 
 
@@ -93,12 +92,11 @@ ROW = re.compile(r"^\| (dense|hybrid)(?: nDCG@10 |, earlier: `([^`]+)` )(\|.*\|)
 def _reported_rows() -> dict[tuple[str, str], str]:
     """The test runs already in RESULTS as (path, command) → their cells, the latest one's among them: a checkout
     without the earlier runs' saved files (bench/_work is not kept) still sets them beside the new run."""
-    text = RESULTS.read_text() if RESULTS.exists() else ""
-    section = re.search(r"^## Fine-tuning: embedder on SciFact\n(.*?)(?=^## |\Z)", text, re.S | re.M)
-    latest = re.search(r"^`(python bench/tuning\.py embeddings[^`]*)`", section.group(1), re.M) if section else None
-    if not section or not latest:
+    section = read_section(EMBEDDER)
+    latest = re.search(r"^`(python bench/tuning\.py embeddings[^`]*)`", section, re.M)
+    if not latest:
         return {}
-    rows = sorted(ROW.finditer(section.group(1)), key=lambda m: m[2] is None)  # the earlier runs first, as shown
+    rows = sorted(ROW.finditer(section), key=lambda m: m[2] is None)  # the earlier runs first, as shown
     return {(m[1], m[2] or latest[1]): m[3] for m in rows}
 
 

@@ -54,7 +54,7 @@ from quarry.tuning.pairs import EvalQueries, TrainingPair, judged_pairs, split_b
 from quarry.tuning.sources import as_stored_chunks, doc_key  # noqa: E402
 from quarry.tuning.synthetic import ReplyLog, synthetic_pairs  # noqa: E402
 from quarry.tuning.titles import title_pairs  # noqa: E402
-from results import RESULTS, machine, write_section  # noqa: E402
+from results import machine, read_section, write_section  # noqa: E402
 
 SCIFACT = BENCH.parents[1] / "shared/datasets/scifact"
 WORK = BENCH / "_work/tuning"
@@ -210,12 +210,7 @@ def _save(args: argparse.Namespace, pairs: int, queries: dict[str, str], pool: t
     data["synthetic"], data["synthetic_model"] = args.synthetic, args.synthetic_model
     data["synthetic_pairs"] = args.synthetic_pairs
     data["hard_negatives"] = args.hard
-    data["negatives"], data["skip"], data["batch"], data["mini_batch"] = (
-        args.negatives,
-        args.skip,
-        args.batch,
-        args.mini_batch,
-    )
+    data.update(negatives=args.negatives, skip=args.skip, batch=args.batch, mini_batch=args.mini_batch)
     (WORK / f"validate-{_run_name(args)}.json").write_text(json.dumps(data, indent=2))
 
 
@@ -225,14 +220,20 @@ def _run_name(args: argparse.Namespace) -> str:
     made = f"-synthetic{args.synthetic}-{args.synthetic_model}" if args.synthetic else ""
     recipe = (f"-{args.negatives}" if args.negatives != "bm25" else "") + (f"-skip{args.skip}" if args.skip else "")
     recipe += f"-b{args.batch}" if args.batch != 32 else ""
+    titles = f"-titles{args.titles}" if args.titles else ""
+    return f"{args.positives}-e{args.epochs}{titles}{made}{lr}{only}{recipe}"
+
+
+def _command(run: dict[str, Any]) -> str:
+    """The command that made ``run``, in backticks (as RESULTS shows it, and :data:`RUN` finds it)."""
     return (
-        f"{args.positives}-e{args.epochs}"
-        + (f"-titles{args.titles}" if args.titles else "")
-        + made
-        + lr
-        + only
-        + recipe
-    )
+        f"`python bench/tuning_validation.py --positives {run['positives']} --epochs {run.get('planned', len(run['epochs']))}"
+        + (f" --titles {run['titles']}" if run.get("titles") else "")
+        + (f" --synthetic {run['synthetic']} --synthetic-model {run['synthetic_model']}" if run.get("synthetic") else "")
+        + (f" --lr {run['lr']:g}" if run.get("lr", 2e-5) != 2e-5 else "")
+        + ("" if run.get("judged", True) else " --no-judged")
+        + ("" if run.get("hard_negatives", True) else " --no-hard-negatives") + _recipe_flags(run) + "`"
+    )  # fmt: skip
 
 
 def _recipe_flags(run: dict[str, Any]) -> str:
@@ -249,12 +250,9 @@ RUN = re.compile(r"^`python bench/tuning_validation\.py [^`]*`", re.M)
 def _reported_runs() -> dict[str, str]:
     """The runs already in RESULTS (command → its block), so a checkout without the earlier runs' saved files
     (bench/_work is not kept) adds to the section instead of dropping them."""
-    text = RESULTS.read_text() if RESULTS.exists() else ""
-    section = re.search(rf"^## {re.escape(SECTION)}\n(.*?)(?=^## |\Z)", text, re.S | re.M)
-    if not section:
-        return {}
-    starts = [m.start() for m in RUN.finditer(section.group(1))] + [len(section.group(1))]
-    blocks = [section.group(1)[a:b].strip() for a, b in itertools.pairwise(starts)]
+    section = read_section(SECTION)
+    starts = [m.start() for m in RUN.finditer(section)] + [len(section)]
+    blocks = [section[a:b].strip() for a, b in itertools.pairwise(starts)]
     return {RUN.match(block).group(): block for block in blocks if RUN.match(block)}  # type: ignore[union-attr]
 
 
@@ -263,13 +261,10 @@ def report() -> None:
     lines = [f"Machine: {machine().rsplit(', ', 1)[0]}; each run's date beside it.", ""]
     earlier = _reported_runs()
     for run in runs:
+        command = _command(run)
+        earlier.pop(command, None)
         lines += [
-            f"`python bench/tuning_validation.py --positives {run['positives']} --epochs {run.get('planned', len(run['epochs']))}"
-            + (f" --titles {run['titles']}" if run.get("titles") else "")
-            + (f" --synthetic {run['synthetic']} --synthetic-model {run['synthetic_model']}" if run.get("synthetic") else "")
-            + (f" --lr {run['lr']:g}" if run.get("lr", 2e-5) != 2e-5 else "")
-            + ("" if run.get("judged", True) else " --no-judged")
-            + ("" if run.get("hard_negatives", True) else " --no-hard-negatives") + _recipe_flags(run) + "` — "
+            command + " — "
             + (f"{run['pairs'] - run.get('title_pairs', 0) - run.get('synthetic_pairs', 0)} training pairs from {1 - run['validation']:.0%} of the train split's documents"
                if run.get("judged", True) else "no judged pairs")
             + (f" and {run['title_pairs']} title pairs" if run.get("titles") else "")
@@ -283,7 +278,6 @@ def report() -> None:
             "| epochs | tuned | difference [95% CI] | p |", "|---:|---:|---:|---:|",
             *(f"| {r['epoch']} | {r['ndcg']:.4f} | {r['ci']} | {r['p']:.4f} |" for r in run["epochs"]), "",
         ]  # fmt: skip
-        earlier.pop(RUN.match(lines[-(len(run["epochs"]) + 5)]).group(), None)  # type: ignore[union-attr]
     lines += [block + "\n" for block in earlier.values()]
     write_section(SECTION, "\n".join(lines))
 

@@ -32,7 +32,7 @@ def test_processes_opening_a_fresh_file_together_all_succeed(tmp_path: Path) -> 
     openers = [spawn.Process(target=_open_each, args=(paths, barrier, failures)) for _ in range(_PROCESSES)]
     for opener in openers:
         opener.start()
-    reports = [failures.get(timeout=300) for _ in range(_PROCESSES)]
+    reports: list[str] = []
     while reports.count("done") < _PROCESSES:
         reports.append(failures.get(timeout=300))
     for opener in openers:

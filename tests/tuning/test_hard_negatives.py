@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from quarry.assembly import build
-from quarry.assembly.tuning import bm25_ranker, dense_ranker
+from quarry.assembly.tuning import bm25_ranker, dense_ranker, mine_negatives
 from quarry.evaluation import load_beir
 from quarry.ingest.sources import FileSource
 from quarry.settings import Settings, StoreSettings
@@ -34,5 +36,10 @@ def test_each_miner_gives_a_passage_of_another_document_among_its_best(datasets:
         dense = with_hard_negatives(pairs, dense_ranker(quarry, "c"), seed=3)
         bm25 = with_hard_negatives(pairs, bm25_ranker(quarry, "c"), seed=3)
         assert sum(a.negative != b.negative for a, b in zip(dense, bm25, strict=True)) >= len(pairs) // 4
+        assert mine_negatives(quarry, "c", pairs, miner="dense", skip=0) == with_hard_negatives(
+            pairs, dense_ranker(quarry, "c"), depth=10
+        )
+        with pytest.raises(ValueError, match="unknown hard-negative miner 'bm52'"):
+            mine_negatives(quarry, "c", pairs, miner="bm52")
     finally:
         quarry.close()

@@ -137,7 +137,10 @@ def mine_negatives(
 ) -> list[TrainingPair]:
     """Each pair with a hard negative from ``miner`` ("dense" or "bm25") over ``collection``, past its first
     ``skip`` other documents (:func:`quarry.tuning.pairs.with_hard_negatives`)."""
-    rank = dense_ranker(quarry, collection) if miner == "dense" else bm25_ranker(quarry, collection)
+    rankers = {"dense": dense_ranker, "bm25": bm25_ranker}
+    if miner not in rankers:
+        raise ValueError(f"unknown hard-negative miner {miner!r}: use 'dense' or 'bm25'")
+    rank = rankers[miner](quarry, collection)
     return with_hard_negatives(pairs, rank, depth=10 + skip, skip=skip)
 
 

@@ -9,10 +9,11 @@ then turns the result into the ONNX + int8 files the default embedder adapter ru
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,31 +131,38 @@ def train_embedder(
     return TrainedWeights(weights, step, time.monotonic() - began, start, log.losses, asdict(settings))
 
 
-def _batches(pairs: Sequence[TrainingPair], settings: EmbedderTraining, skip: int) -> Any:
-    """Shuffled batches, epoch after epoch (the same seeded order on a resume, the first ``skip`` dropped);
-    a batch never holds the same query or the same positive twice (they would be false in-batch negatives).
-    A pass that cannot fill one batch (fewer distinct pairs than ``batch_size``) gives the partial one."""
-    rng, produced = random.Random(settings.seed), 0
-    while True:
-        order = list(pairs)
-        rng.shuffle(order)
-        batch: list[TrainingPair] = []
-        seen: set[str] = set()
-        filled = False
-        for pair in order:
-            if pair.query in seen or pair.positive in seen:
-                continue
-            batch.append(pair)
-            seen.update((pair.query, pair.positive))
-            if len(batch) == settings.batch_size:
-                produced, filled = produced + 1, True
-                if produced > skip:
-                    yield batch
-                batch, seen = [], set()
-        if not filled and batch:
-            produced += 1
-            if produced > skip:
-                yield batch
+def _batches(pairs: Sequence[TrainingPair], settings: EmbedderTraining, skip: int) -> Iterator[list[TrainingPair]]:
+    """Shuffled batches, epoch after epoch (the same seeded order on a resume, the first ``skip`` dropped)."""
+    rng = random.Random(settings.seed)
+
+    def passes() -> Iterator[list[TrainingPair]]:
+        while True:
+            order = list(pairs)
+            rng.shuffle(order)
+            made = _one_pass(order, settings.batch_size)
+            if not made:
+                return
+            yield from made
+
+    return itertools.islice(passes(), skip, None)
+
+
+def _one_pass(order: Sequence[TrainingPair], size: int) -> list[list[TrainingPair]]:
+    """The full batches of one pass in ``order``; a batch never holds the same query or the same positive twice
+    (they would be false in-batch negatives). The partial batch is kept only when no batch could be filled
+    (fewer distinct pairs than ``size``)."""
+    batches: list[list[TrainingPair]] = []
+    batch: list[TrainingPair] = []
+    seen: set[str] = set()
+    for pair in order:
+        if pair.query in seen or pair.positive in seen:
+            continue
+        batch.append(pair)
+        seen.update((pair.query, pair.positive))
+        if len(batch) == size:
+            batches.append(batch)
+            batch, seen = [], set()
+    return batches or ([batch] if batch else [])
 
 
 def _loss(model: Any, batch: list[TrainingPair], settings: EmbedderTraining, torch: Any) -> Any:
